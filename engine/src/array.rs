@@ -1,0 +1,470 @@
+//! Memory-mapped arrays: `.npy` files and raw (`np.memmap` / `tofile`) files, in NumPy's modes.
+
+use std::borrow::Cow;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use crate::dtype::DType;
+use crate::element::Element;
+use crate::error::{Error, ErrorKind, Result};
+use crate::layout::{Layout, Order};
+use crate::npy;
+use crate::sys::{Advice, Advisor, MapMode, Mapping};
+
+/// How an array file is opened, with NumPy's `mmap_mode` meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `r`: read-only.
+    Read,
+    /// `r+`: read and write an existing file in place.
+    ReadWrite,
+    /// `w+`: create (or overwrite) the file, then read and write it.
+    Create,
+    /// `c`: copy-on-write; writes are visible to this process only and never reach the file.
+    CopyOnWrite,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Result<Mode> {
+        match s {
+            "r" | "readonly" => Ok(Mode::Read),
+            "r+" | "readwrite" => Ok(Mode::ReadWrite),
+            "w+" | "write" => Ok(Mode::Create),
+            "c" | "copyonwrite" => Ok(Mode::CopyOnWrite),
+            _ => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("unknown mode {s:?} (expected r, r+, w+ or c)"),
+            )),
+        }
+    }
+
+    fn map_mode(self) -> MapMode {
+        match self {
+            Mode::Read => MapMode::ReadOnly,
+            Mode::ReadWrite | Mode::Create => MapMode::ReadWrite,
+            Mode::CopyOnWrite => MapMode::CopyOnWrite,
+        }
+    }
+}
+
+/// How to read a raw file: what NumPy's `np.memmap(path, dtype, mode, offset, shape, order)`
+/// is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawSpec {
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+    pub offset: u64,
+    pub order: Order,
+}
+
+/// A mapped array file.
+pub struct Array {
+    path: PathBuf,
+    file: File,
+    layout: Layout,
+    data_offset: usize,
+    version: Option<(u8, u8)>,
+    mode: Mode,
+    map: Mapping,
+}
+
+fn open_file(path: &Path, mode: Mode) -> Result<File> {
+    // Look before opening: opening a FIFO for reading would block.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::BadFormat,
+            if meta.is_dir() {
+                "is a directory, not an array file"
+            } else {
+                "is not a regular file (outcore maps regular files only)"
+            },
+        )
+        .with_path(path));
+    }
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    if mode == Mode::ReadWrite {
+        opts.write(true);
+    }
+    opts.open(path).map_err(|e| Error::io("cannot open", e).with_path(path))
+}
+
+impl Array {
+    /// Opens a `.npy` file read-only.
+    pub fn open(path: impl AsRef<Path>) -> Result<Array> {
+        Array::open_with(path, Mode::Read)
+    }
+
+    /// Opens an existing `.npy` file in mode `r`, `r+` or `c` (use [`Array::create`] for `w+`).
+    pub fn open_with(path: impl AsRef<Path>, mode: Mode) -> Result<Array> {
+        let path = path.as_ref();
+        if mode == Mode::Create {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "mode w+ needs a dtype and shape: use Array::create",
+            )
+            .with_path(path));
+        }
+        let mut file = open_file(path, mode)?;
+        let len = file_len(&file, path)?;
+        let header = npy::read_header(&mut file, len, npy::MAX_HEADER_SIZE).map_err(|e| e.with_path(path))?;
+        let map_len = header.data_offset + header.layout.nbytes();
+        let map = Mapping::map(&file, map_len, mode.map_mode())
+            .map_err(|e| Error::io("cannot map", e).with_path(path))?;
+        Ok(Array {
+            path: path.to_path_buf(),
+            file,
+            layout: header.layout,
+            data_offset: header.data_offset,
+            version: Some(header.version),
+            mode,
+            map,
+        })
+    }
+
+    /// Creates (or truncates and overwrites) a `.npy` file of the given layout, zero-filled,
+    /// mapped read-write: NumPy's `open_memmap(path, mode='w+', …)`. For job outputs that must
+    /// appear atomically use [`crate::OutputFile`] instead.
+    pub fn create(path: impl AsRef<Path>, layout: Layout) -> Result<Array> {
+        let path = path.as_ref();
+        let header = npy::header_bytes(&layout);
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| Error::io("cannot create", e).with_path(path))?;
+        file.write_all(&header)
+            .map_err(|e| Error::io("cannot write the header", e).with_path(path))?;
+        let total = header.len() + layout.nbytes();
+        crate::sys::allocate(&file, total as u64)
+            .map_err(|e| Error::io("cannot allocate the file", e).with_path(path))?;
+        let map = Mapping::map(&file, total, MapMode::ReadWrite)
+            .map_err(|e| Error::io("cannot map", e).with_path(path))?;
+        Ok(Array {
+            path: path.to_path_buf(),
+            file,
+            data_offset: header.len(),
+            layout,
+            version: Some((header[6], header[7])),
+            mode: Mode::Create,
+            map,
+        })
+    }
+
+    /// Opens a raw file (no header) as NumPy's `np.memmap` would, with dtype, shape, byte
+    /// offset and order given by the caller. Mode `w+` creates the file.
+    pub fn open_raw(path: impl AsRef<Path>, spec: RawSpec, mode: Mode) -> Result<Array> {
+        let path = path.as_ref();
+        let layout = Layout::new(spec.dtype, spec.shape, spec.order).map_err(|e| e.with_path(path))?;
+        let offset = usize::try_from(spec.offset)
+            .map_err(|_| Error::new(ErrorKind::Overflow, "raw offset too large").with_path(path))?;
+        let needed = offset
+            .checked_add(layout.nbytes())
+            .ok_or_else(|| Error::new(ErrorKind::Overflow, "raw offset + size overflows").with_path(path))?;
+        let file = if mode == Mode::Create {
+            let f = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(path)
+                .map_err(|e| Error::io("cannot create", e).with_path(path))?;
+            crate::sys::allocate(&f, needed as u64)
+                .map_err(|e| Error::io("cannot allocate the file", e).with_path(path))?;
+            f
+        } else {
+            open_file(path, mode)?
+        };
+        let len = file_len(&file, path)?;
+        if len < needed as u64 {
+            return Err(Error::new(
+                ErrorKind::Shape,
+                format!(
+                    "raw file is {len} bytes, too short for offset {offset} + shape {:?} of {} ({} bytes)",
+                    layout.shape(),
+                    layout.dtype().str_code(),
+                    layout.nbytes()
+                ),
+            )
+            .with_path(path));
+        }
+        let map = Mapping::map(&file, needed, mode.map_mode())
+            .map_err(|e| Error::io("cannot map", e).with_path(path))?;
+        Ok(Array {
+            path: path.to_path_buf(),
+            file,
+            layout,
+            data_offset: offset,
+            version: None,
+            mode,
+            map,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    pub fn dtype(&self) -> &DType {
+        self.layout.dtype()
+    }
+    pub fn shape(&self) -> &[usize] {
+        self.layout.shape()
+    }
+    pub fn order(&self) -> Order {
+        self.layout.order()
+    }
+    pub fn len(&self) -> usize {
+        self.layout.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.layout.is_empty()
+    }
+    pub fn nbytes(&self) -> usize {
+        self.layout.nbytes()
+    }
+    /// Byte offset of the data in the file (not page-aligned in general).
+    pub fn data_offset(&self) -> usize {
+        self.data_offset
+    }
+    /// `.npy` format version; `None` for raw files.
+    pub fn version(&self) -> Option<(u8, u8)> {
+        self.version
+    }
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The array's bytes in memory order.
+    pub fn data(&self) -> &[u8] {
+        &self.map.bytes()[self.data_offset..]
+    }
+
+    /// Writable bytes (modes `r+`, `w+`, `c`).
+    pub fn data_mut(&mut self) -> Result<&mut [u8]> {
+        let off = self.data_offset;
+        match self.map.bytes_mut() {
+            Some(b) => Ok(&mut b[off..]),
+            None => Err(Error::new(ErrorKind::InvalidArgument, "array is opened read-only").with_path(&self.path)),
+        }
+    }
+
+    /// The elements as a typed slice (native byte order, matching dtype, aligned data).
+    /// Copies when the data is not aligned for `T`; use [`Array::input`] for chunked work.
+    pub fn as_slice<T: Element>(&self) -> Result<Cow<'_, [T]>> {
+        self.check_element::<T>()?;
+        Ok(cast_or_copy(self.data()))
+    }
+
+    /// The elements as a mutable typed slice (native byte order, aligned data).
+    pub fn as_mut_slice<T: Element>(&mut self) -> Result<&mut [T]> {
+        self.check_element::<T>()?;
+        let path = self.path.clone();
+        let bytes = self.data_mut()?;
+        bytemuck::try_cast_slice_mut(bytes).map_err(|_| {
+            Error::new(ErrorKind::InvalidArgument, "data is not aligned for in-place typed access").with_path(path)
+        })
+    }
+
+    fn check_element<T: Element>(&self) -> Result<()> {
+        let want = T::dtype();
+        if *self.dtype() != want {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "typed access as {} but the array's dtype is {}",
+                    want.str_code(),
+                    self.dtype().str_code()
+                ),
+            )
+            .with_path(&self.path));
+        }
+        Ok(())
+    }
+
+    /// The bytes of rows `rows` along the first axis of a C-ordered array (no copy).
+    pub fn rows(&self, rows: Range<usize>) -> Result<&[u8]> {
+        let row_bytes = self.row_bytes()?;
+        let n = self.shape().first().copied().unwrap_or(1);
+        if rows.start > rows.end || rows.end > n {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("rows {rows:?} out of range for {n} rows"),
+            ));
+        }
+        Ok(&self.data()[rows.start * row_bytes..rows.end * row_bytes])
+    }
+
+    /// Bytes of one step along the first axis of a C-ordered array.
+    pub fn row_bytes(&self) -> Result<usize> {
+        if !self.layout.is_c_contiguous() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "row access needs a C-ordered array",
+            ));
+        }
+        Ok(match self.shape().split_first() {
+            Some((_, rest)) => rest.iter().product::<usize>() * self.layout.itemsize(),
+            None => self.layout.itemsize(),
+        })
+    }
+
+    /// The array as a chunked input for the scheduler.
+    pub fn input(&self) -> Input<'_> {
+        Input {
+            bytes: self.data(),
+            advisor: self.map.advisor(),
+            data_offset: self.data_offset,
+            path: &self.path,
+        }
+    }
+
+    /// Writes modifications of an `r+`/`w+` array to disk (`msync`).
+    pub fn flush(&self) -> Result<()> {
+        self.map.flush().map_err(|e| Error::io("cannot flush", e).with_path(&self.path))
+    }
+}
+
+fn file_len(file: &File, path: &Path) -> Result<u64> {
+    Ok(file
+        .metadata()
+        .map_err(|e| Error::io("cannot stat", e).with_path(path))?
+        .len())
+}
+
+/// Reinterprets bytes as elements, copying only when they are not aligned for `T`.
+pub fn cast_or_copy<T: Element>(bytes: &[u8]) -> Cow<'_, [T]> {
+    match bytemuck::try_cast_slice(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(bytemuck::pod_collect_to_vec(bytes)),
+    }
+}
+
+/// A mapped input as the scheduler sees it: the data bytes and a way to give hints about them.
+/// Byte ranges are relative to the start of the data.
+#[derive(Clone, Copy)]
+pub struct Input<'a> {
+    pub bytes: &'a [u8],
+    advisor: Advisor<'a>,
+    data_offset: usize,
+    path: &'a Path,
+}
+
+impl<'a> Input<'a> {
+    /// An input over bytes the caller mapped (e.g. a temporary run file).
+    pub fn from_mapping(map: &'a Mapping, data_offset: usize, path: &'a Path) -> Input<'a> {
+        Input {
+            bytes: &map.bytes()[data_offset..],
+            advisor: map.advisor(),
+            data_offset,
+            path,
+        }
+    }
+
+    pub fn path(&self) -> &'a Path {
+        self.path
+    }
+
+    /// Offset of the data inside the file (for the planner's page alignment).
+    pub fn data_offset(&self) -> usize {
+        self.data_offset
+    }
+
+    fn shift(&self, r: &Range<usize>) -> Range<usize> {
+        r.start + self.data_offset..r.end + self.data_offset
+    }
+
+    pub fn advise(&self, range: Range<usize>, advice: Advice) {
+        self.advisor.advise(self.shift(&range), advice);
+    }
+
+    /// Faults `range` in; an `EFAULT` (the file was truncated underneath us) is an error.
+    pub fn populate(&self, range: Range<usize>) -> Result<()> {
+        self.advisor.populate_read(self.shift(&range)).map_err(|e| {
+            Error::new(
+                ErrorKind::InputChanged,
+                format!("input changed while being read (truncated?): {e}"),
+            )
+            .with_path(self.path)
+        })
+    }
+
+    /// Drops `range` from this process's resident set (it stays in the page cache).
+    pub fn release(&self, range: Range<usize>) {
+        self.advisor.release(self.shift(&range));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::ScalarKind;
+
+    #[test]
+    fn create_then_open_in_every_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.npy");
+        let layout = Layout::new(DType::native(ScalarKind::I32), vec![2, 3], Order::C).unwrap();
+        {
+            let mut a = Array::create(&p, layout.clone()).unwrap();
+            let s = a.as_mut_slice::<i32>().unwrap();
+            for (i, v) in s.iter_mut().enumerate() {
+                *v = i as i32;
+            }
+            a.flush().unwrap();
+        }
+        let a = Array::open(&p).unwrap();
+        assert_eq!(a.shape(), &[2, 3]);
+        assert_eq!(&*a.as_slice::<i32>().unwrap(), &[0, 1, 2, 3, 4, 5]);
+        assert_eq!(a.rows(1..2).unwrap().len(), 12);
+        assert!(a.as_slice::<f32>().is_err());
+        {
+            let mut c = Array::open_with(&p, Mode::CopyOnWrite).unwrap();
+            c.as_mut_slice::<i32>().unwrap()[0] = 99;
+            assert_eq!(c.as_slice::<i32>().unwrap()[0], 99);
+        }
+        assert_eq!(Array::open(&p).unwrap().as_slice::<i32>().unwrap()[0], 0);
+        {
+            let mut w = Array::open_with(&p, Mode::ReadWrite).unwrap();
+            w.as_mut_slice::<i32>().unwrap()[0] = 7;
+            w.flush().unwrap();
+        }
+        assert_eq!(Array::open(&p).unwrap().as_slice::<i32>().unwrap()[0], 7);
+        let mut r = Array::open(&p).unwrap();
+        assert!(r.data_mut().is_err());
+    }
+
+    #[test]
+    fn raw_files_check_their_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.bin");
+        std::fs::write(&p, [0u8; 20]).unwrap();
+        let spec = |shape: Vec<usize>, offset| RawSpec {
+            dtype: DType::native(ScalarKind::I32),
+            shape,
+            offset,
+            order: Order::C,
+        };
+        assert!(Array::open_raw(&p, spec(vec![5], 0), Mode::Read).is_ok());
+        assert!(Array::open_raw(&p, spec(vec![4], 4), Mode::Read).is_ok());
+        let e = Array::open_raw(&p, spec(vec![5], 4), Mode::Read).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Shape);
+    }
+
+    #[test]
+    fn directories_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Array::open(dir.path()).err().unwrap();
+        assert!(e.to_string().contains("directory"), "{e}");
+    }
+}

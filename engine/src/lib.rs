@@ -1,0 +1,27 @@
+//! outcore-engine: the parts of outcore that know about files, memory and threads — dtypes,
+//! the `.npy` format, memory-mapped arrays, output files, the chunk planner, the scheduler and
+//! the memory budget. It knows nothing of particular kernels.
+//!
+//! All `unsafe` code of outcore lives in the [`sys`] module.
+
+pub mod array;
+pub mod budget;
+pub mod dtype;
+pub mod element;
+pub mod error;
+pub mod layout;
+pub mod npy;
+pub mod output;
+pub mod plan;
+pub mod sched;
+pub mod sys;
+
+pub use array::{cast_or_copy, Array, Input, Mode, RawSpec};
+pub use budget::{format_bytes, parse_bytes, Budget, Reservation};
+pub use dtype::{ByteOrder, DType, Field, ScalarKind};
+pub use element::{swap_in_place, Bool, Complex128, Complex64, Element};
+pub use error::{Error, ErrorKind, Result, ResultExt};
+pub use half::f16;
+pub use layout::{strides_for, Layout, Order};
+pub use output::{check_destination, Output, OutputFile, OutputHints, OutputOptions};
+pub use sched::{CancelToken, ChunkIo, Context, ContextBuilder, Pattern, Progress, ReadRange};

@@ -1,0 +1,338 @@
+//! Output files that appear only when complete.
+//!
+//! An output is created unnamed (`O_TMPFILE`) in the destination's directory — or, where the
+//! file system lacks that, under a hidden temporary name removed on drop — with its full size
+//! allocated up front, so a full disk is an error before any work rather than a SIGBUS later.
+//! It is mapped and filled, then synced and only then linked under its final name. Dropping an
+//! uncommitted output (error, cancellation, panic) leaves nothing behind; so does `kill -9`
+//! when the file was unnamed.
+
+use std::fs::File;
+use std::io::Write;
+use std::ops::Range;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::layout::Layout;
+use crate::npy;
+use crate::sys::{self, Advisor, MapMode, Mapping};
+
+/// What to check before an output is created.
+#[derive(Debug, Clone, Default)]
+pub struct OutputOptions {
+    /// Replace an existing destination (`--force`).
+    pub force: bool,
+    /// The job's input files: the destination must not be any of them (also through links).
+    pub inputs: Vec<PathBuf>,
+}
+
+enum Temp {
+    Unnamed,
+    Named(tempfile::TempPath),
+}
+
+/// An output file being written. Commit it to make it appear; drop it to discard it.
+pub struct OutputFile {
+    dest: PathBuf,
+    dir: PathBuf,
+    file: File,
+    temp: Temp,
+    map: Mapping,
+    data_offset: usize,
+    len: usize,
+    force: bool,
+}
+
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Checks a destination before any work: not an input, not existing unless `force`.
+pub fn check_destination(dest: &Path, opts: &OutputOptions) -> Result<()> {
+    match std::fs::metadata(dest) {
+        Ok(meta) => {
+            for input in &opts.inputs {
+                if let Ok(im) = std::fs::metadata(input) {
+                    if same_file(&meta, &im) {
+                        return Err(Error::new(
+                            ErrorKind::SameFile,
+                            format!(
+                                "output is the same file as the input {} (outcore never writes its inputs)",
+                                input.display()
+                            ),
+                        )
+                        .with_path(dest));
+                    }
+                }
+            }
+            if meta.is_dir() {
+                return Err(Error::new(ErrorKind::OutputExists, "output is a directory").with_path(dest));
+            }
+            if !opts.force {
+                return Err(Error::new(
+                    ErrorKind::OutputExists,
+                    "output already exists (use --force to replace it)",
+                )
+                .with_path(dest));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("cannot check the output path", e).with_path(dest)),
+    }
+}
+
+fn parent_dir(dest: &Path) -> PathBuf {
+    match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+impl OutputFile {
+    /// Creates an unnamed `.npy` output for `layout` destined for `dest`.
+    pub fn create_npy(dest: impl AsRef<Path>, layout: &Layout, opts: &OutputOptions) -> Result<OutputFile> {
+        let header = npy::header_bytes(layout);
+        OutputFile::create(dest.as_ref(), &header, layout.nbytes(), opts)
+    }
+
+    /// Creates an unnamed raw output of `nbytes` bytes (no header).
+    pub fn create_raw(dest: impl AsRef<Path>, nbytes: usize, opts: &OutputOptions) -> Result<OutputFile> {
+        OutputFile::create(dest.as_ref(), &[], nbytes, opts)
+    }
+
+    fn create(dest: &Path, header: &[u8], nbytes: usize, opts: &OutputOptions) -> Result<OutputFile> {
+        check_destination(dest, opts)?;
+        let dir = parent_dir(dest);
+        let (mut file, temp) = match sys::open_unnamed(&dir) {
+            Ok(Some(f)) => (f, Temp::Unnamed),
+            Ok(None) => {
+                let named = tempfile::Builder::new()
+                    .prefix(".outcore-tmp-")
+                    .tempfile_in(&dir)
+                    .map_err(|e| Error::io("cannot create a temporary output file", e).with_path(&dir))?;
+                let (f, p) = named.into_parts();
+                (f, Temp::Named(p))
+            }
+            Err(e) => {
+                return Err(Error::io("cannot create the output file in its directory", e).with_path(&dir));
+            }
+        };
+        let len = header
+            .len()
+            .checked_add(nbytes)
+            .ok_or_else(|| Error::new(ErrorKind::Overflow, "output size overflows").with_path(dest))?;
+        sys::allocate(&file, len as u64)
+            .map_err(|e| Error::io(format!("cannot allocate {len} bytes for the output"), e).with_path(dest))?;
+        file.write_all(header)
+            .map_err(|e| Error::io("cannot write the output header", e).with_path(dest))?;
+        let map = Mapping::map(&file, len, MapMode::ReadWrite)
+            .map_err(|e| Error::io("cannot map the output", e).with_path(dest))?;
+        Ok(OutputFile {
+            dest: dest.to_path_buf(),
+            dir,
+            file,
+            temp,
+            map,
+            data_offset: header.len(),
+            len,
+            force: opts.force,
+        })
+    }
+
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    pub fn nbytes(&self) -> usize {
+        self.len - self.data_offset
+    }
+
+    /// The output's data bytes (after the header).
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        let off = self.data_offset;
+        &mut self.map.bytes_mut().expect("outputs are mapped read-write")[off..]
+    }
+
+    /// The output as the scheduler sees it: writable bytes plus hint and writeback handles.
+    pub fn output(&mut self) -> Output<'_> {
+        let off = self.data_offset;
+        let (advisor, bytes) = self.map.split_mut().expect("outputs are mapped read-write");
+        Output {
+            bytes: &mut bytes[off..],
+            advisor,
+            data_offset: off,
+            file: &self.file,
+        }
+    }
+
+    /// Syncs the data to disk and gives the file its final name. Until this returns Ok the
+    /// destination is untouched.
+    pub fn commit(mut self) -> Result<()> {
+        self.map
+            .flush()
+            .map_err(|e| Error::io("cannot write the output to disk", e).with_path(&self.dest))?;
+        self.file
+            .sync_all()
+            .map_err(|e| Error::io("cannot sync the output", e).with_path(&self.dest))?;
+        let temp = std::mem::replace(&mut self.temp, Temp::Unnamed);
+        match temp {
+            Temp::Unnamed => {
+                if self.force {
+                    // Link under a fresh hidden name, then rename over the destination.
+                    let staging = tempfile::Builder::new()
+                        .prefix(".outcore-commit-")
+                        .make_in(&self.dir, |p| sys::link_unnamed(&self.file, p))
+                        .map_err(|e| Error::io("cannot name the output", e).with_path(&self.dest))?;
+                    staging.into_temp_path().persist(&self.dest).map_err(|e| {
+                        Error::io("cannot move the output into place", e.error).with_path(&self.dest)
+                    })?;
+                } else {
+                    sys::link_unnamed(&self.file, &self.dest).map_err(|e| {
+                        if e.raw_os_error() == Some(libc::EEXIST) {
+                            Error::new(ErrorKind::OutputExists, "output appeared while the job ran (use --force to replace it)")
+                                .with_path(&self.dest)
+                        } else {
+                            Error::io("cannot name the output", e).with_path(&self.dest)
+                        }
+                    })?;
+                }
+            }
+            Temp::Named(path) => {
+                let result = if self.force {
+                    path.persist(&self.dest).map_err(|e| e.error)
+                } else {
+                    path.persist_noclobber(&self.dest).map_err(|e| e.error)
+                };
+                result.map_err(|e| Error::io("cannot move the output into place", e).with_path(&self.dest))?;
+            }
+        }
+        // Make the new directory entry durable too.
+        if let Ok(d) = File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// A writable output as the scheduler sees it. Byte ranges are relative to the data start.
+pub struct Output<'a> {
+    pub bytes: &'a mut [u8],
+    advisor: Advisor<'a>,
+    data_offset: usize,
+    file: &'a File,
+}
+
+impl<'a> Output<'a> {
+    /// Splits into the writable bytes and the handle used for hints and writeback.
+    pub fn split(self) -> (&'a mut [u8], OutputHints<'a>) {
+        (
+            self.bytes,
+            OutputHints {
+                advisor: self.advisor,
+                data_offset: self.data_offset,
+                file: self.file,
+            },
+        )
+    }
+
+    pub fn data_offset(&self) -> usize {
+        self.data_offset
+    }
+}
+
+/// Hints and writeback for ranges of an output (shared by the worker threads).
+#[derive(Clone, Copy)]
+pub struct OutputHints<'a> {
+    advisor: Advisor<'a>,
+    data_offset: usize,
+    file: &'a File,
+}
+
+impl<'a> OutputHints<'a> {
+    fn shift(&self, r: &Range<usize>) -> Range<usize> {
+        r.start + self.data_offset..r.end + self.data_offset
+    }
+
+    pub fn data_offset(&self) -> usize {
+        self.data_offset
+    }
+
+    /// Prefaults a range about to be written.
+    pub fn prefault(&self, range: Range<usize>) {
+        self.advisor.populate_write(self.shift(&range));
+    }
+
+    /// Starts writeback of a finished range.
+    pub fn start_writeback(&self, range: Range<usize>) {
+        let r = self.shift(&range);
+        sys::start_writeback(self.file, r.start as u64..r.end as u64);
+    }
+
+    /// Waits for a range's writeback, then drops its pages from the resident set. They stay
+    /// in the page cache, clean, so the kernel can reclaim them whenever memory is short.
+    pub fn release(&self, range: Range<usize>) {
+        let r = self.shift(&range);
+        sys::finish_writeback(self.file, r.start as u64..r.end as u64);
+        self.advisor.release(r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::{DType, ScalarKind};
+    use crate::layout::Order;
+
+    fn layout(n: usize) -> Layout {
+        Layout::new(DType::native(ScalarKind::U8), vec![n], Order::C).unwrap()
+    }
+
+    #[test]
+    fn appears_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.npy");
+        let mut out = OutputFile::create_npy(&dest, &layout(10), &OutputOptions::default()).unwrap();
+        out.data_mut().copy_from_slice(&[1; 10]);
+        assert!(!dest.exists());
+        out.commit().unwrap();
+        let bytes = std::fs::read(&dest).unwrap();
+        assert_eq!(bytes.len(), 128 + 10);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn dropped_output_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.npy");
+        let out = OutputFile::create_npy(&dest, &layout(1000), &OutputOptions::default()).unwrap();
+        drop(out);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn existing_output_needs_force_and_inputs_are_protected() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.npy");
+        std::fs::write(&dest, b"old").unwrap();
+        let e = OutputFile::create_npy(&dest, &layout(4), &OutputOptions::default()).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::OutputExists);
+        let link = dir.path().join("link.npy");
+        std::fs::hard_link(&dest, &link).unwrap();
+        let opts = OutputOptions {
+            force: true,
+            inputs: vec![link.clone()],
+        };
+        let e = OutputFile::create_npy(&dest, &layout(4), &opts).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::SameFile);
+        let opts = OutputOptions {
+            force: true,
+            inputs: vec![],
+        };
+        let out = OutputFile::create_npy(&dest, &layout(4), &opts).unwrap();
+        out.commit().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap().len(), 132);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+}
