@@ -13,6 +13,7 @@ use std::ops::Range;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::array::Input;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::Layout;
 use crate::npy;
@@ -67,7 +68,9 @@ pub fn check_destination(dest: &Path, opts: &OutputOptions) -> Result<()> {
                 }
             }
             if meta.is_dir() {
-                return Err(Error::new(ErrorKind::OutputExists, "output is a directory").with_path(dest));
+                return Err(
+                    Error::new(ErrorKind::OutputExists, "output is a directory").with_path(dest)
+                );
             }
             if !opts.force {
                 return Err(Error::new(
@@ -92,17 +95,30 @@ fn parent_dir(dest: &Path) -> PathBuf {
 
 impl OutputFile {
     /// Creates an unnamed `.npy` output for `layout` destined for `dest`.
-    pub fn create_npy(dest: impl AsRef<Path>, layout: &Layout, opts: &OutputOptions) -> Result<OutputFile> {
+    pub fn create_npy(
+        dest: impl AsRef<Path>,
+        layout: &Layout,
+        opts: &OutputOptions,
+    ) -> Result<OutputFile> {
         let header = npy::header_bytes(layout);
         OutputFile::create(dest.as_ref(), &header, layout.nbytes(), opts)
     }
 
     /// Creates an unnamed raw output of `nbytes` bytes (no header).
-    pub fn create_raw(dest: impl AsRef<Path>, nbytes: usize, opts: &OutputOptions) -> Result<OutputFile> {
+    pub fn create_raw(
+        dest: impl AsRef<Path>,
+        nbytes: usize,
+        opts: &OutputOptions,
+    ) -> Result<OutputFile> {
         OutputFile::create(dest.as_ref(), &[], nbytes, opts)
     }
 
-    fn create(dest: &Path, header: &[u8], nbytes: usize, opts: &OutputOptions) -> Result<OutputFile> {
+    fn create(
+        dest: &Path,
+        header: &[u8],
+        nbytes: usize,
+        opts: &OutputOptions,
+    ) -> Result<OutputFile> {
         check_destination(dest, opts)?;
         let dir = parent_dir(dest);
         let (mut file, temp) = match sys::open_unnamed(&dir) {
@@ -111,20 +127,24 @@ impl OutputFile {
                 let named = tempfile::Builder::new()
                     .prefix(".outcore-tmp-")
                     .tempfile_in(&dir)
-                    .map_err(|e| Error::io("cannot create a temporary output file", e).with_path(&dir))?;
+                    .map_err(|e| {
+                        Error::io("cannot create a temporary output file", e).with_path(&dir)
+                    })?;
                 let (f, p) = named.into_parts();
                 (f, Temp::Named(p))
             }
             Err(e) => {
-                return Err(Error::io("cannot create the output file in its directory", e).with_path(&dir));
+                return Err(
+                    Error::io("cannot create the output file in its directory", e).with_path(&dir),
+                );
             }
         };
-        let len = header
-            .len()
-            .checked_add(nbytes)
-            .ok_or_else(|| Error::new(ErrorKind::Overflow, "output size overflows").with_path(dest))?;
-        sys::allocate(&file, len as u64)
-            .map_err(|e| Error::io(format!("cannot allocate {len} bytes for the output"), e).with_path(dest))?;
+        let len = header.len().checked_add(nbytes).ok_or_else(|| {
+            Error::new(ErrorKind::Overflow, "output size overflows").with_path(dest)
+        })?;
+        sys::allocate(&file, len as u64).map_err(|e| {
+            Error::io(format!("cannot allocate {len} bytes for the output"), e).with_path(dest)
+        })?;
         file.write_all(header)
             .map_err(|e| Error::io("cannot write the output header", e).with_path(dest))?;
         let map = Mapping::map(&file, len, MapMode::ReadWrite)
@@ -147,6 +167,11 @@ impl OutputFile {
 
     pub fn nbytes(&self) -> usize {
         self.len - self.data_offset
+    }
+
+    /// Offset of the data in the file (the header's length).
+    pub fn data_offset(&self) -> usize {
+        self.data_offset
     }
 
     /// The output's data bytes (after the header).
@@ -184,15 +209,21 @@ impl OutputFile {
                     let staging = tempfile::Builder::new()
                         .prefix(".outcore-commit-")
                         .make_in(&self.dir, |p| sys::link_unnamed(&self.file, p))
-                        .map_err(|e| Error::io("cannot name the output", e).with_path(&self.dest))?;
+                        .map_err(|e| {
+                            Error::io("cannot name the output", e).with_path(&self.dest)
+                        })?;
                     staging.into_temp_path().persist(&self.dest).map_err(|e| {
-                        Error::io("cannot move the output into place", e.error).with_path(&self.dest)
+                        Error::io("cannot move the output into place", e.error)
+                            .with_path(&self.dest)
                     })?;
                 } else {
                     sys::link_unnamed(&self.file, &self.dest).map_err(|e| {
                         if e.raw_os_error() == Some(libc::EEXIST) {
-                            Error::new(ErrorKind::OutputExists, "output appeared while the job ran (use --force to replace it)")
-                                .with_path(&self.dest)
+                            Error::new(
+                                ErrorKind::OutputExists,
+                                "output appeared while the job ran (use --force to replace it)",
+                            )
+                            .with_path(&self.dest)
                         } else {
                             Error::io("cannot name the output", e).with_path(&self.dest)
                         }
@@ -205,7 +236,9 @@ impl OutputFile {
                 } else {
                     path.persist_noclobber(&self.dest).map_err(|e| e.error)
                 };
-                result.map_err(|e| Error::io("cannot move the output into place", e).with_path(&self.dest))?;
+                result.map_err(|e| {
+                    Error::io("cannot move the output into place", e).with_path(&self.dest)
+                })?;
             }
         }
         // Make the new directory entry durable too.
@@ -213,6 +246,84 @@ impl OutputFile {
             let _ = d.sync_all();
         }
         Ok(())
+    }
+}
+
+/// An unnamed, preallocated, mapped scratch file for intermediate data (e.g. sorted runs).
+///
+/// It is created with `O_TMPFILE` where the file system has it (otherwise created and unlinked
+/// at once), so it never has a name: it vanishes with its descriptor on every exit path, `kill
+/// -9` included. Its full size is allocated up front, so a full disk is an error here, before
+/// any work, rather than a SIGBUS while writing through the mapping.
+pub struct ScratchFile {
+    dir: PathBuf,
+    file: File,
+    map: Mapping,
+}
+
+impl ScratchFile {
+    /// Creates a scratch file of `len` bytes in `dir`.
+    pub fn create(dir: impl AsRef<Path>, len: usize) -> Result<ScratchFile> {
+        let dir = dir.as_ref();
+        let file = tempfile::tempfile_in(dir).map_err(|e| {
+            Error::io(
+                "cannot create a temporary file in the temporary directory",
+                e,
+            )
+            .with_path(dir)
+        })?;
+        sys::allocate(&file, len as u64).map_err(|e| {
+            Error::io(format!("cannot allocate {len} bytes of temporary space"), e).with_path(dir)
+        })?;
+        let map = Mapping::map(&file, len, MapMode::ReadWrite)
+            .map_err(|e| Error::io("cannot map a temporary file", e).with_path(dir))?;
+        Ok(ScratchFile {
+            dir: dir.to_path_buf(),
+            file,
+            map,
+        })
+    }
+
+    /// The directory the file lives in (for error messages: the file itself has no name).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn data(&self) -> &[u8] {
+        self.map.bytes()
+    }
+
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        self.map
+            .bytes_mut()
+            .expect("scratch files are mapped read-write")
+    }
+
+    /// The file as a chunked input for the scheduler (reading back what was written).
+    pub fn input(&self) -> Input<'_> {
+        Input::from_mapping(&self.map, 0, &self.dir)
+    }
+
+    /// The file as the scheduler's output: writable bytes plus hint and writeback handles.
+    pub fn output(&mut self) -> Output<'_> {
+        let (advisor, bytes) = self
+            .map
+            .split_mut()
+            .expect("scratch files are mapped read-write");
+        Output {
+            bytes,
+            advisor,
+            data_offset: 0,
+            file: &self.file,
+        }
     }
 }
 
@@ -293,7 +404,8 @@ mod tests {
     fn appears_only_on_commit() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out.npy");
-        let mut out = OutputFile::create_npy(&dest, &layout(10), &OutputOptions::default()).unwrap();
+        let mut out =
+            OutputFile::create_npy(&dest, &layout(10), &OutputOptions::default()).unwrap();
         out.data_mut().copy_from_slice(&[1; 10]);
         assert!(!dest.exists());
         out.commit().unwrap();
@@ -316,7 +428,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out.npy");
         std::fs::write(&dest, b"old").unwrap();
-        let e = OutputFile::create_npy(&dest, &layout(4), &OutputOptions::default()).err().unwrap();
+        let e = OutputFile::create_npy(&dest, &layout(4), &OutputOptions::default())
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), ErrorKind::OutputExists);
         let link = dir.path().join("link.npy");
         std::fs::hard_link(&dest, &link).unwrap();
@@ -324,7 +438,9 @@ mod tests {
             force: true,
             inputs: vec![link.clone()],
         };
-        let e = OutputFile::create_npy(&dest, &layout(4), &opts).err().unwrap();
+        let e = OutputFile::create_npy(&dest, &layout(4), &opts)
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), ErrorKind::SameFile);
         let opts = OutputOptions {
             force: true,
@@ -334,5 +450,25 @@ mod tests {
         out.commit().unwrap();
         assert_eq!(std::fs::read(&dest).unwrap().len(), 132);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn scratch_file_is_unnamed_and_mapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = ScratchFile::create(dir.path(), 3 * 4096 + 10).unwrap();
+        assert_eq!(s.len(), 3 * 4096 + 10);
+        s.data_mut()[5] = 7;
+        {
+            let out = s.output();
+            let (bytes, hints) = out.split();
+            bytes[4096] = 9;
+            hints.start_writeback(0..8192);
+            hints.release(0..8192);
+        }
+        assert_eq!(s.input().bytes[5], 7);
+        assert_eq!(s.data()[4096], 9);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        drop(s);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }
