@@ -425,13 +425,21 @@ impl<R: Record> Job<'_, R> {
             return Ok(());
         }
         let item = self.sink.item_bytes();
-        let chunks = plan_chunks(
+        // Page-aligned output chunks when the alignment period fits a piece, else plain ones.
+        let rows_per_chunk = (piece / (row_len * rec)).max(1);
+        let mut chunks = plan_chunks(
             out.data_offset(),
             row_len * item,
             0..rows,
-            (piece / rec * item).max(1),
+            rows_per_chunk * row_len * item,
             page_size(),
         );
+        if chunks.iter().any(|c| c.len() > rows_per_chunk) {
+            chunks = (0..rows)
+                .step_by(rows_per_chunk)
+                .map(|s| s..(s + rows_per_chunk).min(rows))
+                .collect();
+        }
         let max_rows = chunks.iter().map(|c| c.len()).max().unwrap_or(0);
         let _reservation = self.ctx.budget().reserve(
             2 * self.ctx.threads() * max_rows * row_len * rec,
