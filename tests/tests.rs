@@ -12,3 +12,7 @@ mod cli_foundation;
 
 /// Out-of-core proofs under a memory cgroup (ignored by default: needs root and time).
 mod cgroup;
+
+/// Disk full, kill -9, SIGTERM, cancellation tokens, truncated inputs, concurrent jobs,
+/// unwritable directories, special files: clean failures and nothing left behind.
+mod reliability;
