@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 pub mod common;
 mod demo;
 mod gen;
@@ -30,6 +31,8 @@ pub enum Command {
     Reduce(reduce::Args),
     /// Run the main job on an array larger than its memory budget, check it, print throughputs.
     Demo(demo::Args),
+    /// Measure the machine's floors and every kernel on the same bytes, verified.
+    Bench(bench::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -50,6 +53,7 @@ pub fn main() -> i32 {
         Command::Gen(a) => gen::run(a, &session),
         Command::Reduce(a) => reduce::run(a, &session),
         Command::Demo(a) => demo::run(a, &session),
+        Command::Bench(a) => bench::run(a, &session),
     };
     session.finish(result)
 }
