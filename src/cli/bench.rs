@@ -30,6 +30,9 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also draw throughput per kernel against its floor into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 /// Which floor a kernel is compared with.
@@ -252,6 +255,10 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
     std::fs::remove_file(&gen_out)?;
 
     report(args.json, ctx, &rows)?;
+    if let Some(plot) = &args.plot {
+        std::fs::write(plot, svg(&rows, ctx))
+            .map_err(|e| outcore_engine::Error::io("cannot write the plot", e).with_path(plot))?;
+    }
     if let Some(bad) = rows.iter().find(|r| !r.verified) {
         bail!("bench result of {} is wrong", bad.name);
     }
@@ -308,4 +315,61 @@ fn report(json: bool, ctx: &Context, rows: &[Measure]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A horizontal bar chart: each kernel's GB/s, with a tick at the GB/s its floor would reach on
+/// the same bytes, so the distance to the machine's limit is visible at a glance.
+fn svg(rows: &[Measure], ctx: &Context) -> String {
+    let (left, bar_h, gap, width) = (190.0, 18.0, 8.0, 560.0);
+    let rate = |bytes: u64, secs: f64| bytes as f64 / secs.max(1e-12) / 1e9;
+    let max = rows
+        .iter()
+        .map(|r| rate(r.bytes, r.seconds).max(rate(r.bytes, r.floor_seconds)))
+        .fold(0.1f64, f64::max);
+    let height = 60.0 + rows.len() as f64 * (bar_h + gap) + 40.0;
+    let mut out = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{height}' font-family='sans-serif' font-size='12'>\n\
+         <rect width='100%' height='100%' fill='white'/>\n\
+         <text x='10' y='20' font-size='14'>outcore bench: GB/s per kernel (bar) vs its floor (black tick); {t} threads, budget {b}</text>\n",
+        w = left + width + 80.0,
+        t = ctx.threads(),
+        b = format_bytes(ctx.budget().limit() as u64),
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let y = 40.0 + i as f64 * (bar_h + gap);
+        let v = rate(r.bytes, r.seconds);
+        let w = v / max * width;
+        let colour = if r.name.starts_with("floor") {
+            "#999999"
+        } else if r.verified {
+            "#3b7dd8"
+        } else {
+            "#d83b3b"
+        };
+        out += &format!(
+            "<text x='{tx}' y='{ty}' text-anchor='end'>{name}</text>\n\
+             <rect x='{left}' y='{y}' width='{w:.1}' height='{bar_h}' fill='{colour}'/>\n\
+             <text x='{vx:.1}' y='{ty}'>{v:.2}</text>\n",
+            tx = left - 6.0,
+            ty = y + bar_h - 4.0,
+            name = r.name,
+            vx = left + w + 4.0,
+        );
+        if r.floor.is_some() && !r.name.starts_with("floor") {
+            let fx = left + rate(r.bytes, r.floor_seconds) / max * width;
+            out += &format!(
+                "<line x1='{fx:.1}' y1='{y0:.1}' x2='{fx:.1}' y2='{y1:.1}' stroke='black' stroke-width='2'/>\n",
+                y0 = y - 2.0,
+                y1 = y + bar_h + 2.0
+            );
+        }
+    }
+    let axis_y = 40.0 + rows.len() as f64 * (bar_h + gap) + 10.0;
+    out += &format!(
+        "<line x1='{left}' y1='{axis_y}' x2='{x2}' y2='{axis_y}' stroke='black'/>\n\
+         <text x='{left}' y='{ly}'>0</text><text x='{x2}' y='{ly}' text-anchor='end'>{max:.1} GB/s</text>\n</svg>\n",
+        x2 = left + width,
+        ly = axis_y + 16.0,
+    );
+    out
 }
