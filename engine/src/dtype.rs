@@ -140,6 +140,8 @@ impl ScalarKind {
 pub struct Field {
     /// The field's name; empty for NumPy's unnamed padding fields.
     pub name: String,
+    /// NumPy's optional field title (`(('title', 'name'), '<f4')` in a descr).
+    pub title: Option<String>,
     pub dtype: DType,
     /// Sub-array shape (`('pos', '<f8', (3,))`); empty for a plain field.
     pub shape: Vec<usize>,
@@ -316,7 +318,11 @@ impl DType {
                     if f.offset > pos {
                         push(&mut out, format!("('', '|V{}')", f.offset - pos));
                     }
-                    let mut item = format!("({}, {}", py_str_repr(&f.name), f.dtype.descr_repr());
+                    let name = match &f.title {
+                        Some(t) => format!("({}, {})", py_str_repr(t), py_str_repr(&f.name)),
+                        None => py_str_repr(&f.name),
+                    };
+                    let mut item = format!("({name}, {}", f.dtype.descr_repr());
                     if !f.shape.is_empty() {
                         item.push_str(", ");
                         item.push_str(&py_tuple_repr(&f.shape));
@@ -405,9 +411,21 @@ impl DType {
     /// Builds a record dtype from `(name, dtype, subarray shape)` fields laid out in order.
     /// Unnamed void fields are kept as padding.
     pub fn record(fields: Vec<(String, DType, Vec<usize>)>) -> Result<DType> {
+        DType::record_titled(
+            fields
+                .into_iter()
+                .map(|(n, d, s)| (n, None, d, s))
+                .collect(),
+        )
+    }
+
+    /// Like [`DType::record`], with an optional title per field.
+    pub fn record_titled(
+        fields: Vec<(String, Option<String>, DType, Vec<usize>)>,
+    ) -> Result<DType> {
         let mut out = Vec::with_capacity(fields.len());
         let mut offset = 0usize;
-        for (name, dtype, shape) in fields {
+        for (name, title, dtype, shape) in fields {
             if !name.is_empty() && out.iter().any(|f: &Field| f.name == name) {
                 return Err(Error::new(
                     ErrorKind::UnknownDType,
@@ -436,6 +454,7 @@ impl DType {
             }
             out.push(Field {
                 name,
+                title,
                 dtype,
                 shape,
                 offset,
@@ -457,6 +476,7 @@ impl DType {
         if offset > end {
             out.push(Field {
                 name: String::new(),
+                title: None,
                 dtype: DType::Void(offset - end),
                 shape: Vec::new(),
                 offset: end,

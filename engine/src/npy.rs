@@ -214,9 +214,20 @@ fn descr_to_dtype(descr: &Literal) -> Result<DType> {
                 let Literal::Tuple(parts) = item else {
                     return Err(bad("a structured 'descr' entry is not a tuple"));
                 };
-                let (name, dt, shape) = match parts.as_slice() {
-                    [Literal::Str(n), d] => (n.clone(), descr_to_dtype(d)?, Vec::new()),
-                    [Literal::Str(n), d, Literal::Tuple(s)] => {
+                let (name_lit, rest) = parts
+                    .split_first()
+                    .ok_or_else(|| bad("a structured 'descr' entry is empty"))?;
+                let (name, title) = match name_lit {
+                    Literal::Str(n) => (n.clone(), None),
+                    Literal::Tuple(nt) => match nt.as_slice() {
+                        [Literal::Str(t), Literal::Str(n)] => (n.clone(), Some(t.clone())),
+                        _ => return Err(bad("a structured field title is not ('title', 'name')")),
+                    },
+                    _ => return Err(bad("a structured field name is not a string")),
+                };
+                let (dt, shape) = match rest {
+                    [d] => (descr_to_dtype(d)?, Vec::new()),
+                    [d, Literal::Tuple(s)] => {
                         let shape = s
                             .iter()
                             .map(|x| match x {
@@ -225,21 +236,21 @@ fn descr_to_dtype(descr: &Literal) -> Result<DType> {
                                 _ => Err(bad("field sub-array shape is not non-negative integers")),
                             })
                             .collect::<Result<Vec<_>>>()?;
-                        (n.clone(), descr_to_dtype(d)?, shape)
+                        (descr_to_dtype(d)?, shape)
                     }
-                    [Literal::Str(n), d, Literal::Int(v)] if *v >= 0 => {
+                    [d, Literal::Int(v)] if *v >= 0 => {
                         let dim =
                             usize::try_from(*v).map_err(|_| bad("field dimension too large"))?;
-                        (n.clone(), descr_to_dtype(d)?, vec![dim])
+                        (descr_to_dtype(d)?, vec![dim])
                     }
                     _ => return Err(Error::new(
                         ErrorKind::UnknownDType,
                         "unsupported structured 'descr' entry (expected (name, dtype[, shape]))",
                     )),
                 };
-                fields.push((name, dt, shape));
+                fields.push((name, title, dt, shape));
             }
-            DType::record(fields)
+            DType::record_titled(fields)
         }
         _ => Err(Error::new(
             ErrorKind::UnknownDType,

@@ -69,7 +69,7 @@ pub fn plan_chunks(
 pub fn alignment(data_offset: usize, item_bytes: usize, page: usize) -> Option<(usize, usize)> {
     let g = gcd(item_bytes, page);
     let need = (page - data_offset % page) % page; // i * item ≡ need (mod page)
-    if need % g != 0 {
+    if !need.is_multiple_of(g) {
         return None;
     }
     let m = page / g;

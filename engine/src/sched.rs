@@ -308,11 +308,11 @@ impl Context {
                     for r in &io.reads {
                         inputs[r.input].populate(r.range.clone())?;
                     }
-                    let mut slot = slots[i].lock().expect("slot lock").take();
+                    let slot = slots[i].lock().expect("slot lock").take();
                     if let (Some(w), Some(h)) = (&io.write, &hints) {
                         h.prefault(w.clone());
                     }
-                    let out: &mut [u8] = match slot.as_deref_mut() {
+                    let out: &mut [u8] = match slot {
                         Some(s) => s,
                         None => &mut [],
                     };
@@ -417,6 +417,7 @@ impl Context {
     /// Runs `f(items, input_bytes, output_bytes)` over matching chunks of an input and an
     /// output with the same number of items (elementwise work such as a cast). Chunks are
     /// page aligned in the output.
+    #[allow(clippy::too_many_arguments)]
     pub fn map_chunks<F>(
         &self,
         phase: &str,
