@@ -15,6 +15,7 @@ fn script() -> PathBuf {
 }
 
 fn numpy_available() -> bool {
+    // (kept local so the message names this module)
     let ok = Command::new("python3")
         .args(["-c", "import numpy"])
         .status()
@@ -277,4 +278,168 @@ fn cancellation_and_failures_leave_nothing_behind() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names.len(), 2, "{names:?}");
+}
+
+// ---- the command line ----
+
+use crate::util::{bin, code, outcore_in, stderr};
+
+/// A small tmpfs for the life of the value (needs root; `None` where not permitted).
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !ok {
+            eprintln!("skipping: cannot mount a tmpfs here (needs root)");
+            return None;
+        }
+        Some(SmallDisk(dir))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+#[test]
+fn cli_external_sort_and_argsort_match_numpy() {
+    if !numpy_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("tmp")).unwrap();
+    write_npy(
+        d,
+        "a.npy",
+        "np.asfortranarray(np.random.default_rng(5).integers(-9, 9, (300, 2000)).astype('>f4'))",
+    );
+    write_npy(
+        d,
+        "t.npy",
+        "np.random.default_rng(6).integers(0, 4, (60000, 4)).astype('<i8')",
+    );
+    let common = ["--mem", "1M", "--threads", "2", "--tmp-dir", "tmp"];
+    let runs: [&[&str]; 4] = [
+        &[
+            "sort",
+            "a.npy",
+            "-o",
+            "s.npy",
+            "--flatten",
+            "--descending",
+            "--stable",
+        ],
+        &["argsort", "a.npy", "-o", "i.npy", "--flatten"],
+        &["argsort", "a.npy", "-o", "r.npy", "--descending"],
+        &["sort", "t.npy", "-o", "b.npy", "--by", "-1,1"],
+    ];
+    for args in runs {
+        let argv: Vec<&str> = args.iter().chain(common.iter()).copied().collect();
+        let out = outcore_in(d, &argv);
+        assert_eq!(code(&out), 0, "{argv:?}: {}", stderr(&out));
+        assert_empty_dir(&d.join("tmp"));
+    }
+    let check = r#"
+import numpy as np
+a = np.load('a.npy'); t = np.load('t.npy')
+f = a.ravel()
+s = np.load('s.npy'); assert s.dtype == a.dtype and s.shape == f.shape
+assert (s == f[np.argsort(-f, kind='stable')]).all()
+assert (np.load('i.npy') == np.argsort(a, axis=None, kind='stable')).all()
+assert (np.load('r.npy') == np.argsort(-a, axis=-1, kind='stable')).all()
+assert (np.load('b.npy') == t[np.lexsort((t[:, 1], t[:, -1]))]).all()
+print('ok')
+"#;
+    assert_eq!(crate::util::python(d, check).trim(), "ok");
+}
+
+#[test]
+fn cli_refusals_and_disk_full_exit_codes() {
+    if !numpy_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_npy(d, "c.npy", "np.zeros(4, np.complex64)");
+    write_npy(d, "v.npy", "np.random.default_rng(1).random(1_000_000)");
+    let out = outcore_in(d, &["sort", "c.npy", "-o", "o.npy"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("complex64") && stderr(&out).contains("c.npy"),
+        "{}",
+        stderr(&out)
+    );
+    let out = outcore_in(d, &["argsort", "c.npy", "-o", "o.npy"]);
+    assert_eq!(code(&out), 2);
+    let out = outcore_in(d, &["sort", "v.npy", "-o", "o.npy", "--by", "0"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(!d.join("o.npy").exists());
+    // The temporary runs do not fit the temporary directory: exit 1, nothing anywhere.
+    let Some(disk) = SmallDisk::mount("1m") else {
+        return;
+    };
+    let tmp = disk.0.path().to_str().unwrap();
+    let out = outcore_in(
+        d,
+        &[
+            "sort",
+            "v.npy",
+            "-o",
+            "o.npy",
+            "--mem",
+            "1M",
+            "--tmp-dir",
+            tmp,
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("disk full"), "{}", stderr(&out));
+    assert!(!d.join("o.npy").exists());
+    assert_empty_dir(disk.0.path());
+}
+
+#[test]
+fn cli_sigterm_during_a_sort_exits_143_and_cleans_up() {
+    if !numpy_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("tmp")).unwrap();
+    write_npy(d, "v.npy", "np.random.default_rng(2).random(12_000_000)");
+    let mut child = Command::new(bin())
+        .current_dir(d)
+        .args([
+            "sort",
+            "v.npy",
+            "-o",
+            "o.npy",
+            "--mem",
+            "1M",
+            "--threads",
+            "2",
+            "--tmp-dir",
+            "tmp",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    assert!(!d.join("o.npy").exists());
+    assert_empty_dir(&d.join("tmp"));
 }

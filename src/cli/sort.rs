@@ -29,7 +29,7 @@ pub struct SortArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         value_name = "C1,C2…"
     )]
     pub by: Vec<isize>,
