@@ -47,6 +47,9 @@ enum Dest<'o> {
     },
 }
 
+/// Runs after a merge pass (record ranges) and their in-memory samples.
+type MergedRuns<R> = (Vec<Range<usize>>, Vec<Vec<R>>);
+
 fn as_records<'b, R: Record>(bytes: &'b [u8], what: &Path) -> Result<&'b [R]> {
     bytemuck::try_cast_slice(bytes).map_err(|e| {
         err!(InvalidArgument, "temporary run data is misaligned ({e:?})").with_path(what)
@@ -298,7 +301,7 @@ impl<R: Record> Job<'_, R> {
         runs: &[Range<usize>],
         samples: Option<(usize, &[Vec<R>])>,
         dest: Dest<'_>,
-    ) -> Result<(Vec<Range<usize>>, Vec<Vec<R>>)> {
+    ) -> Result<MergedRuns<R>> {
         let rec = Self::REC;
         let to_scratch = matches!(dest, Dest::Scratch(_));
         // The final merge takes every run at once (the external path arrives with at most
