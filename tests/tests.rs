@@ -16,3 +16,7 @@ mod cgroup;
 /// Disk full, kill -9, SIGTERM, cancellation tokens, truncated inputs, concurrent jobs,
 /// unwritable directories, special files: clean failures and nothing left behind.
 mod reliability;
+
+/// Sort and argsort against NumPy: every dtype, NaN/duplicate-heavy data, N-d, --by,
+/// external multi-pass merges under tiny budgets, clean failures.
+mod sort;

@@ -6,3 +6,4 @@
 pub mod cast;
 pub mod gen;
 pub mod reduce;
+pub mod sort;

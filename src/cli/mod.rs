@@ -8,6 +8,7 @@ mod demo;
 mod gen;
 mod info;
 mod reduce;
+mod sort;
 
 pub use common::Global;
 
@@ -29,6 +30,10 @@ pub enum Command {
     Gen(gen::Args),
     /// Reduce a whole array: sum, min, max.
     Reduce(reduce::Args),
+    /// Sort an array (external merge sort): along the last axis, flattened, or rows by columns.
+    Sort(sort::SortArgs),
+    /// Write the int64 indices that sort an array (stable).
+    Argsort(sort::ArgsortArgs),
     /// Run the main job on an array larger than its memory budget, check it, print throughputs.
     Demo(demo::Args),
     /// Measure the machine's floors and every kernel on the same bytes, verified.
@@ -52,6 +57,8 @@ pub fn main() -> i32 {
         Command::Info(a) => info::run(a, &session),
         Command::Gen(a) => gen::run(a, &session),
         Command::Reduce(a) => reduce::run(a, &session),
+        Command::Sort(a) => sort::run_sort(a, &session),
+        Command::Argsort(a) => sort::run_argsort(a, &session),
         Command::Demo(a) => demo::run(a, &session),
         Command::Bench(a) => bench::run(a, &session),
     };
