@@ -1,0 +1,3 @@
+//! outcore-kernels: algorithms over typed chunks handed out by the engine.
+
+pub mod copy;
