@@ -266,13 +266,24 @@ fn write_view_phase(
         }
         None => view.shape().to_vec(),
     };
-    let layout = Layout::new(out_dtype.clone(), shape.clone(), spec.order).at(dest)?;
+    let mut layout = Layout::new(out_dtype.clone(), shape.clone(), spec.order).at(dest)?;
+    // Like `np.save`, an array that is both C- and F-contiguous is recorded as C order.
+    let order = if layout.is_c_contiguous() {
+        Order::C
+    } else {
+        spec.order
+    };
+    if order != spec.order {
+        layout = Layout::new(out_dtype.clone(), shape.clone(), order).at(dest)?;
+    }
     let mut out = if spec.raw {
         OutputFile::create_raw(dest, layout.nbytes(), opts)?
     } else {
         OutputFile::create_npy(dest, &layout, opts)?
     };
     // Walking the view in F order is walking its reversed axes in C order.
+    // (The walk follows the requested order even where the header records C: a reshape's
+    // output shape may be 1-d while its input is not.)
     let walk = match spec.order {
         Order::C => view.clone(),
         Order::F => view.transpose(None)?,
@@ -286,7 +297,7 @@ fn write_view_phase(
                 dtype: out_dtype,
                 shape,
                 offset: 0,
-                order: spec.order,
+                order,
             },
             outcore_engine::Mode::Read,
         )
