@@ -190,11 +190,7 @@ impl DType {
             DType::Scalar { kind, .. } => kind.size(),
             DType::Bytes(n) | DType::Void(n) => *n,
             DType::Unicode { chars, .. } => chars * 4,
-            DType::Record(fields) => fields
-                .iter()
-                .map(|f| f.offset + f.size())
-                .max()
-                .unwrap_or(0),
+            DType::Record(fields) => fields.iter().map(|f| f.offset + f.size()).max().unwrap_or(0),
         }
     }
 
@@ -350,10 +346,7 @@ impl DType {
             _ => (None, s),
         };
         let order_or_native = order.unwrap_or(ByteOrder::NATIVE);
-        if rest == "O"
-            || rest.starts_with("O") && rest[1..].chars().all(|c| c.is_ascii_digit())
-            || rest == "object"
-        {
+        if rest == "O" || rest.starts_with("O") && rest[1..].chars().all(|c| c.is_ascii_digit()) || rest == "object" {
             return Err(Error::new(
                 ErrorKind::UnknownDType,
                 format!("object dtype {text:?} is not supported (outcore never unpickles data)"),
@@ -417,9 +410,7 @@ impl DType {
             let count = shape
                 .iter()
                 .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-                .ok_or_else(|| {
-                    Error::new(ErrorKind::Overflow, "field sub-array shape overflows")
-                })?;
+                .ok_or_else(|| Error::new(ErrorKind::Overflow, "field sub-array shape overflows"))?;
             let size = dtype
                 .itemsize()
                 .checked_mul(count)
@@ -446,10 +437,7 @@ impl DType {
             return if offset > 0 {
                 Ok(DType::Void(offset))
             } else {
-                Err(Error::new(
-                    ErrorKind::UnknownDType,
-                    "structured dtype with no fields",
-                ))
+                Err(Error::new(ErrorKind::UnknownDType, "structured dtype with no fields"))
             };
         }
         // Trailing padding is represented by a final unnamed void field.
@@ -491,9 +479,7 @@ pub(crate) fn py_str_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -538,18 +524,7 @@ mod tests {
 
     #[test]
     fn rejects_unknown_and_object() {
-        for s in [
-            "float128",
-            "x8",
-            "",
-            "<",
-            "f3",
-            "O",
-            "|O",
-            "object",
-            "S-1",
-            "U99999999999999999999",
-        ] {
+        for s in ["float128", "x8", "", "<", "f3", "O", "|O", "object", "S-1", "U99999999999999999999"] {
             let e = DType::parse(s).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::UnknownDType, "{s}");
         }

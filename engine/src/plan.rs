@@ -128,12 +128,7 @@ mod tests {
                 for (i, c) in chunks.iter().enumerate() {
                     assert!(c.len() <= max, "chunk {c:?} over cap {max}");
                     if i > 0 {
-                        assert_eq!(
-                            (off + c.start * item) % PAGE,
-                            0,
-                            "boundary {} not page aligned",
-                            c.start
-                        );
+                        assert_eq!((off + c.start * item) % PAGE, 0, "boundary {} not page aligned", c.start);
                     }
                 }
             }
