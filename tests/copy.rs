@@ -508,3 +508,71 @@ fn reshape_views_where_the_layout_allows() {
     assert!(copy::reshape_view(&f, &[4, 6], Order::F).unwrap().is_some());
     assert!(copy::reshape_view(&f, &[4, 6], Order::C).unwrap().is_none());
 }
+
+#[test]
+fn casts_match_numpy_astype() {
+    if !numpy_available() {
+        return;
+    }
+    let dir = scratch();
+    let d = dir.path();
+    // Values 0..100 convert exactly between every numeric dtype (NumPy leaves out-of-range
+    // float → int casts platform-defined).
+    let report = python(
+        r#"
+import json, sys
+import numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(3)
+numeric = ['|b1', '|i1', '|u1', '<i2', '>i2', '<i4', '>i4', '<i8', '>i8', '<u2', '>u2', '<u4', '>u4', '<u8',
+           '>u8', '<f2', '>f2', '<f4', '>f4', '<f8', '>f8', '<c8', '>c8', '<c16', '>c16']
+base = rng.integers(0, 100, size=(37, 23))
+sources = {'f8F': np.asfortranarray(base.astype('<f8')), 'i4C': base.astype('>i4'),
+           'b1C': (base % 3 == 0), 'c8F': np.asfortranarray((base + 1j * base[::-1]).astype('<c8')),
+           'f2C': base.astype('>f2')}
+cases = []
+for name, a in sources.items():
+    np.save('%s/%s.npy' % (d, name), a)
+    for t in numeric:
+        for order in 'CF':
+            out = '%s_%s_%s' % (name, t.replace('<', 'L').replace('>', 'B').replace('|', 'N'), order)
+            exp = np.asfortranarray(a.astype(t)) if order == 'F' else np.ascontiguousarray(a.astype(t))
+            np.save('%s/%s_exp.npy' % (d, out), exp)
+            cases.append(dict(input=name + '.npy', dtype=t, order=order, out=out))
+json.dump(cases, open(d + '/casts.json', 'w'))
+"#,
+        &[d],
+    );
+    assert!(report.is_empty());
+    let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(d.join("casts.json")).unwrap()).unwrap();
+    let ctx = small_chunks();
+    for case in &cases {
+        let s = |k: &str| case[k].as_str().unwrap().to_string();
+        let input = Array::open(d.join(s("input"))).unwrap();
+        let options = ConvertOptions {
+            dtype: Some(DType::parse(&s("dtype")).unwrap()),
+            order: Order::parse(&s("order")).unwrap(),
+            ..ConvertOptions::default()
+        };
+        let out = d.join(format!("{}_out.npy", s("out")));
+        copy::convert(&ctx, &input, &options, &out, &OutputOptions::default())
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+    }
+    let report = python(
+        r#"
+import json, sys
+import numpy as np
+d = sys.argv[1]
+bad = 0
+for c in json.load(open(d + '/casts.json')):
+    ours, exp = np.load('%s/%s_out.npy' % (d, c['out'])), np.load('%s/%s_exp.npy' % (d, c['out']))
+    if ours.dtype != exp.dtype or ours.shape != exp.shape or ours.tobytes() != exp.tobytes() \
+            or ours.flags.f_contiguous != exp.flags.f_contiguous:
+        bad += 1
+        print('MISMATCH', c)
+print('bad', bad)
+"#,
+        &[d],
+    );
+    assert!(report.contains("bad 0"), "{report}");
+}

@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use outcore_engine::{
-    err, Array, ByteOrder, Context, DType, Error, ErrorKind, Layout, Order, OutputFile,
+    err, Array, ByteOrder, Context, DType, Layout, Order, OutputFile,
     OutputOptions, Pattern, RawSpec, Result, ResultExt,
 };
 
@@ -228,7 +228,7 @@ fn plan_convert(from: &DType, to: &DType) -> Result<Convert> {
         });
     }
     match (from, to) {
-        (DType::Scalar { .. }, DType::Scalar { .. }) if crate::copy::cast_supported(from, to) => Ok(Convert::Cast {
+        (DType::Scalar { .. }, DType::Scalar { .. }) if crate::cast::check_cast(from, to).is_ok() => Ok(Convert::Cast {
             from: from.clone(),
             to: to.clone(),
         }),
@@ -412,20 +412,8 @@ fn copy_into(
     Ok(())
 }
 
-/// Whether [`cast_items`] can cast between these scalar dtypes.
-fn cast_supported(from: &DType, to: &DType) -> bool {
-    from.scalar_kind().is_some() && to.scalar_kind().is_some()
-}
-
-/// Casts whole items of `from` in `src` to items of `to` in `dst` (NumPy `astype`).
+/// Casts whole items of `from` in `src` to items of `to` in `dst` (NumPy `astype`, see
+/// [`crate::cast`]).
 fn cast_items(from: &DType, to: &DType, src: &[u8], dst: &mut [u8]) -> Result<()> {
-    let _ = (src, dst);
-    Err(Error::new(
-        ErrorKind::UnsupportedDType,
-        format!(
-            "casting {} to {} is not available yet",
-            from.str_code(),
-            to.str_code()
-        ),
-    ))
+    crate::cast::cast_bytes(src, from, dst, to)
 }
