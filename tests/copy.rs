@@ -544,7 +544,8 @@ json.dump(cases, open(d + '/casts.json', 'w'))
         &[d],
     );
     assert!(report.is_empty());
-    let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(d.join("casts.json")).unwrap()).unwrap();
+    let cases: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(d.join("casts.json")).unwrap()).unwrap();
     let ctx = small_chunks();
     for case in &cases {
         let s = |k: &str| case[k].as_str().unwrap().to_string();
@@ -575,4 +576,142 @@ print('bad', bad)
         &[d],
     );
     assert!(report.contains("bad 0"), "{report}");
+}
+
+#[test]
+fn command_line_matches_numpy() {
+    if !numpy_available() {
+        return;
+    }
+    use crate::util::{code, outcore_in, stderr};
+    let dir = scratch();
+    let d = dir.path();
+    python(
+        r#"
+import sys, numpy as np
+d = sys.argv[1]
+np.save(d + '/a.npy', np.asfortranarray(np.arange(2 * 3 * 5, dtype='<c8').reshape(2, 3, 5) * (1 + 2j)))
+np.arange(12, dtype='>i4').tofile(d + '/r.bin')
+"#,
+        &[d],
+    );
+    let run = |args: &[&str]| {
+        let mut all = vec!["--quiet", "--chunk", "4096"];
+        all.extend_from_slice(args);
+        let out = outcore_in(d, &all);
+        (code(&out), stderr(&out))
+    };
+    assert_eq!(
+        run(&["transpose", "a.npy", "-o", "t.npy", "--axes", "-1,0,1"]).0,
+        0
+    );
+    assert_eq!(run(&["transpose", "a.npy", "-o", "t2.npy"]).0, 0);
+    assert_eq!(
+        run(&["reshape", "a.npy", "-o", "r.npy", "--shape", "-1,6", "--order", "F"]).0,
+        0
+    );
+    assert_eq!(
+        run(&["slice", "a.npy", "-o", "s.npy", "--index", "-1, ::-2"]).0,
+        0
+    );
+    assert_eq!(
+        run(&[
+            "convert",
+            "r.bin",
+            "-o",
+            "c.npy",
+            "--raw-dtype",
+            ">i4",
+            "--raw-shape",
+            "3,4",
+            "--raw-order",
+            "F",
+            "--dtype",
+            "f4",
+            "--order",
+            "F"
+        ])
+        .0,
+        0
+    );
+    assert_eq!(
+        run(&[
+            "convert",
+            "r.bin",
+            "-o",
+            "c1.npy",
+            "--raw-dtype",
+            ">i4",
+            "--raw-offset",
+            "8"
+        ])
+        .0,
+        0
+    );
+    assert_eq!(
+        run(&[
+            "convert",
+            "a.npy",
+            "-o",
+            "x.raw",
+            "--to-raw",
+            "--byteorder",
+            "big"
+        ])
+        .0,
+        0
+    );
+    let report = python(
+        r#"
+import sys, numpy as np
+d = sys.argv[1]
+a = np.load(d + '/a.npy')
+assert np.array_equal(np.load(d + '/t.npy'), a.transpose(-1, 0, 1))
+assert np.array_equal(np.load(d + '/t2.npy'), a.T) and np.load(d + '/t2.npy').flags.c_contiguous
+assert np.array_equal(np.load(d + '/r.npy'), a.reshape(-1, 6, order='F'))
+assert np.array_equal(np.load(d + '/s.npy'), a[-1, ::-2])
+r = np.memmap(d + '/r.bin', dtype='>i4', mode='r', shape=(3, 4), order='F')
+c = np.load(d + '/c.npy')
+assert c.dtype == np.float32 and c.flags.f_contiguous and np.array_equal(c, r.astype('f4'))
+assert np.array_equal(np.load(d + '/c1.npy'), np.fromfile(d + '/r.bin', '>i4')[2:])
+assert np.array_equal(np.fromfile(d + '/x.raw', '>c8'), a.ravel())
+print('ok')
+"#,
+        &[d],
+    );
+    assert_eq!(report.trim(), "ok");
+    // Bad input is exit code 2 with the file named; existing outputs are kept.
+    let (c, e) = run(&["reshape", "a.npy", "-o", "bad.npy", "--shape", "7,-1"]);
+    assert_eq!(c, 2);
+    assert!(
+        e.contains("a.npy") && e.contains("cannot reshape array of size 30 into shape (7, -1)"),
+        "{e}"
+    );
+    let (c, e) = run(&["slice", "a.npy", "-o", "bad.npy", "--index", "0, 3"]);
+    assert_eq!(c, 2);
+    assert!(
+        e.contains("index 3 is out of bounds for axis 1 with size 3"),
+        "{e}"
+    );
+    let (c, e) = run(&["slice", "a.npy", "-o", "bad.npy", "--index", "0,,1"]);
+    assert_eq!(c, 2);
+    assert!(e.contains("position"), "{e}");
+    let (c, e) = run(&["convert", "a.npy", "-o", "bad.npy", "--dtype", "S4"]);
+    assert_eq!(c, 2);
+    assert!(e.contains("S4"), "{e}");
+    let (c, _) = run(&[
+        "convert",
+        "r.bin",
+        "-o",
+        "bad.npy",
+        "--raw-dtype",
+        "f8",
+        "--raw-offset",
+        "3",
+    ]);
+    assert_eq!(c, 2);
+    let (c, _) = run(&["transpose", "a.npy", "-o", "t.npy"]);
+    assert_eq!(c, 2);
+    assert_eq!(run(&["--force", "transpose", "a.npy", "-o", "t.npy"]).0, 0);
+    assert!(!d.join("bad.npy").exists());
 }

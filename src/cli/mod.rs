@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 pub mod common;
+mod copy;
 mod demo;
 mod gen;
 mod info;
@@ -29,6 +30,14 @@ pub enum Command {
     Gen(gen::Args),
     /// Reduce a whole array: sum, min, max.
     Reduce(reduce::Args),
+    /// Transpose (any axis permutation; default reverses the axes) into a C-order .npy.
+    Transpose(copy::TransposeArgs),
+    /// Reshape (NumPy's reshape, -1 inferred, --order C|F) into a .npy.
+    Reshape(copy::ReshapeArgs),
+    /// Slice with NumPy basic indexing ('1:5, ::-2, ...') into a C-order .npy.
+    Slice(copy::SliceArgs),
+    /// Convert dtype, memory order, byte order, raw <-> .npy.
+    Convert(copy::ConvertArgs),
     /// Run the main job on an array larger than its memory budget, check it, print throughputs.
     Demo(demo::Args),
     /// Measure the machine's floors and every kernel on the same bytes, verified.
@@ -52,6 +61,10 @@ pub fn main() -> i32 {
         Command::Info(a) => info::run(a, &session),
         Command::Gen(a) => gen::run(a, &session),
         Command::Reduce(a) => reduce::run(a, &session),
+        Command::Transpose(a) => copy::run_transpose(a, &session),
+        Command::Reshape(a) => copy::run_reshape(a, &session),
+        Command::Slice(a) => copy::run_slice(a, &session),
+        Command::Convert(a) => copy::run_convert(a, &session),
         Command::Demo(a) => demo::run(a, &session),
         Command::Bench(a) => bench::run(a, &session),
     };

@@ -22,8 +22,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use outcore_engine::{
-    err, Array, ByteOrder, Context, DType, Layout, Order, OutputFile,
-    OutputOptions, Pattern, RawSpec, Result, ResultExt,
+    err, Array, ByteOrder, Context, DType, Layout, Order, OutputFile, OutputOptions, Pattern,
+    RawSpec, Result, ResultExt,
 };
 
 pub use index::{parse_index, slice_positions, IndexItem};
