@@ -43,12 +43,13 @@ pub(crate) fn copy_box(
         k: item / unit,
         tile: tile_side(item),
     };
+    // Micro-blocks of one 64-byte cache line per side for single-unit items.
     match unit {
-        16 => geo.run::<[u8; 16]>(src, dst),
-        8 => geo.run::<[u8; 8]>(src, dst),
-        4 => geo.run::<[u8; 4]>(src, dst),
-        2 => geo.run::<[u8; 2]>(src, dst),
-        _ => geo.run::<[u8; 1]>(src, dst),
+        16 => geo.run::<[u8; 16], 4>(src, dst),
+        8 => geo.run::<[u8; 8], 8>(src, dst),
+        4 => geo.run::<[u8; 4], 16>(src, dst),
+        2 => geo.run::<[u8; 2], 32>(src, dst),
+        _ => geo.run::<[u8; 1], 64>(src, dst),
     }
 }
 
@@ -76,19 +77,19 @@ struct Geometry<'g> {
 }
 
 impl Geometry<'_> {
-    fn run<T: bytemuck::Pod>(&self, src: &[u8], dst: &mut [u8]) {
+    fn run<T: bytemuck::Pod, const B: usize>(&self, src: &[u8], dst: &mut [u8]) {
         let g = std::mem::size_of::<T>();
         let src: &[T] = bytemuck::cast_slice(&src[..src.len() / g * g]);
         let dst_len = dst.len() / g * g;
         let dst: &mut [T] = bytemuck::cast_slice_mut(&mut dst[..dst_len]);
         if self.k == 1 {
-            self.copy::<T, true>(src, dst);
+            self.copy::<T, true, B>(src, dst);
         } else {
-            self.copy::<T, false>(src, dst);
+            self.copy::<T, false, B>(src, dst);
         }
     }
 
-    fn copy<T: Copy, const ONE: bool>(&self, src: &[T], dst: &mut [T]) {
+    fn copy<T: bytemuck::Pod, const ONE: bool, const B: usize>(&self, src: &[T], dst: &mut [T]) {
         // Axes of length 1 never move the cursor.
         let mut dims = Vec::with_capacity(self.dims.len());
         let mut ss = Vec::with_capacity(self.dims.len());
@@ -133,9 +134,18 @@ impl Geometry<'_> {
         let os: Vec<isize> = others.iter().map(|&a| ss[a]).collect();
         let odst: Vec<usize> = others.iter().map(|&a| ds[a]).collect();
         let tile = self.tile;
-        for_each_index(&od, &os, &odst, self.src_off, self.dst_off, |s, d| {
-            transpose_plane::<T, ONE>(src, s, dst, d, ma, sa, da, n, si, k, tile);
-        });
+        if ONE {
+            // Bands of `band` destination rows, swept across in B×B micro-blocks: each
+            // block reads B whole source lines and writes B whole destination lines.
+            let band = (2048 / std::mem::size_of::<T>()).max(B);
+            for_each_index(&od, &os, &odst, self.src_off, self.dst_off, |s, d| {
+                transpose_blocked::<T, B>(src, s, dst, d, ma, sa, da, n, si, band);
+            });
+        } else {
+            for_each_index(&od, &os, &odst, self.src_off, self.dst_off, |s, d| {
+                transpose_plane::<T, ONE>(src, s, dst, d, ma, sa, da, n, si, k, tile);
+            });
+        }
     }
 }
 
@@ -211,6 +221,77 @@ fn transpose_plane<T: Copy, const ONE: bool>(
             i0 = i1;
         }
         a0 = a1;
+    }
+}
+
+/// The blocked 2-d copy of an `ma × n` plane of single-unit items (see [`transpose_plane`]
+/// for the strides): bands of `band` rows along `a`, each swept along `i` in `B × B` blocks
+/// staged through a small local array, so that every source and destination cache line is
+/// touched once, whole, however the rows' power-of-two strides collide in the cache sets.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn transpose_blocked<T: bytemuck::Pod, const B: usize>(
+    src: &[T],
+    s: isize,
+    dst: &mut [T],
+    d: usize,
+    ma: usize,
+    sa: isize,
+    da: usize,
+    n: usize,
+    si: isize,
+    band: usize,
+) {
+    let scalar = |dst: &mut [T], a: usize, i: usize| {
+        dst[d + a * da + i] = src[(s + i as isize * si + a as isize * sa) as usize];
+    };
+    let mut a0 = 0;
+    while a0 < ma {
+        let a1 = (a0 + band).min(ma);
+        let a_full = a0 + (a1 - a0) / B * B;
+        let mut i0 = 0;
+        while i0 + B <= n {
+            let mut a = a0;
+            while a < a_full {
+                micro_block::<T, B>(src, s + i0 as isize * si + a as isize * sa, si, sa, dst, d + a * da + i0, da);
+                a += B;
+            }
+            for a in a_full..a1 {
+                for i in i0..i0 + B {
+                    scalar(dst, a, i);
+                }
+            }
+            i0 += B;
+        }
+        for a in a0..a1 {
+            for i in i0..n {
+                scalar(dst, a, i);
+            }
+        }
+        a0 = a1;
+    }
+}
+
+/// One `B × B` block: `dst[a][i] = src[i][a]`, through a local array.
+#[inline(always)]
+fn micro_block<T: bytemuck::Pod, const B: usize>(src: &[T], s: isize, si: isize, sa: isize, dst: &mut [T], d: usize, da: usize) {
+    let mut buf = [[T::zeroed(); B]; B];
+    for (i, row) in buf.iter_mut().enumerate() {
+        let base = s + i as isize * si;
+        if sa == 1 {
+            let b = base as usize;
+            row.copy_from_slice(&src[b..b + B]);
+        } else {
+            for (a, v) in row.iter_mut().enumerate() {
+                *v = src[(base + a as isize * sa) as usize];
+            }
+        }
+    }
+    for a in 0..B {
+        let out = &mut dst[d + a * da..d + a * da + B];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = buf[i][a];
+        }
     }
 }
 
