@@ -17,8 +17,8 @@ mod cgroup;
 /// unwritable directories, special files: clean failures and nothing left behind.
 mod reliability;
 
+/// transpose / reshape / slice / convert against NumPy (library and command line).
+mod copy;
 /// Sort and argsort against NumPy: every dtype, NaN/duplicate-heavy data, N-d, --by,
 /// external multi-pass merges under tiny budgets, clean failures.
 mod sort;
-/// transpose / reshape / slice / convert against NumPy (library and command line).
-mod copy;

@@ -253,7 +253,15 @@ fn transpose_blocked<T: bytemuck::Pod, const B: usize>(
         while i0 + B <= n {
             let mut a = a0;
             while a < a_full {
-                micro_block::<T, B>(src, s + i0 as isize * si + a as isize * sa, si, sa, dst, d + a * da + i0, da);
+                micro_block::<T, B>(
+                    src,
+                    s + i0 as isize * si + a as isize * sa,
+                    si,
+                    sa,
+                    dst,
+                    d + a * da + i0,
+                    da,
+                );
                 a += B;
             }
             for a in a_full..a1 {
@@ -274,7 +282,15 @@ fn transpose_blocked<T: bytemuck::Pod, const B: usize>(
 
 /// One `B × B` block: `dst[a][i] = src[i][a]`, through a local array.
 #[inline(always)]
-fn micro_block<T: bytemuck::Pod, const B: usize>(src: &[T], s: isize, si: isize, sa: isize, dst: &mut [T], d: usize, da: usize) {
+fn micro_block<T: bytemuck::Pod, const B: usize>(
+    src: &[T],
+    s: isize,
+    si: isize,
+    sa: isize,
+    dst: &mut [T],
+    d: usize,
+    da: usize,
+) {
     let mut buf = [[T::zeroed(); B]; B];
     for (i, row) in buf.iter_mut().enumerate() {
         let base = s + i as isize * si;

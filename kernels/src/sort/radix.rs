@@ -148,7 +148,18 @@ pub fn sort_records<R: Record>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
+
+    /// SplitMix64: a small deterministic generator for test data.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+    }
 
     fn check<R: Record>(mut v: Vec<R>) {
         let mut expect = v.clone();
@@ -160,21 +171,17 @@ mod tests {
 
     #[test]
     fn radix_sorts_every_record_kind() {
-        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
+        let mut rng = Rng(7);
         for n in [0, 1, 10, 383, 384, 1000, 20_000] {
-            check((0..n).map(|_| rng.gen::<u8>()).collect());
-            check((0..n).map(|_| rng.gen::<u16>()).collect());
-            check((0..n).map(|_| rng.gen::<u32>() >> 7).collect());
-            check((0..n).map(|_| rng.gen::<u64>()).collect());
-            check(
-                (0..n)
-                    .map(|_| rng.gen::<u64>() & 0xff00_0000_00ff)
-                    .collect(),
-            );
-            check((0..n as u64).map(|i| [rng.gen::<u64>() % 50, i]).collect());
+            check((0..n).map(|_| rng.next() as u8).collect());
+            check((0..n).map(|_| rng.next() as u16).collect());
+            check((0..n).map(|_| (rng.next() as u32) >> 7).collect());
+            check((0..n).map(|_| rng.next()).collect());
+            check((0..n).map(|_| rng.next() & 0xff00_0000_00ff).collect());
+            check((0..n as u64).map(|i| [rng.next() % 50, i]).collect());
             check(
                 (0..n as u64)
-                    .map(|i| [rng.gen::<u64>() % 3, rng.gen::<u64>() % 5, i])
+                    .map(|i| [rng.next() % 3, rng.next() % 5, i])
                     .collect(),
             );
         }
