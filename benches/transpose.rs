@@ -49,7 +49,11 @@ fn check_transpose(a: &Array, t: &Array, n: usize) {
         for j0 in (0..n).step_by(B) {
             for i in i0..(i0 + B).min(n) {
                 for j in j0..(j0 + B).min(n) {
-                    assert_eq!(t[j * n + i].to_bits(), a[i * n + j].to_bits(), "t[{j}, {i}]");
+                    assert_eq!(
+                        t[j * n + i].to_bits(),
+                        a[i * n + j].to_bits(),
+                        "t[{j}, {i}]"
+                    );
                 }
             }
         }
@@ -62,7 +66,15 @@ fn bench(c: &mut Criterion) {
     let input = dir.path().join("a.npy");
     let ctx = Context::new().unwrap();
     let layout = Layout::new(DType::native(ScalarKind::F64), vec![n, n], Order::C).unwrap();
-    generate(&ctx, &input, &layout, Fill::Random, 1, &OutputOptions::default()).unwrap();
+    generate(
+        &ctx,
+        &input,
+        &layout,
+        Fill::Random,
+        1,
+        &OutputOptions::default(),
+    )
+    .unwrap();
     let bytes = (n * n * 8) as u64;
     let a = Array::open(&input).unwrap();
     let dest = dir.path().join("t.npy");
@@ -75,7 +87,9 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(bytes));
     group.sample_size(10);
     let floor_out = dir.path().join("floor.bin");
-    group.bench_function("floor_read_then_write", |b| b.iter(|| read_then_write(&input, &floor_out)));
+    group.bench_function("floor_read_then_write", |b| {
+        b.iter(|| read_then_write(&input, &floor_out))
+    });
     std::fs::remove_file(&floor_out).unwrap();
     group.bench_function("outcore_transpose", |b| {
         b.iter(|| copy::transpose(&ctx, black_box(&a), None, &dest, &replace).unwrap())

@@ -722,7 +722,11 @@ print('ok')
 #[ignore = "needs root for a memory cgroup and a release build; run with --ignored"]
 fn out_of_core_transpose_stays_under_budget_in_a_memory_cgroup() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/transpose_cgroup.sh");
-    let out = Command::new("bash").arg(&script).arg("32").output().unwrap();
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg("32")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
     if text.contains("skipped") {

@@ -338,11 +338,8 @@ mod tests {
     #[test]
     fn slice_positions_match_python() {
         // Checked against Python's slice(start, stop, step).indices(n) and len(range(...)).
-        let cases: &[(
-            (Option<i64>, Option<i64>, Option<i64>),
-            usize,
-            (i64, i64, usize),
-        )] = &[
+        type Bounds = (Option<i64>, Option<i64>, Option<i64>);
+        let cases: &[(Bounds, usize, (i64, i64, usize))] = &[
             ((None, None, None), 5, (0, 1, 5)),
             ((None, None, Some(-1)), 5, (4, -1, 5)),
             ((Some(1), Some(5), Some(2)), 4, (1, 2, 2)),

@@ -10,6 +10,7 @@
 /// strides `src_strides`) to byte `dst_off` of `dst` (byte strides `dst_strides`, the last one
 /// equal to `item`). Every addressed byte must be in range (a view invariant); out-of-range
 /// indexing panics rather than reading or writing anything else.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn copy_box(
     src: &[u8],
     src_off: usize,
@@ -30,7 +31,7 @@ pub(crate) fn copy_box(
     }
     let unit = [16usize, 8, 4, 2, 1]
         .into_iter()
-        .find(|u| common % u == 0)
+        .find(|&u| common.is_multiple_of(u))
         .unwrap_or(1);
     let src_units: Vec<isize> = src_strides.iter().map(|&s| s / unit as isize).collect();
     let dst_units: Vec<usize> = dst_strides.iter().map(|&d| d / unit).collect();
@@ -253,7 +254,15 @@ fn transpose_blocked<T: bytemuck::Pod, const B: usize>(
         while i0 + B <= n {
             let mut a = a0;
             while a < a_full {
-                micro_block::<T, B>(src, s + i0 as isize * si + a as isize * sa, si, sa, dst, d + a * da + i0, da);
+                micro_block::<T, B>(
+                    src,
+                    s + i0 as isize * si + a as isize * sa,
+                    si,
+                    sa,
+                    dst,
+                    d + a * da + i0,
+                    da,
+                );
                 a += B;
             }
             for a in a_full..a1 {
@@ -274,7 +283,15 @@ fn transpose_blocked<T: bytemuck::Pod, const B: usize>(
 
 /// One `B × B` block: `dst[a][i] = src[i][a]`, through a local array.
 #[inline(always)]
-fn micro_block<T: bytemuck::Pod, const B: usize>(src: &[T], s: isize, si: isize, sa: isize, dst: &mut [T], d: usize, da: usize) {
+fn micro_block<T: bytemuck::Pod, const B: usize>(
+    src: &[T],
+    s: isize,
+    si: isize,
+    sa: isize,
+    dst: &mut [T],
+    d: usize,
+    da: usize,
+) {
     let mut buf = [[T::zeroed(); B]; B];
     for (i, row) in buf.iter_mut().enumerate() {
         let base = s + i as isize * si;
