@@ -338,11 +338,8 @@ mod tests {
     #[test]
     fn slice_positions_match_python() {
         // Checked against Python's slice(start, stop, step).indices(n) and len(range(...)).
-        let cases: &[(
-            (Option<i64>, Option<i64>, Option<i64>),
-            usize,
-            (i64, i64, usize),
-        )] = &[
+        type Bounds = (Option<i64>, Option<i64>, Option<i64>);
+        let cases: &[(Bounds, usize, (i64, i64, usize))] = &[
             ((None, None, None), 5, (0, 1, 5)),
             ((None, None, Some(-1)), 5, (4, -1, 5)),
             ((Some(1), Some(5), Some(2)), 4, (1, 2, 2)),
@@ -361,6 +358,30 @@ mod tests {
             );
         }
         assert!(slice_positions(None, None, Some(0), 3).is_err());
+    }
+
+    proptest::proptest! {
+        /// The fuzz target's properties (`fuzz/fuzz_targets/slice_index.rs`) on index-like text.
+        #[test]
+        fn parses_or_refuses_and_round_trips(text in "[0-9:, .+-]{0,12}|None|[-]?[0-9]{1,25}(:[-]?[0-9]{0,25}){0,2}") {
+            if let Ok(items) = parse_index(&text) {
+                let shown: Vec<String> = items.iter().map(|i| i.to_string()).collect();
+                proptest::prop_assert_eq!(parse_index(&shown.join(", ")).unwrap(), items.clone());
+                for item in &items {
+                    if let Slice { start, stop, step } = *item {
+                        for n in [0usize, 1, 2, 7, 1000] {
+                            if let Ok((first, step, len)) = slice_positions(start, stop, step, n) {
+                                if len > 0 {
+                                    let last = first as i128 + (len as i128 - 1) * step as i128;
+                                    proptest::prop_assert!(first >= 0 && (first as usize) < n);
+                                    proptest::prop_assert!(last >= 0 && (last as usize) < n);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 /// strides `src_strides`) to byte `dst_off` of `dst` (byte strides `dst_strides`, the last one
 /// equal to `item`). Every addressed byte must be in range (a view invariant); out-of-range
 /// indexing panics rather than reading or writing anything else.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn copy_box(
     src: &[u8],
     src_off: usize,
@@ -30,7 +31,7 @@ pub(crate) fn copy_box(
     }
     let unit = [16usize, 8, 4, 2, 1]
         .into_iter()
-        .find(|u| common % u == 0)
+        .find(|&u| common.is_multiple_of(u))
         .unwrap_or(1);
     let src_units: Vec<isize> = src_strides.iter().map(|&s| s / unit as isize).collect();
     let dst_units: Vec<usize> = dst_strides.iter().map(|&d| d / unit).collect();

@@ -387,7 +387,7 @@ pub fn resolve_shape(len: usize, shape: &[isize]) -> Result<Vec<usize>> {
     let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
     match unknown {
         Some(i) => {
-            if known == 0 || len % known != 0 {
+            if known == 0 || !len.is_multiple_of(known) {
                 return Err(mismatch());
             }
             out[i] = len / known;
