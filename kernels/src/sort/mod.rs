@@ -141,7 +141,7 @@ fn run(
         (None, false) if shape.len() == 1 => (Shape::Flat(n), shape.to_vec()),
         (None, false) => {
             let row_len = shape[shape.len() - 1];
-            let rows = if row_len == 0 { 0 } else { n / row_len };
+            let rows = n.checked_div(row_len).unwrap_or(0);
             (Shape::Rows { rows, row_len }, shape.to_vec())
         }
     };

@@ -137,7 +137,7 @@ fn msd<R: Record>(x: &mut [R], y: &mut [R], mut byte: usize, cancel: &CancelToke
         for r in x.iter() {
             hist[r.digit(byte) as usize] += 1;
         }
-        if hist.iter().any(|&c| c == n) {
+        if hist.contains(&n) {
             continue; // the same byte everywhere: next byte, no scatter
         }
         if n > (1 << 20) {
