@@ -89,7 +89,8 @@ fn open_file(path: &Path, mode: Mode) -> Result<File> {
     if mode == Mode::ReadWrite {
         opts.write(true);
     }
-    opts.open(path).map_err(|e| Error::io("cannot open", e).with_path(path))
+    opts.open(path)
+        .map_err(|e| Error::io("cannot open", e).with_path(path))
 }
 
 impl Array {
@@ -110,7 +111,8 @@ impl Array {
         }
         let mut file = open_file(path, mode)?;
         let len = file_len(&file, path)?;
-        let header = npy::read_header(&mut file, len, npy::MAX_HEADER_SIZE).map_err(|e| e.with_path(path))?;
+        let header = npy::read_header(&mut file, len, npy::MAX_HEADER_SIZE)
+            .map_err(|e| e.with_path(path))?;
         let map_len = header.data_offset + header.layout.nbytes();
         let map = Mapping::map(&file, map_len, mode.map_mode())
             .map_err(|e| Error::io("cannot map", e).with_path(path))?;
@@ -160,12 +162,13 @@ impl Array {
     /// offset and order given by the caller. Mode `w+` creates the file.
     pub fn open_raw(path: impl AsRef<Path>, spec: RawSpec, mode: Mode) -> Result<Array> {
         let path = path.as_ref();
-        let layout = Layout::new(spec.dtype, spec.shape, spec.order).map_err(|e| e.with_path(path))?;
+        let layout =
+            Layout::new(spec.dtype, spec.shape, spec.order).map_err(|e| e.with_path(path))?;
         let offset = usize::try_from(spec.offset)
             .map_err(|_| Error::new(ErrorKind::Overflow, "raw offset too large").with_path(path))?;
-        let needed = offset
-            .checked_add(layout.nbytes())
-            .ok_or_else(|| Error::new(ErrorKind::Overflow, "raw offset + size overflows").with_path(path))?;
+        let needed = offset.checked_add(layout.nbytes()).ok_or_else(|| {
+            Error::new(ErrorKind::Overflow, "raw offset + size overflows").with_path(path)
+        })?;
         let file = if mode == Mode::Create {
             let f = OpenOptions::new()
                 .read(true)
@@ -255,7 +258,10 @@ impl Array {
         let off = self.data_offset;
         match self.map.bytes_mut() {
             Some(b) => Ok(&mut b[off..]),
-            None => Err(Error::new(ErrorKind::InvalidArgument, "array is opened read-only").with_path(&self.path)),
+            None => Err(
+                Error::new(ErrorKind::InvalidArgument, "array is opened read-only")
+                    .with_path(&self.path),
+            ),
         }
     }
 
@@ -272,7 +278,11 @@ impl Array {
         let path = self.path.clone();
         let bytes = self.data_mut()?;
         bytemuck::try_cast_slice_mut(bytes).map_err(|_| {
-            Error::new(ErrorKind::InvalidArgument, "data is not aligned for in-place typed access").with_path(path)
+            Error::new(
+                ErrorKind::InvalidArgument,
+                "data is not aligned for in-place typed access",
+            )
+            .with_path(path)
         })
     }
 
@@ -331,7 +341,9 @@ impl Array {
 
     /// Writes modifications of an `r+`/`w+` array to disk (`msync`).
     pub fn flush(&self) -> Result<()> {
-        self.map.flush().map_err(|e| Error::io("cannot flush", e).with_path(&self.path))
+        self.map
+            .flush()
+            .map_err(|e| Error::io("cannot flush", e).with_path(&self.path))
     }
 }
 
@@ -457,7 +469,9 @@ mod tests {
         };
         assert!(Array::open_raw(&p, spec(vec![5], 0), Mode::Read).is_ok());
         assert!(Array::open_raw(&p, spec(vec![4], 4), Mode::Read).is_ok());
-        let e = Array::open_raw(&p, spec(vec![5], 4), Mode::Read).err().unwrap();
+        let e = Array::open_raw(&p, spec(vec![5], 4), Mode::Read)
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), ErrorKind::Shape);
     }
 

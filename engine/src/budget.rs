@@ -62,22 +62,26 @@ impl Budget {
     pub fn reserve(&self, bytes: usize, what: &str) -> Result<Reservation> {
         let mut cur = self.inner.used.load(Ordering::Relaxed);
         loop {
-            let next = cur.checked_add(bytes).filter(|&n| n <= self.inner.limit).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Budget,
-                    format!(
+            let next = cur
+                .checked_add(bytes)
+                .filter(|&n| n <= self.inner.limit)
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Budget,
+                        format!(
                         "{what} needs {} but only {} of the {} memory budget is free (raise --mem)",
                         format_bytes(bytes as u64),
                         format_bytes(self.limit().saturating_sub(cur) as u64),
                         format_bytes(self.limit() as u64)
                     ),
-                )
-            })?;
-            match self
-                .inner
-                .used
-                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed)
-            {
+                    )
+                })?;
+            match self.inner.used.compare_exchange_weak(
+                cur,
+                next,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => {
                     return Ok(Reservation {
                         budget: self.clone(),
@@ -105,7 +109,10 @@ impl Reservation {
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        self.budget.inner.used.fetch_sub(self.bytes, Ordering::AcqRel);
+        self.budget
+            .inner
+            .used
+            .fetch_sub(self.bytes, Ordering::AcqRel);
     }
 }
 
@@ -147,7 +154,11 @@ fn cgroup_headroom() -> Option<u64> {
         let mut parts = line.splitn(3, ':');
         let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
         let (root, limit_file, usage_file) = if controllers.split(',').any(|c| c == "memory") {
-            ("/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes")
+            (
+                "/sys/fs/cgroup/memory",
+                "memory.limit_in_bytes",
+                "memory.usage_in_bytes",
+            )
         } else if controllers.is_empty() {
             ("/sys/fs/cgroup", "memory.max", "memory.current")
         } else {

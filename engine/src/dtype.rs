@@ -140,6 +140,8 @@ impl ScalarKind {
 pub struct Field {
     /// The field's name; empty for NumPy's unnamed padding fields.
     pub name: String,
+    /// NumPy's optional field title (`(('title', 'name'), '<f4')` in a descr).
+    pub title: Option<String>,
     pub dtype: DType,
     /// Sub-array shape (`('pos', '<f8', (3,))`); empty for a plain field.
     pub shape: Vec<usize>,
@@ -190,7 +192,11 @@ impl DType {
             DType::Scalar { kind, .. } => kind.size(),
             DType::Bytes(n) | DType::Void(n) => *n,
             DType::Unicode { chars, .. } => chars * 4,
-            DType::Record(fields) => fields.iter().map(|f| f.offset + f.size()).max().unwrap_or(0),
+            DType::Record(fields) => fields
+                .iter()
+                .map(|f| f.offset + f.size())
+                .max()
+                .unwrap_or(0),
         }
     }
 
@@ -312,7 +318,11 @@ impl DType {
                     if f.offset > pos {
                         push(&mut out, format!("('', '|V{}')", f.offset - pos));
                     }
-                    let mut item = format!("({}, {}", py_str_repr(&f.name), f.dtype.descr_repr());
+                    let name = match &f.title {
+                        Some(t) => format!("({}, {})", py_str_repr(t), py_str_repr(&f.name)),
+                        None => py_str_repr(&f.name),
+                    };
+                    let mut item = format!("({name}, {}", f.dtype.descr_repr());
                     if !f.shape.is_empty() {
                         item.push_str(", ");
                         item.push_str(&py_tuple_repr(&f.shape));
@@ -346,7 +356,10 @@ impl DType {
             _ => (None, s),
         };
         let order_or_native = order.unwrap_or(ByteOrder::NATIVE);
-        if rest == "O" || rest.starts_with("O") && rest[1..].chars().all(|c| c.is_ascii_digit()) || rest == "object" {
+        if rest == "O"
+            || rest.starts_with("O") && rest[1..].chars().all(|c| c.is_ascii_digit())
+            || rest == "object"
+        {
             return Err(Error::new(
                 ErrorKind::UnknownDType,
                 format!("object dtype {text:?} is not supported (outcore never unpickles data)"),
@@ -398,9 +411,21 @@ impl DType {
     /// Builds a record dtype from `(name, dtype, subarray shape)` fields laid out in order.
     /// Unnamed void fields are kept as padding.
     pub fn record(fields: Vec<(String, DType, Vec<usize>)>) -> Result<DType> {
+        DType::record_titled(
+            fields
+                .into_iter()
+                .map(|(n, d, s)| (n, None, d, s))
+                .collect(),
+        )
+    }
+
+    /// Like [`DType::record`], with an optional title per field.
+    pub fn record_titled(
+        fields: Vec<(String, Option<String>, DType, Vec<usize>)>,
+    ) -> Result<DType> {
         let mut out = Vec::with_capacity(fields.len());
         let mut offset = 0usize;
-        for (name, dtype, shape) in fields {
+        for (name, title, dtype, shape) in fields {
             if !name.is_empty() && out.iter().any(|f: &Field| f.name == name) {
                 return Err(Error::new(
                     ErrorKind::UnknownDType,
@@ -410,7 +435,9 @@ impl DType {
             let count = shape
                 .iter()
                 .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-                .ok_or_else(|| Error::new(ErrorKind::Overflow, "field sub-array shape overflows"))?;
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::Overflow, "field sub-array shape overflows")
+                })?;
             let size = dtype
                 .itemsize()
                 .checked_mul(count)
@@ -427,6 +454,7 @@ impl DType {
             }
             out.push(Field {
                 name,
+                title,
                 dtype,
                 shape,
                 offset,
@@ -437,7 +465,10 @@ impl DType {
             return if offset > 0 {
                 Ok(DType::Void(offset))
             } else {
-                Err(Error::new(ErrorKind::UnknownDType, "structured dtype with no fields"))
+                Err(Error::new(
+                    ErrorKind::UnknownDType,
+                    "structured dtype with no fields",
+                ))
             };
         }
         // Trailing padding is represented by a final unnamed void field.
@@ -445,6 +476,7 @@ impl DType {
         if offset > end {
             out.push(Field {
                 name: String::new(),
+                title: None,
                 dtype: DType::Void(offset - end),
                 shape: Vec::new(),
                 offset: end,
@@ -479,7 +511,9 @@ pub(crate) fn py_str_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -524,7 +558,18 @@ mod tests {
 
     #[test]
     fn rejects_unknown_and_object() {
-        for s in ["float128", "x8", "", "<", "f3", "O", "|O", "object", "S-1", "U99999999999999999999"] {
+        for s in [
+            "float128",
+            "x8",
+            "",
+            "<",
+            "f3",
+            "O",
+            "|O",
+            "object",
+            "S-1",
+            "U99999999999999999999",
+        ] {
             let e = DType::parse(s).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::UnknownDType, "{s}");
         }

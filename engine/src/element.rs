@@ -36,7 +36,9 @@ mod sealed {
 }
 
 /// A native element type outcore computes with. Sealed: the set is the dtype table of the spec.
-pub trait Element: Pod + Copy + Send + Sync + PartialEq + Debug + Default + sealed::Sealed + 'static {
+pub trait Element:
+    Pod + Copy + Send + Sync + PartialEq + Debug + Default + sealed::Sealed + 'static
+{
     const KIND: ScalarKind;
 
     /// The value with its bytes reversed (reading an element stored in the other byte order).
@@ -118,8 +120,18 @@ macro_rules! complex_element {
         }
     };
 }
-complex_element!(Complex64, f32, C64, "NumPy's `complex64`: real part, then imaginary part, as `f32`.");
-complex_element!(Complex128, f64, C128, "NumPy's `complex128`: real part, then imaginary part, as `f64`.");
+complex_element!(
+    Complex64,
+    f32,
+    C64,
+    "NumPy's `complex64`: real part, then imaginary part, as `f32`."
+);
+complex_element!(
+    Complex128,
+    f64,
+    C128,
+    "NumPy's `complex128`: real part, then imaginary part, as `f64`."
+);
 
 /// Swaps every element of a slice in place (no-op for one-byte types).
 pub fn swap_in_place<T: Element>(values: &mut [T]) {
@@ -182,7 +194,10 @@ mod tests {
 
     #[test]
     fn swapping_reverses_bytes() {
-        assert_eq!(Element::swap_bytes(1.0f64).to_bits(), 1.0f64.to_bits().swap_bytes());
+        assert_eq!(
+            Element::swap_bytes(1.0f64).to_bits(),
+            1.0f64.to_bits().swap_bytes()
+        );
         assert_eq!(Element::swap_bytes(0x0102i16), 0x0201);
         let mut v = [f16::from_f32(1.0)];
         swap_in_place(&mut v);

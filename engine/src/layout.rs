@@ -160,7 +160,12 @@ mod tests {
 
     #[test]
     fn overflow_is_an_error() {
-        let e = Layout::new(DType::native(ScalarKind::F64), vec![1 << 40, 1 << 40], Order::C).unwrap_err();
+        let e = Layout::new(
+            DType::native(ScalarKind::F64),
+            vec![1 << 40, 1 << 40],
+            Order::C,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Overflow);
         let e = Layout::new(DType::native(ScalarKind::F64), vec![1 << 61], Order::C).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Overflow);

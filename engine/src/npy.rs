@@ -94,7 +94,9 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> Result<usize> {
 /// Parses the magic, version and header length. Returns `(version, header_len)`.
 fn parse_prefix(bytes: &[u8]) -> Result<((u8, u8), usize)> {
     if bytes.len() < 8 || &bytes[..6] != MAGIC {
-        return Err(bad("not a .npy file (the magic string \\x93NUMPY is missing)"));
+        return Err(bad(
+            "not a .npy file (the magic string \\x93NUMPY is missing)",
+        ));
     }
     let version = (bytes[6], bytes[7]);
     let header_len = match version {
@@ -190,8 +192,9 @@ fn parse_dict(text: &str) -> Result<(DType, bool, Vec<usize>)> {
         Literal::Tuple(dims) => dims
             .iter()
             .map(|d| match d {
-                Literal::Int(n) if *n >= 0 => usize::try_from(*n)
-                    .map_err(|_| Error::new(ErrorKind::Overflow, format!("dimension {n} is too large"))),
+                Literal::Int(n) if *n >= 0 => usize::try_from(*n).map_err(|_| {
+                    Error::new(ErrorKind::Overflow, format!("dimension {n} is too large"))
+                }),
                 Literal::Int(n) => Err(bad(format!("negative dimension {n} in 'shape'"))),
                 _ => Err(bad("'shape' holds something that is not an integer")),
             })
@@ -211,9 +214,20 @@ fn descr_to_dtype(descr: &Literal) -> Result<DType> {
                 let Literal::Tuple(parts) = item else {
                     return Err(bad("a structured 'descr' entry is not a tuple"));
                 };
-                let (name, dt, shape) = match parts.as_slice() {
-                    [Literal::Str(n), d] => (n.clone(), descr_to_dtype(d)?, Vec::new()),
-                    [Literal::Str(n), d, Literal::Tuple(s)] => {
+                let (name_lit, rest) = parts
+                    .split_first()
+                    .ok_or_else(|| bad("a structured 'descr' entry is empty"))?;
+                let (name, title) = match name_lit {
+                    Literal::Str(n) => (n.clone(), None),
+                    Literal::Tuple(nt) => match nt.as_slice() {
+                        [Literal::Str(t), Literal::Str(n)] => (n.clone(), Some(t.clone())),
+                        _ => return Err(bad("a structured field title is not ('title', 'name')")),
+                    },
+                    _ => return Err(bad("a structured field name is not a string")),
+                };
+                let (dt, shape) = match rest {
+                    [d] => (descr_to_dtype(d)?, Vec::new()),
+                    [d, Literal::Tuple(s)] => {
                         let shape = s
                             .iter()
                             .map(|x| match x {
@@ -222,22 +236,21 @@ fn descr_to_dtype(descr: &Literal) -> Result<DType> {
                                 _ => Err(bad("field sub-array shape is not non-negative integers")),
                             })
                             .collect::<Result<Vec<_>>>()?;
-                        (n.clone(), descr_to_dtype(d)?, shape)
+                        (descr_to_dtype(d)?, shape)
                     }
-                    [Literal::Str(n), d, Literal::Int(v)] if *v >= 0 => {
-                        let dim = usize::try_from(*v).map_err(|_| bad("field dimension too large"))?;
-                        (n.clone(), descr_to_dtype(d)?, vec![dim])
+                    [d, Literal::Int(v)] if *v >= 0 => {
+                        let dim =
+                            usize::try_from(*v).map_err(|_| bad("field dimension too large"))?;
+                        (descr_to_dtype(d)?, vec![dim])
                     }
-                    _ => {
-                        return Err(Error::new(
-                            ErrorKind::UnknownDType,
-                            "unsupported structured 'descr' entry (expected (name, dtype[, shape]))",
-                        ))
-                    }
+                    _ => return Err(Error::new(
+                        ErrorKind::UnknownDType,
+                        "unsupported structured 'descr' entry (expected (name, dtype[, shape]))",
+                    )),
                 };
-                fields.push((name, dt, shape));
+                fields.push((name, title, dt, shape));
             }
-            DType::record(fields)
+            DType::record_titled(fields)
         }
         _ => Err(Error::new(
             ErrorKind::UnknownDType,
@@ -293,7 +306,10 @@ impl<'a> Parser<'a> {
     }
 
     fn error(&self, what: &str) -> Error {
-        bad(format!("malformed header dict at position {}: {what}", self.pos))
+        bad(format!(
+            "malformed header dict at position {}: {what}",
+            self.pos
+        ))
     }
 
     fn expect(&mut self, c: char) -> Result<()> {
@@ -326,7 +342,9 @@ impl<'a> Parser<'a> {
                             Literal::Tuple(items)
                         }
                     }),
-                    '[' => self.sequence('[', ']').map(|(items, _)| Literal::List(items)),
+                    '[' => self
+                        .sequence('[', ']')
+                        .map(|(items, _)| Literal::List(items)),
                     _ => self.dict(),
                 };
                 self.depth -= 1;
@@ -341,7 +359,10 @@ impl<'a> Parser<'a> {
                     "True" => Literal::Bool(true),
                     "False" => Literal::Bool(false),
                     "None" => Literal::None,
-                    _ => return Err(self.error("expected a string, integer, True, False, tuple, list or dict")),
+                    _ => {
+                        return Err(self
+                            .error("expected a string, integer, True, False, tuple, list or dict"))
+                    }
                 };
                 self.pos += word.chars().count();
                 Ok(lit)
@@ -426,9 +447,12 @@ impl<'a> Parser<'a> {
         if digits.len() > 1 && digits.starts_with('0') && digits.chars().any(|c| c != '0') {
             return Err(self.error("integer with leading zeros"));
         }
-        let magnitude: i128 = digits
-            .parse()
-            .map_err(|_| Error::new(ErrorKind::Overflow, format!("integer {digits} in the header is too large")))?;
+        let magnitude: i128 = digits.parse().map_err(|_| {
+            Error::new(
+                ErrorKind::Overflow,
+                format!("integer {digits} in the header is too large"),
+            )
+        })?;
         Ok(Literal::Int(if negative { -magnitude } else { magnitude }))
     }
 
@@ -437,13 +461,17 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         let mut out = String::new();
         loop {
-            let c = self.peek().ok_or_else(|| self.error("unterminated string"))?;
+            let c = self
+                .peek()
+                .ok_or_else(|| self.error("unterminated string"))?;
             self.pos += 1;
             match c {
                 c if c == quote => return Ok(out),
                 '\n' => return Err(self.error("newline inside a string")),
                 '\\' => {
-                    let e = self.peek().ok_or_else(|| self.error("unterminated string"))?;
+                    let e = self
+                        .peek()
+                        .ok_or_else(|| self.error("unterminated string"))?;
                     self.pos += 1;
                     match e {
                         '\\' | '\'' | '"' => out.push(e),
@@ -483,7 +511,11 @@ pub fn header_bytes(layout: &Layout) -> Vec<u8> {
     let mut dict = format!(
         "{{'descr': {}, 'fortran_order': {}, 'shape': {}, }}",
         layout.dtype().descr_repr(),
-        if layout.order() == Order::F { "True" } else { "False" },
+        if layout.order() == Order::F {
+            "True"
+        } else {
+            "False"
+        },
         py_tuple_repr(shape)
     );
     if !shape.is_empty() {
@@ -495,12 +527,11 @@ pub fn header_bytes(layout: &Layout) -> Vec<u8> {
         let digits = growth.to_string().len();
         dict.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
     }
-    let latin1: Option<Vec<u8>> = dict
-        .chars()
-        .map(|c| u8::try_from(c as u32).ok())
-        .collect();
+    let latin1: Option<Vec<u8>> = dict.chars().map(|c| u8::try_from(c as u32).ok()).collect();
     let (version, body) = match latin1 {
-        Some(bytes) if bytes.len() + 1 + 10 + ARRAY_ALIGN <= u16::MAX as usize => ((1u8, 0u8), bytes),
+        Some(bytes) if bytes.len() + 1 + 10 + ARRAY_ALIGN <= u16::MAX as usize => {
+            ((1u8, 0u8), bytes)
+        }
         Some(bytes) => ((2, 0), bytes),
         None => ((3, 0), dict.into_bytes()),
     };

@@ -67,7 +67,9 @@ pub fn check_destination(dest: &Path, opts: &OutputOptions) -> Result<()> {
                 }
             }
             if meta.is_dir() {
-                return Err(Error::new(ErrorKind::OutputExists, "output is a directory").with_path(dest));
+                return Err(
+                    Error::new(ErrorKind::OutputExists, "output is a directory").with_path(dest)
+                );
             }
             if !opts.force {
                 return Err(Error::new(
@@ -92,17 +94,30 @@ fn parent_dir(dest: &Path) -> PathBuf {
 
 impl OutputFile {
     /// Creates an unnamed `.npy` output for `layout` destined for `dest`.
-    pub fn create_npy(dest: impl AsRef<Path>, layout: &Layout, opts: &OutputOptions) -> Result<OutputFile> {
+    pub fn create_npy(
+        dest: impl AsRef<Path>,
+        layout: &Layout,
+        opts: &OutputOptions,
+    ) -> Result<OutputFile> {
         let header = npy::header_bytes(layout);
         OutputFile::create(dest.as_ref(), &header, layout.nbytes(), opts)
     }
 
     /// Creates an unnamed raw output of `nbytes` bytes (no header).
-    pub fn create_raw(dest: impl AsRef<Path>, nbytes: usize, opts: &OutputOptions) -> Result<OutputFile> {
+    pub fn create_raw(
+        dest: impl AsRef<Path>,
+        nbytes: usize,
+        opts: &OutputOptions,
+    ) -> Result<OutputFile> {
         OutputFile::create(dest.as_ref(), &[], nbytes, opts)
     }
 
-    fn create(dest: &Path, header: &[u8], nbytes: usize, opts: &OutputOptions) -> Result<OutputFile> {
+    fn create(
+        dest: &Path,
+        header: &[u8],
+        nbytes: usize,
+        opts: &OutputOptions,
+    ) -> Result<OutputFile> {
         check_destination(dest, opts)?;
         let dir = parent_dir(dest);
         let (mut file, temp) = match sys::open_unnamed(&dir) {
@@ -111,20 +126,24 @@ impl OutputFile {
                 let named = tempfile::Builder::new()
                     .prefix(".outcore-tmp-")
                     .tempfile_in(&dir)
-                    .map_err(|e| Error::io("cannot create a temporary output file", e).with_path(&dir))?;
+                    .map_err(|e| {
+                        Error::io("cannot create a temporary output file", e).with_path(&dir)
+                    })?;
                 let (f, p) = named.into_parts();
                 (f, Temp::Named(p))
             }
             Err(e) => {
-                return Err(Error::io("cannot create the output file in its directory", e).with_path(&dir));
+                return Err(
+                    Error::io("cannot create the output file in its directory", e).with_path(&dir),
+                );
             }
         };
-        let len = header
-            .len()
-            .checked_add(nbytes)
-            .ok_or_else(|| Error::new(ErrorKind::Overflow, "output size overflows").with_path(dest))?;
-        sys::allocate(&file, len as u64)
-            .map_err(|e| Error::io(format!("cannot allocate {len} bytes for the output"), e).with_path(dest))?;
+        let len = header.len().checked_add(nbytes).ok_or_else(|| {
+            Error::new(ErrorKind::Overflow, "output size overflows").with_path(dest)
+        })?;
+        sys::allocate(&file, len as u64).map_err(|e| {
+            Error::io(format!("cannot allocate {len} bytes for the output"), e).with_path(dest)
+        })?;
         file.write_all(header)
             .map_err(|e| Error::io("cannot write the output header", e).with_path(dest))?;
         let map = Mapping::map(&file, len, MapMode::ReadWrite)
@@ -184,15 +203,21 @@ impl OutputFile {
                     let staging = tempfile::Builder::new()
                         .prefix(".outcore-commit-")
                         .make_in(&self.dir, |p| sys::link_unnamed(&self.file, p))
-                        .map_err(|e| Error::io("cannot name the output", e).with_path(&self.dest))?;
+                        .map_err(|e| {
+                            Error::io("cannot name the output", e).with_path(&self.dest)
+                        })?;
                     staging.into_temp_path().persist(&self.dest).map_err(|e| {
-                        Error::io("cannot move the output into place", e.error).with_path(&self.dest)
+                        Error::io("cannot move the output into place", e.error)
+                            .with_path(&self.dest)
                     })?;
                 } else {
                     sys::link_unnamed(&self.file, &self.dest).map_err(|e| {
                         if e.raw_os_error() == Some(libc::EEXIST) {
-                            Error::new(ErrorKind::OutputExists, "output appeared while the job ran (use --force to replace it)")
-                                .with_path(&self.dest)
+                            Error::new(
+                                ErrorKind::OutputExists,
+                                "output appeared while the job ran (use --force to replace it)",
+                            )
+                            .with_path(&self.dest)
                         } else {
                             Error::io("cannot name the output", e).with_path(&self.dest)
                         }
@@ -205,7 +230,9 @@ impl OutputFile {
                 } else {
                     path.persist_noclobber(&self.dest).map_err(|e| e.error)
                 };
-                result.map_err(|e| Error::io("cannot move the output into place", e).with_path(&self.dest))?;
+                result.map_err(|e| {
+                    Error::io("cannot move the output into place", e).with_path(&self.dest)
+                })?;
             }
         }
         // Make the new directory entry durable too.
@@ -293,7 +320,8 @@ mod tests {
     fn appears_only_on_commit() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out.npy");
-        let mut out = OutputFile::create_npy(&dest, &layout(10), &OutputOptions::default()).unwrap();
+        let mut out =
+            OutputFile::create_npy(&dest, &layout(10), &OutputOptions::default()).unwrap();
         out.data_mut().copy_from_slice(&[1; 10]);
         assert!(!dest.exists());
         out.commit().unwrap();
@@ -316,7 +344,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out.npy");
         std::fs::write(&dest, b"old").unwrap();
-        let e = OutputFile::create_npy(&dest, &layout(4), &OutputOptions::default()).err().unwrap();
+        let e = OutputFile::create_npy(&dest, &layout(4), &OutputOptions::default())
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), ErrorKind::OutputExists);
         let link = dir.path().join("link.npy");
         std::fs::hard_link(&dest, &link).unwrap();
@@ -324,7 +354,9 @@ mod tests {
             force: true,
             inputs: vec![link.clone()],
         };
-        let e = OutputFile::create_npy(&dest, &layout(4), &opts).err().unwrap();
+        let e = OutputFile::create_npy(&dest, &layout(4), &opts)
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), ErrorKind::SameFile);
         let opts = OutputOptions {
             force: true,

@@ -69,7 +69,7 @@ pub fn plan_chunks(
 pub fn alignment(data_offset: usize, item_bytes: usize, page: usize) -> Option<(usize, usize)> {
     let g = gcd(item_bytes, page);
     let need = (page - data_offset % page) % page; // i * item ≡ need (mod page)
-    if need % g != 0 {
+    if !need.is_multiple_of(g) {
         return None;
     }
     let m = page / g;
@@ -128,7 +128,12 @@ mod tests {
                 for (i, c) in chunks.iter().enumerate() {
                     assert!(c.len() <= max, "chunk {c:?} over cap {max}");
                     if i > 0 {
-                        assert_eq!((off + c.start * item) % PAGE, 0, "boundary {} not page aligned", c.start);
+                        assert_eq!(
+                            (off + c.start * item) % PAGE,
+                            0,
+                            "boundary {} not page aligned",
+                            c.start
+                        );
                     }
                 }
             }

@@ -116,7 +116,10 @@ impl ContextBuilder {
     pub fn build(self) -> Result<Context> {
         let threads = match self.threads {
             Some(0) => {
-                return Err(Error::new(ErrorKind::InvalidArgument, "--threads must be at least 1"))
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    "--threads must be at least 1",
+                ))
             }
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -124,7 +127,10 @@ impl ContextBuilder {
         let budget = Budget::new(self.memory.unwrap_or_else(Budget::default_limit))?;
         if let Some(c) = self.chunk {
             if c == 0 {
-                return Err(Error::new(ErrorKind::InvalidArgument, "--chunk must be positive"));
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    "--chunk must be positive",
+                ));
             }
         }
         let pool = rayon::ThreadPoolBuilder::new()
@@ -215,15 +221,26 @@ impl Context {
     /// 64 KiB (syscall overhead) and 32 MiB (cache and latency).
     pub fn chunk_bytes(&self) -> usize {
         let page = page_size();
-        let raw = self
-            .chunk_override
-            .unwrap_or_else(|| (self.budget.limit() / (4 * self.threads)).clamp(64 << 10, 32 << 20));
+        let raw = self.chunk_override.unwrap_or_else(|| {
+            (self.budget.limit() / (4 * self.threads)).clamp(64 << 10, 32 << 20)
+        });
         (raw / page * page).max(page).min(raw.max(1))
     }
 
     /// Plans chunks over `items` of a file whose data starts at `data_offset`.
-    pub fn plan(&self, data_offset: usize, item_bytes: usize, items: Range<usize>) -> Vec<Range<usize>> {
-        plan_chunks(data_offset, item_bytes, items, self.chunk_bytes(), page_size())
+    pub fn plan(
+        &self,
+        data_offset: usize,
+        item_bytes: usize,
+        items: Range<usize>,
+    ) -> Vec<Range<usize>> {
+        plan_chunks(
+            data_offset,
+            item_bytes,
+            items,
+            self.chunk_bytes(),
+            page_size(),
+        )
     }
 
     /// Runs `work(i, output_bytes)` for every chunk `i` of `plan` and returns the results in
@@ -291,11 +308,11 @@ impl Context {
                     for r in &io.reads {
                         inputs[r.input].populate(r.range.clone())?;
                     }
-                    let mut slot = slots[i].lock().expect("slot lock").take();
+                    let slot = slots[i].lock().expect("slot lock").take();
                     if let (Some(w), Some(h)) = (&io.write, &hints) {
                         h.prefault(w.clone());
                     }
-                    let out: &mut [u8] = match slot.as_deref_mut() {
+                    let out: &mut [u8] = match slot {
                         Some(s) => s,
                         None => &mut [],
                     };
@@ -343,7 +360,11 @@ impl Context {
         self.cancel.check()?;
         results
             .into_iter()
-            .map(|m| m.into_inner().expect("result lock").ok_or_else(Error::cancelled))
+            .map(|m| {
+                m.into_inner()
+                    .expect("result lock")
+                    .ok_or_else(Error::cancelled)
+            })
             .collect()
     }
 
@@ -377,15 +398,26 @@ impl Context {
                 }
             })
             .collect();
-        self.run(phase, Pattern::Sequential, &[*input], None, &plan, |i, _| {
-            let c = &chunks[i];
-            f(c.clone(), &input.bytes[c.start * item_bytes..c.end * item_bytes])
-        })
+        self.run(
+            phase,
+            Pattern::Sequential,
+            &[*input],
+            None,
+            &plan,
+            |i, _| {
+                let c = &chunks[i];
+                f(
+                    c.clone(),
+                    &input.bytes[c.start * item_bytes..c.end * item_bytes],
+                )
+            },
+        )
     }
 
     /// Runs `f(items, input_bytes, output_bytes)` over matching chunks of an input and an
     /// output with the same number of items (elementwise work such as a cast). Chunks are
     /// page aligned in the output.
+    #[allow(clippy::too_many_arguments)]
     pub fn map_chunks<F>(
         &self,
         phase: &str,
@@ -412,17 +444,31 @@ impl Context {
                 write: Some(c.start * out_item..c.end * out_item),
             })
             .collect();
-        self.run(phase, Pattern::Sequential, &[*input], Some(output), &plan, |i, out| {
-            let c = &chunks[i];
-            f(c.clone(), &input.bytes[c.start * in_item..c.end * in_item], out)
-        })?;
+        self.run(
+            phase,
+            Pattern::Sequential,
+            &[*input],
+            Some(output),
+            &plan,
+            |i, out| {
+                let c = &chunks[i];
+                f(
+                    c.clone(),
+                    &input.bytes[c.start * in_item..c.end * in_item],
+                    out,
+                )
+            },
+        )?;
         Ok(())
     }
 }
 
 /// Splits the output into one disjoint mutable slice per chunk (in safe code: the plan's write
 /// ranges must be increasing and disjoint, which is checked here).
-fn split_outputs<'a>(mut rest: &'a mut [u8], plan: &[ChunkIo]) -> Result<Vec<Mutex<Option<&'a mut [u8]>>>> {
+fn split_outputs<'a>(
+    mut rest: &'a mut [u8],
+    plan: &[ChunkIo],
+) -> Result<Vec<Mutex<Option<&'a mut [u8]>>>> {
     let mut slots = Vec::with_capacity(plan.len());
     let mut consumed = 0usize;
     for io in plan {
@@ -456,7 +502,12 @@ mod tests {
     use crate::output::{OutputFile, OutputOptions};
 
     fn ctx(chunk: usize) -> Context {
-        Context::builder().threads(2).memory(8 << 20).chunk_bytes(chunk).build().unwrap()
+        Context::builder()
+            .threads(2)
+            .memory(8 << 20)
+            .chunk_bytes(chunk)
+            .build()
+            .unwrap()
     }
 
     fn make_input(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
@@ -494,28 +545,55 @@ mod tests {
         let c = ctx(8 << 10);
         let dest = dir.path().join("out.npy");
         let mut out = OutputFile::create_npy(&dest, a.layout(), &OutputOptions::default()).unwrap();
-        c.map_chunks("copy", &a.input(), 8, out.output(), 8, a.len(), |_, i, o| {
-            o.copy_from_slice(i);
-            Ok(())
-        })
+        c.map_chunks(
+            "copy",
+            &a.input(),
+            8,
+            out.output(),
+            8,
+            a.len(),
+            |_, i, o| {
+                o.copy_from_slice(i);
+                Ok(())
+            },
+        )
         .unwrap();
         out.commit().unwrap();
-        assert_eq!(std::fs::read(&dest).unwrap(), std::fs::read(a.path()).unwrap());
+        assert_eq!(
+            std::fs::read(&dest).unwrap(),
+            std::fs::read(a.path()).unwrap()
+        );
 
-        let mut out = OutputFile::create_npy(dir.path().join("bad.npy"), a.layout(), &OutputOptions::default()).unwrap();
+        let mut out = OutputFile::create_npy(
+            dir.path().join("bad.npy"),
+            a.layout(),
+            &OutputOptions::default(),
+        )
+        .unwrap();
         let calls = AtomicUsize::new(0);
         let e = c
-            .map_chunks("fail", &a.input(), 8, out.output(), 8, a.len(), |items, _, _| {
-                calls.fetch_add(1, Ordering::Relaxed);
-                if items.start > 0 {
-                    Err(Error::new(ErrorKind::InvalidArgument, "boom"))
-                } else {
-                    Ok(())
-                }
-            })
+            .map_chunks(
+                "fail",
+                &a.input(),
+                8,
+                out.output(),
+                8,
+                a.len(),
+                |items, _, _| {
+                    calls.fetch_add(1, Ordering::Relaxed);
+                    if items.start > 0 {
+                        Err(Error::new(ErrorKind::InvalidArgument, "boom"))
+                    } else {
+                        Ok(())
+                    }
+                },
+            )
             .unwrap_err();
         assert_eq!(e.message(), "boom");
-        assert!(calls.load(Ordering::Relaxed) < 10, "workers stop after the first error");
+        assert!(
+            calls.load(Ordering::Relaxed) < 10,
+            "workers stop after the first error"
+        );
     }
 
     #[test]

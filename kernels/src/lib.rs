@@ -1,5 +1,11 @@
-//! outcore-kernels: algorithms over typed chunks handed out by the engine — elementwise maps
-//! and the expression language of `outcore eval`, reductions, sorting, copies.
+//! outcore-kernels: algorithms over typed chunks handed out by the engine — casts, generation,
+//! elementwise maps and the expression language of `outcore eval`, reductions (and, as they
+//! land, sort and reshape-via-copy).
+//!
+//! Kernels contain no `libc`, no mapping code and no `unsafe`.
 
+pub mod cast;
 pub mod expr;
+pub mod gen;
 pub mod map;
+pub mod reduce;

@@ -1,0 +1,395 @@
+//! Faults, bad input, cancellation and concurrency: outcore never corrupts or loses data, never
+//! leaves half-written outputs or temporary files behind, and never crashes on input.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::{bin, code, outcore_in, stderr, stdout};
+
+/// A small tmpfs mounted for the life of the value (needs root; `None` where not permitted).
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !ok {
+            eprintln!("skipping: cannot mount a tmpfs here (needs root)");
+            return None;
+        }
+        Some(SmallDisk { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn checksum(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+/// Makes an input array in `dir` (outside the small disk).
+fn make_input(dir: &Path, name: &str, shape: &str) -> PathBuf {
+    let out = outcore_in(
+        dir,
+        &[
+            "gen", name, "--dtype", "f8", "--shape", shape, "--seed", "3",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    dir.join(name)
+}
+
+/// Every writing command, as (name, args) with `IN` and `OUT` placeholders. Commands that land
+/// later add their line here.
+fn writing_commands() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![(
+        "gen",
+        vec!["gen", "OUT", "--dtype", "f8", "--shape", "4194304"],
+    )]
+}
+
+fn fill(args: &[&str], input: &Path, out: &Path) -> Vec<String> {
+    args.iter()
+        .map(|a| match *a {
+            "IN" => input.to_string_lossy().into_owned(),
+            "OUT" => out.to_string_lossy().into_owned(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn disk_full_fails_cleanly_for_every_writing_command() {
+    let Some(disk) = SmallDisk::mount("8m") else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let input = make_input(work.path(), "in.npy", "2097152"); // 16 MiB: does not fit in 8 MiB
+    let before = checksum(&input);
+    std::fs::write(disk.path().join("old.npy"), b"precious").unwrap();
+    for (name, args) in writing_commands() {
+        for (dest, force) in [("new.npy", false), ("old.npy", true)] {
+            let out_path = disk.path().join(dest);
+            let mut argv = fill(&args, &input, &out_path);
+            if force {
+                argv.push("--force".into());
+            }
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let out = outcore_in(work.path(), &argv);
+            assert_eq!(code(&out), 1, "{name}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains("disk full"),
+                "{name}: {}",
+                stderr(&out)
+            );
+            assert_eq!(
+                entries(disk.path()),
+                vec!["old.npy".to_string()],
+                "{name}: leftovers"
+            );
+            assert_eq!(
+                std::fs::read(disk.path().join("old.npy")).unwrap(),
+                b"precious"
+            );
+        }
+    }
+    assert_eq!(checksum(&input), before, "input changed");
+}
+
+#[test]
+fn kill_9_leaves_nothing_under_the_destination_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .current_dir(dir.path())
+        .args([
+            "gen",
+            "big.npy",
+            "--dtype",
+            "f8",
+            "--shape",
+            "268435456",
+            "--chunk",
+            "64K",
+            "--threads",
+            "1",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(
+        entries(dir.path()).is_empty(),
+        "left: {:?}",
+        entries(dir.path())
+    );
+    // A rerun is not disturbed by anything the killed job did.
+    let out = outcore_in(
+        dir.path(),
+        &["gen", "big.npy", "--dtype", "f8", "--shape", "1000"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn sigterm_stops_with_143_and_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .current_dir(dir.path())
+        .args([
+            "gen",
+            "big.npy",
+            "--dtype",
+            "f8",
+            "--shape",
+            "268435456",
+            "--chunk",
+            "64K",
+            "--threads",
+            "1",
+            "--fill",
+            "normal",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let t = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    assert!(
+        t.elapsed().as_secs_f64() < 2.0,
+        "stopping took {:?}",
+        t.elapsed()
+    );
+    assert_eq!(status.code(), Some(143));
+    assert!(entries(dir.path()).is_empty());
+}
+
+#[test]
+fn library_cancellation_token_stops_a_job_and_leaves_nothing() {
+    use outcore::kernels::gen::{generate, Fill};
+    use outcore::{
+        CancelToken, Context, DType, ErrorKind, Layout, Order, OutputOptions, ScalarKind,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let token = CancelToken::new();
+    let t2 = token.clone();
+    let ctx = Context::builder()
+        .threads(2)
+        .memory(4 << 20)
+        .chunk_bytes(64 << 10)
+        .cancel_token(token)
+        .progress(move |p| {
+            if p.done > (1 << 20) {
+                t2.cancel();
+            }
+        })
+        .build()
+        .unwrap();
+    let layout = Layout::new(DType::native(ScalarKind::F64), vec![8 << 20], Order::C).unwrap();
+    let e = generate(
+        &ctx,
+        &dir.path().join("x.npy"),
+        &layout,
+        Fill::Normal,
+        1,
+        &OutputOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+    assert!(entries(dir.path()).is_empty());
+}
+
+#[test]
+fn input_truncated_while_mapped_is_an_error_not_a_crash() {
+    use outcore::kernels::reduce::{reduce_all, ReduceOp};
+    use outcore::{Array, Context, ErrorKind};
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_input(dir.path(), "t.npy", "1048576");
+    let a = Array::open(&input).unwrap();
+    // Someone else truncates the file after we mapped it.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&input)
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
+    let ctx = Context::builder()
+        .threads(2)
+        .memory(4 << 20)
+        .chunk_bytes(64 << 10)
+        .build()
+        .unwrap();
+    let e = reduce_all(&ctx, &a, ReduceOp::Sum).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InputChanged, "{e}");
+    assert!(e.to_string().contains("t.npy"), "{e}");
+}
+
+#[test]
+fn concurrent_cli_jobs_on_the_same_inputs_are_all_correct() {
+    let dir = tempfile::tempdir().unwrap();
+    let n: u64 = 1 << 20;
+    let out = outcore_in(
+        dir.path(),
+        &[
+            "gen",
+            "a.npy",
+            "--dtype",
+            "f8",
+            "--shape",
+            &n.to_string(),
+            "--fill",
+            "arange",
+        ],
+    );
+    assert_eq!(code(&out), 0);
+    let mut children = Vec::new();
+    for i in 0..8 {
+        let args: Vec<String> = if i % 2 == 0 {
+            vec![
+                "reduce".into(),
+                "sum".into(),
+                "a.npy".into(),
+                "--json".into(),
+                "--mem".into(),
+                "2M".into(),
+            ]
+        } else {
+            vec![
+                "gen".into(),
+                format!("g{i}.npy"),
+                "--dtype".into(),
+                "i4".into(),
+                "--shape".into(),
+                n.to_string(),
+                "--fill".into(),
+                "arange".into(),
+                "--mem".into(),
+                "2M".into(),
+            ]
+        };
+        children.push(
+            Command::new(bin())
+                .current_dir(dir.path())
+                .args(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    let expected_sum = (n * (n - 1) / 2) as f64;
+    for (i, child) in children.into_iter().enumerate() {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(code(&out), 0, "job {i}: {}", stderr(&out));
+        if i % 2 == 0 {
+            let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+            assert_eq!(v["value"].as_f64().unwrap(), expected_sum);
+        } else {
+            let a = outcore::Array::open(dir.path().join(format!("g{i}.npy"))).unwrap();
+            let s = a.as_slice::<i32>().unwrap();
+            assert!(
+                s.iter().enumerate().all(|(k, &v)| v == k as i32),
+                "job {i} wrote wrong data"
+            );
+        }
+    }
+}
+
+#[test]
+fn unwritable_output_directory_is_a_clear_error() {
+    let Some(disk) = SmallDisk::mount("1m") else {
+        return;
+    };
+    let ro = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(disk.path())
+        .status()
+        .unwrap();
+    assert!(ro.success());
+    let out = outcore_in(
+        disk.path(),
+        &["gen", "x.npy", "--dtype", "f8", "--shape", "10"],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
+    let missing = outcore_in(
+        Path::new("/"),
+        &[
+            "gen",
+            "/nonexistent-dir/x.npy",
+            "--dtype",
+            "f8",
+            "--shape",
+            "10",
+        ],
+    );
+    assert_eq!(code(&missing), 2, "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("nonexistent-dir"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn special_files_and_non_utf8_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    // A FIFO given as input must not hang, and /dev/zero is not an array.
+    let fifo = dir.path().join("pipe");
+    Command::new("mkfifo").arg(&fifo).status().unwrap();
+    for p in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+        let out = outcore_in(dir.path(), &["info", p.to_str().unwrap()]);
+        assert_eq!(code(&out), 2, "{p:?}: {}", stderr(&out));
+        let out = outcore_in(dir.path(), &["reduce", "sum", p.to_str().unwrap()]);
+        assert_eq!(code(&out), 2, "{p:?}: {}", stderr(&out));
+    }
+    use std::os::unix::ffi::OsStrExt;
+    let weird = std::ffi::OsStr::from_bytes(b"caf\xe9.npy");
+    let out = Command::new(bin())
+        .current_dir(dir.path())
+        .arg("gen")
+        .arg(weird)
+        .args(["--dtype", "u1", "--shape", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = Command::new(bin())
+        .current_dir(dir.path())
+        .arg("info")
+        .arg(weird)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}

@@ -1,0 +1,18 @@
+//! All integration tests, built as one binary. Each module is one feature.
+
+/// Shared helpers: paths, running the CLI, running NumPy.
+mod util;
+
+/// Every .npy/raw fixture written by real NumPy is read back with the right layout and values,
+/// our header writer matches NumPy's bytes, and every hostile file is refused.
+mod npy_fixtures;
+
+/// The foundation commands (info, gen, reduce sum/min/max) against NumPy, with exit codes.
+mod cli_foundation;
+
+/// Out-of-core proofs under a memory cgroup (ignored by default: needs root and time).
+mod cgroup;
+
+/// Disk full, kill -9, SIGTERM, cancellation tokens, truncated inputs, concurrent jobs,
+/// unwritable directories, special files: clean failures and nothing left behind.
+mod reliability;
