@@ -16,3 +16,6 @@ mod cgroup;
 /// Disk full, kill -9, SIGTERM, cancellation tokens, truncated inputs, concurrent jobs,
 /// unwritable directories, special files: clean failures and nothing left behind.
 mod reliability;
+
+/// `outcore eval` against NumPy: dtypes, byte orders, orders, broadcasting, promotion, errors.
+mod eval;

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 pub mod common;
 mod demo;
+mod eval;
 mod gen;
 mod info;
 mod reduce;
@@ -28,6 +29,8 @@ pub enum Command {
     Gen(gen::Args),
     /// Reduce a whole array: sum, min, max.
     Reduce(reduce::Args),
+    /// Evaluate an elementwise expression over .npy files into a new .npy file.
+    Eval(eval::Args),
     /// Run the main job on an array larger than its memory budget, check it, print throughputs.
     Demo(demo::Args),
 }
@@ -49,6 +52,7 @@ pub fn main() -> i32 {
         Command::Info(a) => info::run(a, &session),
         Command::Gen(a) => gen::run(a, &session),
         Command::Reduce(a) => reduce::run(a, &session),
+        Command::Eval(a) => eval::run(a, &session),
         Command::Demo(a) => demo::run(a, &session),
     };
     session.finish(result)

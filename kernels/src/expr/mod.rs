@@ -23,8 +23,8 @@ use std::path::Path;
 
 use half::f16;
 use outcore_engine::{
-    with_scalar_type, Array, Bool, Context, DType, Error, ErrorKind, Layout, OutputFile, OutputOptions, Result,
-    ScalarKind,
+    with_scalar_type, Array, Bool, Context, DType, Error, ErrorKind, Layout, OutputFile,
+    OutputOptions, Result, ScalarKind,
 };
 
 use crate::map::{Broadcast, Dest};
@@ -72,7 +72,10 @@ macro_rules! wrap {
 wrap!(Bool => Bool, i8 => I8, i16 => I16, i32 => I32, i64 => I64, u8 => U8, u16 => U16, u32 => U32, u64 => U64, f16 => F16, f32 => F32, f64 => F64);
 
 fn internal(what: &str) -> Error {
-    Error::new(ErrorKind::InvalidArgument, format!("internal typing error: {what}"))
+    Error::new(
+        ErrorKind::InvalidArgument,
+        format!("internal typing error: {what}"),
+    )
 }
 
 fn un_op<T: Num, Op: UnOp<T>>(t: Typed) -> Result<Typed> {
@@ -97,9 +100,18 @@ macro_rules! real {
 macro_rules! float {
     ($kind:expr, $T:ident => $body:expr) => {
         match $kind {
-            ScalarKind::F16 => { type $T = f16; $body }
-            ScalarKind::F32 => { type $T = f32; $body }
-            ScalarKind::F64 => { type $T = f64; $body }
+            ScalarKind::F16 => {
+                type $T = f16;
+                $body
+            }
+            ScalarKind::F32 => {
+                type $T = f32;
+                $body
+            }
+            ScalarKind::F64 => {
+                type $T = f64;
+                $body
+            }
             _ => Err(internal("float operand expected")),
         }
     };
@@ -262,9 +274,16 @@ impl Expr {
 
     /// Type-checks and compiles the expression; `inputs[i]` is the name and kind of source
     /// `i`. `dtype` (the `--dtype` option) converts the result.
-    pub fn compile(&self, inputs: &[(&str, ScalarKind)], dtype: Option<ScalarKind>) -> Result<Program> {
-        let names: HashMap<&str, (usize, ScalarKind)> =
-            inputs.iter().enumerate().map(|(i, (n, k))| (*n, (i, *k))).collect();
+    pub fn compile(
+        &self,
+        inputs: &[(&str, ScalarKind)],
+        dtype: Option<ScalarKind>,
+    ) -> Result<Program> {
+        let names: HashMap<&str, (usize, ScalarKind)> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, (n, k))| (*n, (i, *k)))
+            .collect();
         let c = Compiler {
             src: &self.source,
             names,
@@ -301,7 +320,10 @@ impl<'s> Compiler<'s> {
             if kind.is_int() {
                 let fits = real!(kind, T => Ok((T::MIN_I128..=T::MAX_I128).contains(&v)))?;
                 if !fits {
-                    return Err(self.err(pos, format!("Python integer {v} out of bounds for {}", kind.name())));
+                    return Err(self.err(
+                        pos,
+                        format!("Python integer {v} out of bounds for {}", kind.name()),
+                    ));
                 }
             }
         }
@@ -319,13 +341,20 @@ impl<'s> Compiler<'s> {
         }
     }
 
+    /// The kind two values combine to (NEP 50).
+    fn common_kind(&self, a: &Val, b: &Val) -> ScalarKind {
+        match (a, b) {
+            (Val::Strong(x), Val::Strong(y)) => promote(x.kind(), y.kind()),
+            (Val::Strong(x), Val::Weak(l)) | (Val::Weak(l), Val::Strong(x)) => {
+                promote_weak(x.kind(), *l)
+            }
+            (Val::Weak(x), Val::Weak(y)) => promote(default_kind(*x), default_kind(*y)),
+        }
+    }
+
     /// The kind two values combine to, and both converted to it.
     fn unify(&self, a: Val, b: Val, pos: (usize, usize)) -> Result<(Typed, Typed)> {
-        let kind = match (&a, &b) {
-            (Val::Strong(x), Val::Strong(y)) => promote(x.kind(), y.kind()),
-            (Val::Strong(x), Val::Weak(l)) | (Val::Weak(l), Val::Strong(x)) => promote_weak(x.kind(), *l),
-            (Val::Weak(x), Val::Weak(y)) => promote(default_kind(*x), default_kind(*y)),
-        };
+        let kind = self.common_kind(&a, &b);
         Ok((self.to_kind(a, kind, pos.0)?, self.to_kind(b, kind, pos.1)?))
     }
 
@@ -339,20 +368,24 @@ impl<'s> Compiler<'s> {
     fn build(&self, ast: &Ast) -> Result<Val> {
         match ast {
             Ast::Lit { value, .. } => Ok(Val::Weak(*value)),
-            Ast::Name { name, pos } => match self.names.get(name.as_str()) {
-                Some(&(i, kind)) => real!(kind, T => Ok(T::wrap(Operand::<T>::Input(i)))).map(Val::Strong),
-                None => {
-                    let mut bound: Vec<&str> = self.names.keys().copied().collect();
-                    bound.sort_unstable();
-                    Err(self.err(
-                        *pos,
-                        format!(
+            Ast::Name { name, pos } => {
+                match self.names.get(name.as_str()) {
+                    Some(&(i, kind)) => {
+                        real!(kind, T => Ok(T::wrap(Operand::<T>::Input(i)))).map(Val::Strong)
+                    }
+                    None => {
+                        let mut bound: Vec<&str> = self.names.keys().copied().collect();
+                        bound.sort_unstable();
+                        Err(self.err(
+                            *pos,
+                            format!(
                             "unknown name '{name}' (bind it to a file with {name}=FILE; bound: {})",
                             if bound.is_empty() { "none".to_string() } else { bound.join(", ") }
                         ),
-                    ))
+                        ))
+                    }
                 }
-            },
+            }
             Ast::Unary { op, arg, pos } => {
                 let v = self.build(arg)?;
                 self.unary(*op, v, *pos)
@@ -385,7 +418,10 @@ impl<'s> Compiler<'s> {
             }
             UnKind::Not => {
                 if k.is_float() {
-                    return Err(self.err(pos, format!("~ needs a bool or integer operand, not {}", k.name())));
+                    return Err(self.err(
+                        pos,
+                        format!("~ needs a bool or integer operand, not {}", k.name()),
+                    ));
                 }
                 real!(k, T => un_op::<T, Not>(t))?
             }
@@ -402,17 +438,64 @@ impl<'s> Compiler<'s> {
             (UnKind::Neg, Lit::Float(f)) => Lit::Float(-f),
             (UnKind::Not, Lit::Bool(b)) => Lit::Bool(!b),
             (UnKind::Not, Lit::Int(v)) => Lit::Int(!v),
-            (UnKind::Not, Lit::Float(_)) => return Err(self.err(pos, "~ needs a bool or integer operand, not a float")),
+            (UnKind::Not, Lit::Float(_)) => {
+                return Err(self.err(pos, "~ needs a bool or integer operand, not a float"))
+            }
         })
     }
 
-    fn binary(&self, op: BinKind, a: Val, b: Val, pos: usize, arg_pos: (usize, usize)) -> Result<Val> {
+    fn binary(
+        &self,
+        op: BinKind,
+        a: Val,
+        b: Val,
+        pos: usize,
+        arg_pos: (usize, usize),
+    ) -> Result<Val> {
         use BinKind::*;
         if let (Val::Weak(x), Val::Weak(y)) = (&a, &b) {
             return self.fold_binary(op, *x, *y, pos).map(Val::Weak);
         }
         if op.is_comparison() {
             return self.compare(op, a, b, arg_pos).map(Val::Strong);
+        }
+        if op == Div {
+            // True division runs in a float loop: literals convert straight to it.
+            let k = self.common_kind(&a, &b);
+            let fk = if k.is_float() { k } else { ScalarKind::F64 };
+            let (ta, tb) = (
+                self.to_kind(a, fk, arg_pos.0)?,
+                self.to_kind(b, fk, arg_pos.1)?,
+            );
+            return float!(fk, T => bin_op::<T, tree::Div>(ta, tb)).map(Val::Strong);
+        }
+        if op == Pow {
+            // NumPy's `ndarray.__pow__` fast paths: `x ** 2` is `square(x)` (bool → int8) and,
+            // for float arrays, `x ** 0.5` is `sqrt(x)`.
+            match (&a, &b) {
+                (Val::Strong(t), Val::Weak(Lit::Int(2))) => {
+                    let k = if t.kind() == ScalarKind::Bool {
+                        ScalarKind::I8
+                    } else {
+                        t.kind()
+                    };
+                    let Val::Strong(t) = a else {
+                        return Err(internal("square"));
+                    };
+                    let t = cast(t, k)?;
+                    let two = self.lit_as(Lit::Int(2), k, arg_pos.1)?;
+                    return real!(k, T => bin_op::<T, tree::Pow>(t, two)).map(Val::Strong);
+                }
+                (Val::Strong(t), Val::Weak(Lit::Float(h))) if *h == 0.5 && t.kind().is_float() => {
+                    let fk = float_result(t.kind());
+                    let Val::Strong(t) = a else {
+                        return Err(internal("sqrt"));
+                    };
+                    let t = cast(t, fk)?;
+                    return float!(fk, T => un_op::<T, Sqrt>(t)).map(Val::Strong);
+                }
+                _ => {}
+            }
         }
         let (ka, kb) = (Self::val_kind(&a), Self::val_kind(&b));
         let (ta, tb) = self.unify(a, b, arg_pos)?;
@@ -429,13 +512,13 @@ impl<'s> Compiler<'s> {
                 }
                 real!(k, T => bin_op::<T, tree::Sub>(ta, tb))?
             }
-            Div => {
-                let fk = if k.is_float() { k } else { ScalarKind::F64 };
-                let (ta, tb) = (cast(ta, fk)?, cast(tb, fk)?);
-                float!(fk, T => bin_op::<T, tree::Div>(ta, tb))?
-            }
+            Div => return Err(internal("division")),
             FloorDiv | Rem => {
-                let k2 = if k == ScalarKind::Bool { ScalarKind::I8 } else { k };
+                let k2 = if k == ScalarKind::Bool {
+                    ScalarKind::I8
+                } else {
+                    k
+                };
                 let (ta, tb) = (cast(ta, k2)?, cast(tb, k2)?);
                 if op == FloorDiv {
                     real!(k2, T => bin_op::<T, tree::FloorDiv>(ta, tb))?
@@ -443,13 +526,22 @@ impl<'s> Compiler<'s> {
                     real!(k2, T => bin_op::<T, tree::Rem>(ta, tb))?
                 }
             }
-            Pow => real!(k, T => bin_op::<T, tree::Pow>(ta, tb)).map_err(|e| self.err(pos, e.message()))?,
+            Pow => real!(k, T => bin_op::<T, tree::Pow>(ta, tb))
+                .map_err(|e| self.err(pos, e.message()))?,
             And | Or | Xor => {
                 if k.is_float() {
-                    let which = if ka.is_some_and(|k| k.is_float()) || kb.is_none() { arg_pos.0 } else { arg_pos.1 };
+                    let which = if ka.is_some_and(|k| k.is_float()) || kb.is_none() {
+                        arg_pos.0
+                    } else {
+                        arg_pos.1
+                    };
                     return Err(self.err(
                         which,
-                        format!("{} needs bool or integer operands, not {}", op.symbol(), k.name()),
+                        format!(
+                            "{} needs bool or integer operands, not {}",
+                            op.symbol(),
+                            k.name()
+                        ),
                     ));
                 }
                 with_int_or_bool(k, ta, tb, op)?
@@ -560,7 +652,11 @@ impl<'s> Compiler<'s> {
                     }
                     let (d, m) = (p.div_euclid(q), p.rem_euclid(q));
                     // Python floors toward -inf with the divisor's sign on the remainder.
-                    let (d, m) = if q < 0 && m != 0 { (d + 1, m + q) } else { (d, m) };
+                    let (d, m) = if q < 0 && m != 0 {
+                        (d + 1, m + q)
+                    } else {
+                        (d, m)
+                    };
                     if op == FloorDiv {
                         Lit::Int(d)
                     } else {
@@ -609,11 +705,19 @@ impl<'s> Compiler<'s> {
             }
             Pow => {
                 if p < 0.0 && q.fract() != 0.0 {
-                    return Err(self.err(pos, "negative number to a fractional power gives a complex number"));
+                    return Err(self.err(
+                        pos,
+                        "negative number to a fractional power gives a complex number",
+                    ));
                 }
                 p.powf(q)
             }
-            And | Or | Xor => return Err(self.err(pos, format!("{} needs bool or integer operands", op.symbol()))),
+            And | Or | Xor => {
+                return Err(self.err(
+                    pos,
+                    format!("{} needs bool or integer operands", op.symbol()),
+                ))
+            }
             Lt | Le | Gt | Ge | Eq | Ne => unreachable_comparison()?,
         }))
     }
@@ -644,7 +748,10 @@ impl<'s> Compiler<'s> {
                 ),
             ));
         }
-        let vals = args.iter().map(|a| self.build(a)).collect::<Result<Vec<Val>>>()?;
+        let vals = args
+            .iter()
+            .map(|a| self.build(a))
+            .collect::<Result<Vec<Val>>>()?;
         let mut vals = vals.into_iter();
         let mut next = || vals.next().ok_or_else(|| internal("argument count"));
         if arity == 1 {
@@ -656,7 +763,11 @@ impl<'s> Compiler<'s> {
                 "floor" => real!(k, T => un_op::<T, Floor>(t))?,
                 "ceil" => real!(k, T => un_op::<T, Ceil>(t))?,
                 "round" => {
-                    let rk = if k == ScalarKind::Bool { ScalarKind::F16 } else { k };
+                    let rk = if k == ScalarKind::Bool {
+                        ScalarKind::F16
+                    } else {
+                        k
+                    };
                     let t = cast(t, rk)?;
                     real!(rk, T => un_op::<T, Round>(t))?
                 }
@@ -687,7 +798,14 @@ impl<'s> Compiler<'s> {
         }
         let p: Vec<usize> = args.iter().map(|a| a.pos()).collect();
         match func {
-            "minimum" | "maximum" | "arctan2" => {
+            "arctan2" => {
+                let (a, b) = (next()?, next()?);
+                let (a, b) = self.both_strong(a, b);
+                let fk = float_result(self.common_kind(&a, &b));
+                let (ta, tb) = (self.to_kind(a, fk, p[0])?, self.to_kind(b, fk, p[1])?);
+                float!(fk, T => bin_op::<T, Atan2>(ta, tb)).map(Val::Strong)
+            }
+            "minimum" | "maximum" => {
                 let (a, b) = (next()?, next()?);
                 let (a, b) = self.both_strong(a, b);
                 let (ta, tb) = self.unify(a, b, (p[0], p[1]))?;
@@ -714,8 +832,20 @@ impl<'s> Compiler<'s> {
                 let c = Bool::unwrap(c).ok_or_else(|| internal("condition"))?;
                 let (a, b) = (next()?, next()?);
                 let (a, b) = self.both_strong(a, b);
-                let (ta, tb) = self.unify(a, b, (p[1], p[2]))?;
-                let k = ta.kind();
+                // NumPy's where casts its operands unsafely: an int literal out of the
+                // kind's range wraps instead of raising.
+                let k = self.common_kind(&a, &b);
+                let wrap = |v: Val| match v {
+                    Val::Weak(Lit::Int(i)) if k.is_int() => {
+                        let w = real!(k, T => Ok(T::from_i128(i).to_i128())).unwrap_or(i);
+                        Val::Weak(Lit::Int(w))
+                    }
+                    v => v,
+                };
+                let (ta, tb) = (
+                    self.to_kind(wrap(a), k, p[1])?,
+                    self.to_kind(wrap(b), k, p[2])?,
+                );
                 real!(k, T => {
                     let a = T::unwrap(ta).ok_or_else(|| internal("where"))?;
                     let b = T::unwrap(tb).ok_or_else(|| internal("where"))?;
@@ -727,15 +857,19 @@ impl<'s> Compiler<'s> {
                 // clip(x, lo, hi) = minimum(maximum(x, lo), hi), in the kind all three promote to.
                 let (x, lo, hi) = (next()?, next()?, next()?);
                 let x = Val::Strong(self.materialize(x)?);
-                let kind = [&lo, &hi].iter().fold(Self::val_kind(&x).unwrap_or(ScalarKind::Bool), |k, v| match v {
-                    Val::Strong(t) => promote(k, t.kind()),
-                    Val::Weak(l) => promote_weak(k, *l),
-                });
+                let kind = [&lo, &hi].iter().fold(
+                    Self::val_kind(&x).unwrap_or(ScalarKind::Bool),
+                    |k, v| match v {
+                        Val::Strong(t) => promote(k, t.kind()),
+                        Val::Weak(l) => promote_weak(k, *l),
+                    },
+                );
                 let clamp = |v: Val| -> Val {
                     // NumPy 2 accepts out-of-range Python int bounds: clamp them to the kind.
                     match v {
                         Val::Weak(Lit::Int(i)) if kind.is_int() => {
-                            let (lo, hi) = real!(kind, T => Ok((T::MIN_I128, T::MAX_I128))).unwrap_or((i, i));
+                            let (lo, hi) =
+                                real!(kind, T => Ok((T::MIN_I128, T::MAX_I128))).unwrap_or((i, i));
                             Val::Weak(Lit::Int(i.clamp(lo, hi)))
                         }
                         v => v,
@@ -832,7 +966,12 @@ thread_local! {
 impl Program {
     /// Evaluates positions `start..start + n` of the walk into `out` (the bytes of `n`
     /// native elements of [`Program::kind`]).
-    pub fn eval_block(&self, sources: &[crate::map::Source<'_>], start: usize, out: &mut [u8]) -> Result<()> {
+    pub fn eval_block(
+        &self,
+        sources: &[crate::map::Source<'_>],
+        start: usize,
+        out: &mut [u8],
+    ) -> Result<()> {
         let kind = self.kind();
         let n = out.len() / kind.size();
         let env = Env { sources, start, n };
@@ -891,15 +1030,27 @@ pub fn eval_to_file(
     let mut seen = HashMap::new();
     for (name, a) in inputs {
         if parse::RESERVED.contains(name) {
-            return Err(Error::new(ErrorKind::InvalidArgument, format!("'{name}' is a literal and cannot name an input")));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("'{name}' is a literal and cannot name an input"),
+            ));
         }
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            return Err(Error::new(ErrorKind::InvalidArgument, format!("'{name}' is not a valid input name")));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("'{name}' is not a valid input name"),
+            ));
         }
         if seen.insert(*name, a.path()).is_some() {
-            return Err(Error::new(ErrorKind::InvalidArgument, format!("input name '{name}' is bound twice")));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("input name '{name}' is bound twice"),
+            ));
         }
     }
     let used = expr.names();
@@ -907,17 +1058,19 @@ pub fn eval_to_file(
     let mut kinds = Vec::new();
     for name in &used {
         if let Some((_, a)) = inputs.iter().find(|(n, _)| n == name) {
-            let kind = a.dtype().require_real("eval").map_err(|e| e.with_path(a.path()))?;
+            let kind = a
+                .dtype()
+                .require_real("eval")
+                .map_err(|e| e.with_path(a.path()))?;
             arrays.push(*a);
             kinds.push((name.as_str(), kind));
         }
     }
-    let out_kind = match dtype {
-        Some(d) => Some(d.require_real("eval --dtype")?),
-        None => None,
-    };
+    if let Some(d) = dtype {
+        d.require_real("eval --dtype")?;
+    }
     // Type-check before broadcasting so that unknown names are reported first.
-    let program = expr.compile(&kinds, out_kind)?;
+    let program = expr.compile(&kinds, None)?;
     let b = Broadcast::new(&arrays).map_err(|e| {
         let shapes: Vec<String> = used
             .iter()
@@ -926,28 +1079,31 @@ pub fn eval_to_file(
             .collect();
         Error::new(
             ErrorKind::Shape,
-            format!("inputs cannot be broadcast together ({}): {}", shapes.join(", "), e.message()),
+            format!(
+                "inputs cannot be broadcast together ({}): {}",
+                shapes.join(", "),
+                e.message()
+            ),
         )
     })?;
-    let out_dtype = dtype.cloned().unwrap_or_else(|| DType::native(program.kind()));
+    let native = DType::native(program.kind());
+    let out_dtype = dtype.cloned().unwrap_or_else(|| native.clone());
     let layout = b.layout(out_dtype.clone())?;
     let mut opts = opts.clone();
-    opts.inputs.extend(arrays.iter().map(|a| a.path().to_path_buf()));
+    opts.inputs
+        .extend(arrays.iter().map(|a| a.path().to_path_buf()));
     let mut out = OutputFile::create_npy(dest, &layout, &opts)?;
-    let swap = out_dtype.needs_swap();
     let item = out_dtype.itemsize();
+    let direct = out_dtype == native;
     b.run_blocks(ctx, "eval", Dest::File(&mut out), item, |start, bytes| {
-        program.eval_block(b.sources(), start, bytes)?;
-        if swap {
-            real!(program.kind(), T => {
-                match bytemuck::try_cast_slice_mut::<u8, T>(bytes) {
-                    Ok(t) => outcore_engine::swap_in_place(t),
-                    Err(_) => bytes.chunks_mut(item).for_each(|c| c.reverse()),
-                }
-                Ok(())
-            })?;
+        if direct {
+            return program.eval_block(b.sources(), start, bytes);
         }
-        Ok(())
+        // `--dtype`: evaluate in the promoted dtype, then NumPy's astype into the output's.
+        let n = bytes.len() / item;
+        let mut tmp = vec![0u8; n * native.itemsize()];
+        program.eval_block(b.sources(), start, &mut tmp)?;
+        crate::cast::cast_bytes(&tmp, &native, bytes, &out_dtype)
     })?;
     out.commit()?;
     Ok(EvalSummary { layout })
@@ -1001,6 +1157,9 @@ mod tests {
         let e = kind_of("foo(x)", &[("x", I32)]).unwrap_err();
         assert!(e.message().contains("unknown function 'foo'"), "{e}");
         let e = kind_of("x + z", &[("x", I32)]).unwrap_err();
-        assert!(e.message().contains("unknown name 'z'") && e.message().contains("column 5"), "{e}");
+        assert!(
+            e.message().contains("unknown name 'z'") && e.message().contains("column 5"),
+            "{e}"
+        );
     }
 }

@@ -70,17 +70,40 @@ pub enum UnKind {
 /// An expression tree; `pos` is the byte offset of the node's token in the source.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ast {
-    Lit { value: Lit, pos: usize },
-    Name { name: String, pos: usize },
-    Unary { op: UnKind, arg: Box<Ast>, pos: usize },
-    Binary { op: BinKind, a: Box<Ast>, b: Box<Ast>, pos: usize },
-    Call { func: String, args: Vec<Ast>, pos: usize },
+    Lit {
+        value: Lit,
+        pos: usize,
+    },
+    Name {
+        name: String,
+        pos: usize,
+    },
+    Unary {
+        op: UnKind,
+        arg: Box<Ast>,
+        pos: usize,
+    },
+    Binary {
+        op: BinKind,
+        a: Box<Ast>,
+        b: Box<Ast>,
+        pos: usize,
+    },
+    Call {
+        func: String,
+        args: Vec<Ast>,
+        pos: usize,
+    },
 }
 
 impl Ast {
     pub fn pos(&self) -> usize {
         match self {
-            Ast::Lit { pos, .. } | Ast::Name { pos, .. } | Ast::Unary { pos, .. } | Ast::Binary { pos, .. } | Ast::Call { pos, .. } => *pos,
+            Ast::Lit { pos, .. }
+            | Ast::Name { pos, .. }
+            | Ast::Unary { pos, .. }
+            | Ast::Binary { pos, .. }
+            | Ast::Call { pos, .. } => *pos,
         }
     }
 
@@ -137,7 +160,8 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>> {
     let mut toks = Vec::new();
     let mut i = 0;
     const OPS: [&str; 22] = [
-        "**", "//", "<=", ">=", "==", "!=", "+", "-", "*", "/", "%", "<", ">", "&", "|", "^", "~", "(", ")", ",", "!", "=",
+        "**", "//", "<=", ">=", "==", "!=", "+", "-", "*", "/", "%", "<", ">", "&", "|", "^", "~",
+        "(", ")", ",", "!", "=",
     ];
     while i < bytes.len() {
         let c = bytes[i];
@@ -145,7 +169,8 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>> {
             i += 1;
             continue;
         }
-        if c.is_ascii_digit() || (c == b'.' && bytes.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+        if c.is_ascii_digit() || (c == b'.' && bytes.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
             let start = i;
             let mut is_float = false;
             while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'_') {
@@ -178,7 +203,10 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>> {
             }
             let text: String = src[start..i].chars().filter(|&c| c != '_').collect();
             let lit = if is_float {
-                Lit::Float(text.parse().map_err(|_| error_at(src, start, "malformed number"))?)
+                Lit::Float(
+                    text.parse()
+                        .map_err(|_| error_at(src, start, "malformed number"))?,
+                )
             } else {
                 Lit::Int(
                     text.parse()
@@ -235,7 +263,11 @@ pub fn parse(src: &str) -> Result<Ast> {
     match p.peek() {
         Tok::End => Ok(ast),
         Tok::Op(")") => Err(error_at(src, p.pos(), "unmatched ')'")),
-        _ => Err(error_at(src, p.pos(), "expected an operator or the end of the expression")),
+        _ => Err(error_at(
+            src,
+            p.pos(),
+            "expected an operator or the end of the expression",
+        )),
     }
 }
 
@@ -308,7 +340,11 @@ impl<'s> Parser<'s> {
         Ok(a)
     }
 
-    fn left_assoc(&mut self, ops: &[&'static str], next: fn(&mut Self) -> Result<Ast>) -> Result<Ast> {
+    fn left_assoc(
+        &mut self,
+        ops: &[&'static str],
+        next: fn(&mut Self) -> Result<Ast>,
+    ) -> Result<Ast> {
         let mut a = next(self)?;
         while let Some((op, pos)) = self.eat_op(ops) {
             let b = next(self)?;
@@ -385,10 +421,18 @@ impl<'s> Parser<'s> {
                             if self.eat_op(&[")"]).is_some() {
                                 break;
                             }
-                            return Err(error_at(self.src, self.pos(), "expected ',' or ')' in the argument list"));
+                            return Err(error_at(
+                                self.src,
+                                self.pos(),
+                                "expected ',' or ')' in the argument list",
+                            ));
                         }
                     }
-                    return Ok(Ast::Call { func: name, args, pos });
+                    return Ok(Ast::Call {
+                        func: name,
+                        args,
+                        pos,
+                    });
                 }
                 match name.as_str() {
                     "inf" => Ok(Ast::Lit {
@@ -441,7 +485,10 @@ mod tests {
             Ast::Unary { op, arg, .. } => format!("({op:?} {})", show(arg)),
             Ast::Binary { op, a, b, .. } => format!("({} {} {})", show(a), op.symbol(), show(b)),
             Ast::Call { func, args, .. } => {
-                format!("{func}({})", args.iter().map(show).collect::<Vec<_>>().join(", "))
+                format!(
+                    "{func}({})",
+                    args.iter().map(show).collect::<Vec<_>>().join(", ")
+                )
             }
         }
     }

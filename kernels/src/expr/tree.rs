@@ -48,7 +48,12 @@ pub enum Operand<T> {
 }
 
 impl<T: Num> Operand<T> {
-    fn values<'b>(&'b self, env: &'b Env<'_>, buf: &'b mut [u64], scratch: &mut Scratch) -> Result<Values<'b, T>> {
+    fn values<'b>(
+        &'b self,
+        env: &'b Env<'_>,
+        buf: &'b mut [u64],
+        scratch: &mut Scratch,
+    ) -> Result<Values<'b, T>> {
         match self {
             Operand::Const(c) => Ok(Values::Scalar(*c)),
             Operand::Input(i) => Ok(env.sources[*i].values::<T>(env.start, env.n, typed_mut(buf))),
@@ -112,7 +117,10 @@ impl<T: Num, Op: UnOp<T>> Un<T, Op> {
         if let Operand::Const(c) = a {
             return Operand::Const(Op::apply(c));
         }
-        Operand::Node(Box::new(Un::<T, Op> { a, _op: PhantomData }))
+        Operand::Node(Box::new(Un::<T, Op> {
+            a,
+            _op: PhantomData,
+        }))
     }
 }
 
@@ -144,7 +152,11 @@ impl<T: Num, Op: BinOp<T>> Bin<T, Op> {
             Op::check(*y)?;
             return Ok(Operand::Const(Op::apply(*x, *y)));
         }
-        Ok(Operand::Node(Box::new(Bin::<T, Op> { a, b, _op: PhantomData })))
+        Ok(Operand::Node(Box::new(Bin::<T, Op> {
+            a,
+            b,
+            _op: PhantomData,
+        })))
     }
 }
 
@@ -261,7 +273,11 @@ impl<Op: BinOp<i128, Out = Bool>> MixedCmp<Op> {
         if let (Operand::Const(x), Operand::Const(y)) = (&a, &b) {
             return Operand::Const(Op::apply(*x as i128, *y as i128));
         }
-        Operand::Node(Box::new(MixedCmp::<Op> { a, b, _op: PhantomData }))
+        Operand::Node(Box::new(MixedCmp::<Op> {
+            a,
+            b,
+            _op: PhantomData,
+        }))
     }
 }
 

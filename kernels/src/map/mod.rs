@@ -16,8 +16,8 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use outcore_engine::{
-    strides_for, Array, ChunkIo, Context, DType, Element, Error, ErrorKind, Layout, Order, OutputFile,
-    OutputOptions, Pattern, ReadRange, Result, ScalarKind,
+    strides_for, Array, ChunkIo, Context, DType, Element, Error, ErrorKind, Layout, Order,
+    OutputFile, OutputOptions, Pattern, ReadRange, Result, ScalarKind,
 };
 
 /// Elements per block: small enough that a handful of temporaries stay in L2.
@@ -80,7 +80,10 @@ enum Access {
     /// One element, repeated.
     Scalar,
     /// Position `p`, unravelled over `shape` (C order), dotted with `strides` (elements).
-    Strided { shape: Vec<usize>, strides: Vec<usize> },
+    Strided {
+        shape: Vec<usize>,
+        strides: Vec<usize>,
+    },
 }
 
 /// One input as seen by the block kernels.
@@ -127,7 +130,12 @@ impl<'a> Source<'a> {
 
     /// The values at iteration positions `start..start + n`, borrowed from the mapping when
     /// possible, otherwise loaded into `buf` (which must hold at least `n` elements).
-    pub fn values<'b, T: Element>(&'b self, start: usize, n: usize, buf: &'b mut [T]) -> Values<'b, T> {
+    pub fn values<'b, T: Element>(
+        &'b self,
+        start: usize,
+        n: usize,
+        buf: &'b mut [T],
+    ) -> Values<'b, T> {
         debug_assert_eq!(T::KIND, self.kind);
         let size = std::mem::size_of::<T>();
         match &self.access {
@@ -172,7 +180,8 @@ impl<'a> Source<'a> {
                 0 => dst.fill(self.read(offset)),
                 1 => {
                     let size = std::mem::size_of::<T>();
-                    bytemuck::cast_slice_mut::<T, u8>(dst).copy_from_slice(&self.bytes[offset * size..(offset + run) * size]);
+                    bytemuck::cast_slice_mut::<T, u8>(dst)
+                        .copy_from_slice(&self.bytes[offset * size..(offset + run) * size]);
                     if self.swap {
                         outcore_engine::swap_in_place(dst);
                     }
@@ -224,11 +233,19 @@ impl<'a> Broadcast<'a> {
 
     /// Broadcasts `arrays` to `shape` (which must be their broadcast shape or larger), walking
     /// it in `order`.
-    pub fn with_order(arrays: &[&'a Array], shape: Vec<usize>, order: Order) -> Result<Broadcast<'a>> {
+    pub fn with_order(
+        arrays: &[&'a Array],
+        shape: Vec<usize>,
+        order: Order,
+    ) -> Result<Broadcast<'a>> {
         let mut sources = Vec::with_capacity(arrays.len());
         for a in arrays {
-            let kind = a.dtype().require_real("arithmetic").map_err(|e| e.with_path(a.path()))?;
-            let check = broadcast_shapes(&[a.shape(), &shape]).map_err(|e| e.with_path(a.path()))?;
+            let kind = a
+                .dtype()
+                .require_real("arithmetic")
+                .map_err(|e| e.with_path(a.path()))?;
+            let check =
+                broadcast_shapes(&[a.shape(), &shape]).map_err(|e| e.with_path(a.path()))?;
             if check != shape {
                 return Err(Error::new(
                     ErrorKind::Shape,
@@ -276,7 +293,14 @@ impl<'a> Broadcast<'a> {
     /// `out` is the destination bytes of those positions (`out_item` bytes each), in parallel
     /// over chunks of the destination. The destination is an [`OutputFile`] (with writeback
     /// hints) or a plain mutable byte slice.
-    pub fn run_blocks<F>(&self, ctx: &Context, phase: &str, mut dest: Dest<'_>, out_item: usize, block: F) -> Result<()>
+    pub fn run_blocks<F>(
+        &self,
+        ctx: &Context,
+        phase: &str,
+        mut dest: Dest<'_>,
+        out_item: usize,
+        block: F,
+    ) -> Result<()>
     where
         F: Fn(usize, &mut [u8]) -> Result<()> + Sync,
     {
@@ -288,7 +312,10 @@ impl<'a> Broadcast<'a> {
         if out_len != len * out_item {
             return Err(Error::new(
                 ErrorKind::Shape,
-                format!("destination holds {out_len} bytes, the result needs {}", len * out_item),
+                format!(
+                    "destination holds {out_len} bytes, the result needs {}",
+                    len * out_item
+                ),
             ));
         }
         if len == 0 {
@@ -325,14 +352,21 @@ impl<'a> Broadcast<'a> {
         };
         match dest {
             Dest::File(file) => {
-                ctx.run(phase, Pattern::Sequential, &inputs, Some(file.output()), &plan, |i, out| {
-                    do_chunk(&chunks[i], out)
-                })?;
+                ctx.run(
+                    phase,
+                    Pattern::Sequential,
+                    &inputs,
+                    Some(file.output()),
+                    &plan,
+                    |i, out| do_chunk(&chunks[i], out),
+                )?;
             }
             Dest::Bytes(bytes) => {
                 let slots = split_slots(bytes, &chunks, out_item);
                 ctx.run(phase, Pattern::Sequential, &inputs, None, &plan, |i, _| {
-                    let mut slot = slots[i].lock().map_err(|_| Error::new(ErrorKind::Io, "a worker panicked"))?;
+                    let mut slot = slots[i]
+                        .lock()
+                        .map_err(|_| Error::new(ErrorKind::Io, "a worker panicked"))?;
                     let out = slot.take().unwrap_or_default();
                     do_chunk(&chunks[i], out)
                 })?;
@@ -348,7 +382,11 @@ pub enum Dest<'d> {
     Bytes(&'d mut [u8]),
 }
 
-fn split_slots<'b>(mut rest: &'b mut [u8], chunks: &[Range<usize>], item: usize) -> Vec<Mutex<Option<&'b mut [u8]>>> {
+fn split_slots<'b>(
+    mut rest: &'b mut [u8],
+    chunks: &[Range<usize>],
+    item: usize,
+) -> Vec<Mutex<Option<&'b mut [u8]>>> {
     chunks
         .iter()
         .map(|c| {
@@ -396,7 +434,10 @@ fn access_for(l: &Layout, shape: &[usize], order: Order) -> Access {
             st.push(s);
         }
     }
-    Access::Strided { shape: ws, strides: st }
+    Access::Strided {
+        shape: ws,
+        strides: st,
+    }
 }
 
 /// A typed scratch buffer of [`BLOCK`] elements.
@@ -494,7 +535,13 @@ pub fn typed<T: Element>(array: &Array) -> Result<TypedArray<'_, T>> {
 ///     |(a, b)| (a * a + b * b).sqrt())?;
 /// # Ok(()) }
 /// ```
-pub fn map<'a, I, R, F>(ctx: &Context, inputs: I, dest: impl AsRef<Path>, opts: &OutputOptions, f: F) -> Result<()>
+pub fn map<'a, I, R, F>(
+    ctx: &Context,
+    inputs: I,
+    dest: impl AsRef<Path>,
+    opts: &OutputOptions,
+    f: F,
+) -> Result<()>
 where
     I: MapInputs<'a>,
     R: Element,
@@ -505,7 +552,13 @@ where
 
 /// [`map`] with a fallible closure: the first error stops the job and the destination is
 /// left untouched.
-pub fn try_map<'a, I, R, F, E>(ctx: &Context, inputs: I, dest: impl AsRef<Path>, opts: &OutputOptions, f: F) -> Result<()>
+pub fn try_map<'a, I, R, F, E>(
+    ctx: &Context,
+    inputs: I,
+    dest: impl AsRef<Path>,
+    opts: &OutputOptions,
+    f: F,
+) -> Result<()>
 where
     I: MapInputs<'a>,
     R: Element,
@@ -516,7 +569,8 @@ where
     let b = Broadcast::new(&arrays)?;
     let layout = b.layout(R::dtype())?;
     let mut opts = opts.clone();
-    opts.inputs.extend(arrays.iter().map(|a| a.path().to_path_buf()));
+    opts.inputs
+        .extend(arrays.iter().map(|a| a.path().to_path_buf()));
     let mut out = OutputFile::create_npy(dest, &layout, &opts)?;
     run_closure::<I, R, F, E>(ctx, &b, Dest::File(&mut out), &f)?;
     out.commit()
@@ -546,16 +600,26 @@ where
     if *dest.dtype() != R::dtype() {
         return Err(Error::new(
             ErrorKind::UnsupportedDType,
-            format!("destination dtype is {} but the map produces {}", dest.dtype().str_code(), R::dtype().str_code()),
+            format!(
+                "destination dtype is {} but the map produces {}",
+                dest.dtype().str_code(),
+                R::dtype().str_code()
+            ),
         )
         .with_path(dest.path()));
     }
     let b = Broadcast::with_order(&arrays, dest.shape().to_vec(), dest.order())?;
     let path = dest.path().to_path_buf();
-    run_closure::<I, R, F, E>(ctx, &b, Dest::Bytes(dest.data_mut()?), &f).map_err(|e| e.with_path(path))
+    run_closure::<I, R, F, E>(ctx, &b, Dest::Bytes(dest.data_mut()?), &f)
+        .map_err(|e| e.with_path(path))
 }
 
-fn run_closure<'a, I, R, F, E>(ctx: &Context, b: &Broadcast<'_>, dest: Dest<'_>, f: &F) -> Result<()>
+fn run_closure<'a, I, R, F, E>(
+    ctx: &Context,
+    b: &Broadcast<'_>,
+    dest: Dest<'_>,
+    f: &F,
+) -> Result<()>
 where
     I: MapInputs<'a>,
     R: Element,
@@ -564,7 +628,11 @@ where
 {
     for (s, (want, a)) in b.sources.iter().zip(I::kinds().into_iter().zip(&b.arrays)) {
         if s.kind != want {
-            return Err(Error::new(ErrorKind::UnsupportedDType, format!("expected {} elements", want.name())).with_path(a.path()));
+            return Err(Error::new(
+                ErrorKind::UnsupportedDType,
+                format!("expected {} elements", want.name()),
+            )
+            .with_path(a.path()));
         }
     }
     let size = std::mem::size_of::<R>();
@@ -598,7 +666,10 @@ mod tests {
     fn broadcasting_follows_numpy() {
         assert_eq!(broadcast_shapes(&[&[3, 1], &[4]]).unwrap(), vec![3, 4]);
         assert_eq!(broadcast_shapes(&[&[], &[2, 3]]).unwrap(), vec![2, 3]);
-        assert_eq!(broadcast_shapes(&[&[5, 1, 4], &[3, 1], &[1]]).unwrap(), vec![5, 3, 4]);
+        assert_eq!(
+            broadcast_shapes(&[&[5, 1, 4], &[3, 1], &[1]]).unwrap(),
+            vec![5, 3, 4]
+        );
         assert_eq!(broadcast_shapes(&[&[0], &[1]]).unwrap(), vec![0]);
         let e = broadcast_shapes(&[&[3], &[4]]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Shape);
