@@ -22,3 +22,5 @@ mod copy;
 /// Sort and argsort against NumPy: every dtype, NaN/duplicate-heavy data, N-d, --by,
 /// external multi-pass merges under tiny budgets, clean failures.
 mod sort;
+/// `outcore eval` against NumPy: dtypes, byte orders, orders, broadcasting, promotion, errors.
+mod eval;

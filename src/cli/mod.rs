@@ -6,6 +6,7 @@ mod bench;
 pub mod common;
 mod copy;
 mod demo;
+mod eval;
 mod gen;
 mod info;
 mod reduce;
@@ -43,6 +44,8 @@ pub enum Command {
     Slice(copy::SliceArgs),
     /// Convert dtype, memory order, byte order, raw <-> .npy.
     Convert(copy::ConvertArgs),
+    /// Evaluate an elementwise expression over .npy files into a new .npy file.
+    Eval(eval::Args),
     /// Run the main job on an array larger than its memory budget, check it, print throughputs.
     Demo(demo::Args),
     /// Measure the machine's floors and every kernel on the same bytes, verified.
@@ -72,6 +75,7 @@ pub fn main() -> i32 {
         Command::Reshape(a) => copy::run_reshape(a, &session),
         Command::Slice(a) => copy::run_slice(a, &session),
         Command::Convert(a) => copy::run_convert(a, &session),
+        Command::Eval(a) => eval::run(a, &session),
         Command::Demo(a) => demo::run(a, &session),
         Command::Bench(a) => bench::run(a, &session),
     };
