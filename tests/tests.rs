@@ -19,8 +19,8 @@ mod reliability;
 
 /// transpose / reshape / slice / convert against NumPy (library and command line).
 mod copy;
+/// `outcore eval` against NumPy: dtypes, byte orders, orders, broadcasting, promotion, errors.
+mod eval;
 /// Sort and argsort against NumPy: every dtype, NaN/duplicate-heavy data, N-d, --by,
 /// external multi-pass merges under tiny budgets, clean failures.
 mod sort;
-/// `outcore eval` against NumPy: dtypes, byte orders, orders, broadcasting, promotion, errors.
-mod eval;

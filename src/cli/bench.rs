@@ -15,6 +15,7 @@ use outcore_engine::{
     format_bytes, Array, ChunkIo, Context, DType, Layout, Order, OutputFile, Pattern, ScalarKind,
 };
 use outcore_kernels::copy::{convert, transpose, ConvertOptions};
+use outcore_kernels::expr::eval_to_file;
 use outcore_kernels::gen::{generate, Fill};
 use outcore_kernels::reduce::{reduce_all, ReduceOp, Value};
 use outcore_kernels::sort::{argsort, sort, SortOptions};
@@ -262,6 +263,27 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
     });
     drop(g);
     std::fs::remove_file(&gen_out)?;
+
+    // eval 2*x+1 into a new file: read N bytes, write N new bytes.
+    let ev = dir.path().join("eval.npy");
+    let (_, secs, peak) = time(|| Ok(eval_to_file(ctx, "2*x+1", &[("x", &a)], &ev, None, &opts)?))?;
+    let e = Array::open(&ev)?;
+    let verified = e
+        .as_slice::<f64>()?
+        .iter()
+        .enumerate()
+        .all(|(i, &v)| v == 2.0 * i as f64 + 1.0);
+    rows.push(Measure {
+        name: "eval 2*x+1".into(),
+        bytes: bytes as u64,
+        seconds: secs,
+        floor: Some(Floor::ReadWrite),
+        floor_seconds: floor_io(bytes, bytes),
+        peak_anon: peak,
+        verified,
+    });
+    drop(e);
+    std::fs::remove_file(&ev)?;
 
     // Sorts of the random array: in the budget (no spill) and with a budget of 1/8 of the
     // data (runs spilled and merged). An external sort must read the input, write and read

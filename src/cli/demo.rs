@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 use outcore_engine::{format_bytes, Array, Context, DType, Layout, Order, ScalarKind};
 use outcore_kernels::copy::transpose;
+use outcore_kernels::expr::eval_to_file;
 use outcore_kernels::gen::{generate, Fill};
 use outcore_kernels::reduce::{reduce_all, ReduceOp, Value};
 use outcore_kernels::sort::{sort, SortOptions};
@@ -124,6 +125,29 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         seconds,
         check: "ok (in [0, 1))".into(),
     });
+
+    // eval over the arange array: 2*x+1 must be exactly 2i+1.
+    let a = Array::open(&arange)?;
+    let evaluated = dir.path().join("eval.npy");
+    let t = Instant::now();
+    eval_to_file(&ctx, "2*x+1", &[("x", &a)], &evaluated, None, &opts)?;
+    let seconds = t.elapsed().as_secs_f64();
+    let e = Array::open(&evaluated)?;
+    if !e
+        .as_slice::<f64>()?
+        .iter()
+        .enumerate()
+        .all(|(i, &v)| v == 2.0 * i as f64 + 1.0)
+    {
+        bail!("demo check failed: eval 2*x+1");
+    }
+    rows.push(Row {
+        step: "eval 2*x+1".into(),
+        bytes: 2 * nbytes,
+        seconds,
+        check: "ok (every element)".into(),
+    });
+    drop((a, e));
 
     // External sort of the random array: the budget is an eighth of the data, so runs are
     // spilled and merged. Checked: non-decreasing, same count, same extremes as the input.
