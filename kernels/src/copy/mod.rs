@@ -15,6 +15,7 @@
 mod index;
 mod plan;
 mod swap;
+mod text;
 mod tile;
 mod view;
 
@@ -212,7 +213,7 @@ enum Convert {
     None,
     /// Byte order changes: runs to reverse in each item.
     Swap(Vec<swap::Segment>),
-    /// A numeric cast between two scalar dtypes.
+    /// A numeric cast between two scalar dtypes, or between string dtypes.
     Cast { from: DType, to: DType },
 }
 
@@ -232,9 +233,13 @@ fn plan_convert(from: &DType, to: &DType) -> Result<Convert> {
             from: from.clone(),
             to: to.clone(),
         }),
+        _ if text::is_text(from) && text::is_text(to) => Ok(Convert::Cast {
+            from: from.clone(),
+            to: to.clone(),
+        }),
         _ => Err(err!(
             UnsupportedDType,
-            "cannot convert dtype {} ({}) to {} ({}): only numeric casts and byte-order changes are supported",
+            "cannot convert dtype {} ({}) to {} ({}): only numeric casts, string width/kind changes and byte-order changes are supported",
             from.str_code(),
             from.name(),
             to.str_code(),
@@ -415,5 +420,9 @@ fn copy_into(
 /// Casts whole items of `from` in `src` to items of `to` in `dst` (NumPy `astype`, see
 /// [`crate::cast`]).
 fn cast_items(from: &DType, to: &DType, src: &[u8], dst: &mut [u8]) -> Result<()> {
-    crate::cast::cast_bytes(src, from, dst, to)
+    if text::is_text(from) {
+        text::convert(from, to, src, dst)
+    } else {
+        crate::cast::cast_bytes(src, from, dst, to)
+    }
 }
