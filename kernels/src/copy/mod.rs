@@ -11,6 +11,22 @@
 //! - [`transpose`], [`reshape`], [`slice`], [`convert`] and [`write_view`] always write the
 //!   destination file (a straight sequential copy when the view is contiguous, the tiled copy
 //!   otherwise) and return it opened read-only.
+//!
+//! ```no_run
+//! use outcore_engine::{Array, Context, Order, OutputOptions};
+//! use outcore_kernels::copy::{self, parse_index, View};
+//!
+//! let ctx = Context::builder().memory(256 << 20).build()?;
+//! let a = Array::open("m.npy")?;
+//! let opts = OutputOptions::default();
+//! let t = copy::transpose(&ctx, &a, None, "mt.npy", &opts)?; // np.ascontiguousarray(a.T)
+//! copy::slice(&ctx, &a, &parse_index("1:5, ::-2")?, "s.npy", &opts)?;
+//! copy::reshape(&ctx, &a, &[-1], Order::F, "flat.npy", &opts)?; // a.ravel('F')
+//! // Views compose without copying; write_view writes any of them.
+//! let v = View::of(&t).slice(&parse_index("::2")?)?.transpose(None)?;
+//! copy::write_view(&ctx, &v, "v.npy", &Default::default(), &opts)?;
+//! # Ok::<(), outcore_engine::Error>(())
+//! ```
 
 mod index;
 mod plan;
