@@ -66,10 +66,14 @@ fn make_input(dir: &Path, name: &str, shape: &str) -> PathBuf {
 /// Every writing command, as (name, args) with `IN` and `OUT` placeholders. Commands that land
 /// later add their line here.
 fn writing_commands() -> Vec<(&'static str, Vec<&'static str>)> {
-    vec![(
-        "gen",
-        vec!["gen", "OUT", "--dtype", "f8", "--shape", "4194304"],
-    )]
+    vec![
+        (
+            "gen",
+            vec!["gen", "OUT", "--dtype", "f8", "--shape", "4194304"],
+        ),
+        ("sort", vec!["sort", "IN", "-o", "OUT"]),
+        ("argsort", vec!["argsort", "IN", "-o", "OUT", "--mem", "1M"]),
+    ]
 }
 
 fn fill(args: &[&str], input: &Path, out: &Path) -> Vec<String> {

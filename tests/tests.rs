@@ -19,3 +19,6 @@ mod reliability;
 
 /// transpose / reshape / slice / convert against NumPy (library and command line).
 mod copy;
+/// Sort and argsort against NumPy: every dtype, NaN/duplicate-heavy data, N-d, --by,
+/// external multi-pass merges under tiny budgets, clean failures.
+mod sort;

@@ -13,6 +13,7 @@ use std::ops::Range;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::array::Input;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::Layout;
 use crate::npy;
@@ -168,6 +169,11 @@ impl OutputFile {
         self.len - self.data_offset
     }
 
+    /// Offset of the data in the file (the header's length).
+    pub fn data_offset(&self) -> usize {
+        self.data_offset
+    }
+
     /// The output's data bytes (after the header).
     pub fn data_mut(&mut self) -> &mut [u8] {
         let off = self.data_offset;
@@ -240,6 +246,84 @@ impl OutputFile {
             let _ = d.sync_all();
         }
         Ok(())
+    }
+}
+
+/// An unnamed, preallocated, mapped scratch file for intermediate data (e.g. sorted runs).
+///
+/// It is created with `O_TMPFILE` where the file system has it (otherwise created and unlinked
+/// at once), so it never has a name: it vanishes with its descriptor on every exit path, `kill
+/// -9` included. Its full size is allocated up front, so a full disk is an error here, before
+/// any work, rather than a SIGBUS while writing through the mapping.
+pub struct ScratchFile {
+    dir: PathBuf,
+    file: File,
+    map: Mapping,
+}
+
+impl ScratchFile {
+    /// Creates a scratch file of `len` bytes in `dir`.
+    pub fn create(dir: impl AsRef<Path>, len: usize) -> Result<ScratchFile> {
+        let dir = dir.as_ref();
+        let file = tempfile::tempfile_in(dir).map_err(|e| {
+            Error::io(
+                "cannot create a temporary file in the temporary directory",
+                e,
+            )
+            .with_path(dir)
+        })?;
+        sys::allocate(&file, len as u64).map_err(|e| {
+            Error::io(format!("cannot allocate {len} bytes of temporary space"), e).with_path(dir)
+        })?;
+        let map = Mapping::map(&file, len, MapMode::ReadWrite)
+            .map_err(|e| Error::io("cannot map a temporary file", e).with_path(dir))?;
+        Ok(ScratchFile {
+            dir: dir.to_path_buf(),
+            file,
+            map,
+        })
+    }
+
+    /// The directory the file lives in (for error messages: the file itself has no name).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn data(&self) -> &[u8] {
+        self.map.bytes()
+    }
+
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        self.map
+            .bytes_mut()
+            .expect("scratch files are mapped read-write")
+    }
+
+    /// The file as a chunked input for the scheduler (reading back what was written).
+    pub fn input(&self) -> Input<'_> {
+        Input::from_mapping(&self.map, 0, &self.dir)
+    }
+
+    /// The file as the scheduler's output: writable bytes plus hint and writeback handles.
+    pub fn output(&mut self) -> Output<'_> {
+        let (advisor, bytes) = self
+            .map
+            .split_mut()
+            .expect("scratch files are mapped read-write");
+        Output {
+            bytes,
+            advisor,
+            data_offset: 0,
+            file: &self.file,
+        }
     }
 }
 
@@ -366,5 +450,25 @@ mod tests {
         out.commit().unwrap();
         assert_eq!(std::fs::read(&dest).unwrap().len(), 132);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn scratch_file_is_unnamed_and_mapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = ScratchFile::create(dir.path(), 3 * 4096 + 10).unwrap();
+        assert_eq!(s.len(), 3 * 4096 + 10);
+        s.data_mut()[5] = 7;
+        {
+            let out = s.output();
+            let (bytes, hints) = out.split();
+            bytes[4096] = 9;
+            hints.start_writeback(0..8192);
+            hints.release(0..8192);
+        }
+        assert_eq!(s.input().bytes[5], 7);
+        assert_eq!(s.data()[4096], 9);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        drop(s);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

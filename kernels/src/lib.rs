@@ -7,3 +7,4 @@ pub mod cast;
 pub mod copy;
 pub mod gen;
 pub mod reduce;
+pub mod sort;

@@ -14,8 +14,10 @@ use anyhow::{bail, ensure, Result};
 use outcore_engine::{
     format_bytes, Array, ChunkIo, Context, DType, Layout, Order, OutputFile, Pattern, ScalarKind,
 };
+use outcore_kernels::copy::{convert, transpose, ConvertOptions};
 use outcore_kernels::gen::{generate, Fill};
 use outcore_kernels::reduce::{reduce_all, ReduceOp, Value};
+use outcore_kernels::sort::{argsort, sort, SortOptions};
 
 use super::common::{json_str, parse_size, Session};
 
@@ -30,9 +32,12 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also draw throughput per kernel against its floor into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
-/// Which floor a kernel is compared with.
+/// What a kernel is compared with: the machine's own time to move the same bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Floor {
     /// Cached sequential `pread` of the bytes into a reused buffer.
@@ -41,6 +46,8 @@ pub enum Floor {
     Write,
     /// In-memory copy of the bytes.
     Copy,
+    /// Reading some bytes and writing some new bytes (the two floors' times added).
+    ReadWrite,
 }
 
 impl Floor {
@@ -49,6 +56,7 @@ impl Floor {
             Floor::Read => "read",
             Floor::Write => "write",
             Floor::Copy => "copy",
+            Floor::ReadWrite => "read+write",
         }
     }
 }
@@ -188,10 +196,14 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
     let input = dir.path().join("x.npy");
     generate(ctx, &input, &layout, Fill::Arange, 0, &opts)?;
     let floors = measure_floors(ctx, &input, dir.path(), bytes)?;
+    // Seconds the machine needs to read `r` cached bytes and write `w` new bytes.
+    let floor_io =
+        |r: usize, w: usize| (r as f64 * floors.read + w as f64 * floors.write) / bytes as f64;
     let floor_seconds = |f: Floor| match f {
         Floor::Read => floors.read,
         Floor::Write => floors.write,
         Floor::Copy => floors.copy,
+        Floor::ReadWrite => floors.read + floors.write,
     };
     let mut rows: Vec<Measure> = Vec::new();
     for (name, floor, secs) in [
@@ -251,11 +263,143 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
     drop(g);
     std::fs::remove_file(&gen_out)?;
 
+    // Sorts of the random array: in the budget (no spill) and with a budget of 1/8 of the
+    // data (runs spilled and merged). An external sort must read the input, write and read
+    // the runs, and write the output.
+    let random = dir.path().join("random.npy");
+    generate(ctx, &random, &layout, Fill::Random, 11, &opts)?;
+    let r = Array::open(&random)?;
+    let sorted = dir.path().join("sorted.npy");
+    let sort_opts = SortOptions {
+        force: true,
+        ..Default::default()
+    };
+    let small = Context::builder()
+        .threads(ctx.threads())
+        .memory((bytes / 8).max(1 << 20))
+        .build()?;
+    for (name, c, floor_s) in [
+        ("sort (fits budget)", ctx, floor_io(bytes, bytes)),
+        ("sort (8x budget)", &small, floor_io(2 * bytes, 2 * bytes)),
+    ] {
+        let (_, secs, peak) = time(|| Ok(sort(c, &r, &sorted, &sort_opts)?))?;
+        let verified = is_sorted_permutation(ctx, &r, &sorted)?;
+        rows.push(Measure {
+            name: name.into(),
+            bytes: bytes as u64,
+            seconds: secs,
+            floor: Some(Floor::ReadWrite),
+            floor_seconds: floor_s,
+            peak_anon: peak,
+            verified,
+        });
+        std::fs::remove_file(&sorted)?;
+    }
+    let order = dir.path().join("argsort.npy");
+    let (_, secs, peak) = time(|| Ok(argsort(ctx, &r, &order, &sort_opts)?))?;
+    let verified = argsort_is_valid(&r, &order)?;
+    rows.push(Measure {
+        name: "argsort".into(),
+        bytes: bytes as u64,
+        seconds: secs,
+        floor: Some(Floor::ReadWrite),
+        floor_seconds: floor_io(bytes, bytes),
+        peak_anon: peak,
+        verified,
+    });
+    std::fs::remove_file(&order)?;
+
+    // Convert float64 -> float32: read N bytes, write N/2.
+    let conv = dir.path().join("f4.npy");
+    let conv_opts = ConvertOptions {
+        dtype: Some(DType::native(ScalarKind::F32)),
+        ..Default::default()
+    };
+    let (c, secs, peak) = time(|| Ok(convert(ctx, &a, &conv_opts, &conv, &opts)?))?;
+    let verified = c
+        .as_slice::<f32>()?
+        .iter()
+        .enumerate()
+        .all(|(i, &v)| v == i as f32);
+    rows.push(Measure {
+        name: "convert f8->f4".into(),
+        bytes: bytes as u64,
+        seconds: secs,
+        floor: Some(Floor::ReadWrite),
+        floor_seconds: floor_io(bytes, bytes / 2),
+        peak_anon: peak,
+        verified,
+    });
+    drop(c);
+    std::fs::remove_file(&conv)?;
+
+    // Transpose of a square matrix of arange values.
+    let side = ((n as f64).sqrt() as usize).max(2);
+    let square = Layout::new(DType::native(ScalarKind::F64), vec![side, side], Order::C)?;
+    let m_path = dir.path().join("matrix.npy");
+    generate(ctx, &m_path, &square, Fill::Arange, 0, &opts)?;
+    let m = Array::open(&m_path)?;
+    let t_path = dir.path().join("transposed.npy");
+    let (t, secs, peak) = time(|| Ok(transpose(ctx, &m, None, &t_path, &opts)?))?;
+    let tv = t.as_slice::<f64>()?;
+    let verified = (0..side * side).all(|p| tv[p] == ((p % side) * side + p / side) as f64);
+    rows.push(Measure {
+        name: "transpose".into(),
+        bytes: (side * side * 8) as u64,
+        seconds: secs,
+        floor: Some(Floor::ReadWrite),
+        floor_seconds: floor_io(side * side * 8, side * side * 8),
+        peak_anon: peak,
+        verified,
+    });
+
     report(args.json, ctx, &rows)?;
+    if let Some(plot) = &args.plot {
+        std::fs::write(plot, svg(&rows, ctx))
+            .map_err(|e| outcore_engine::Error::io("cannot write the plot", e).with_path(plot))?;
+    }
     if let Some(bad) = rows.iter().find(|r| !r.verified) {
         bail!("bench result of {} is wrong", bad.name);
     }
     Ok(())
+}
+
+/// True when `sorted` is non-decreasing and holds the same multiset as `input` (checked by
+/// count, sum and extremes, which a sort that lost or duplicated values would not keep).
+fn is_sorted_permutation(ctx: &Context, input: &Array, sorted: &Path) -> Result<bool> {
+    let s = Array::open(sorted)?;
+    let v = s.as_slice::<f64>()?;
+    if v.len() != input.len() || !v.windows(2).all(|w| w[0] <= w[1]) {
+        return Ok(false);
+    }
+    let (a, b) = (
+        reduce_all(ctx, input, ReduceOp::Sum)?,
+        reduce_all(ctx, &s, ReduceOp::Sum)?,
+    );
+    let (Value::Float(a), Value::Float(b)) = (a.value, b.value) else {
+        return Ok(false);
+    };
+    Ok((a - b).abs() <= 1e-9 * a.abs().max(1.0))
+}
+
+/// True when `order` is a permutation that sorts `input`.
+fn argsort_is_valid(input: &Array, order: &Path) -> Result<bool> {
+    let o = Array::open(order)?;
+    let idx = o.as_slice::<i64>()?;
+    let v = input.as_slice::<f64>()?;
+    let mut seen = vec![false; v.len()];
+    let mut prev = f64::NEG_INFINITY;
+    for &i in idx.iter() {
+        let Some(slot) = usize::try_from(i).ok().filter(|&i| i < v.len()) else {
+            return Ok(false);
+        };
+        if seen[slot] || v[slot] < prev {
+            return Ok(false);
+        }
+        seen[slot] = true;
+        prev = v[slot];
+    }
+    Ok(idx.len() == v.len())
 }
 
 fn report(json: bool, ctx: &Context, rows: &[Measure]) -> Result<()> {
@@ -308,4 +452,61 @@ fn report(json: bool, ctx: &Context, rows: &[Measure]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A horizontal bar chart: each kernel's GB/s, with a tick at the GB/s its floor would reach on
+/// the same bytes, so the distance to the machine's limit is visible at a glance.
+fn svg(rows: &[Measure], ctx: &Context) -> String {
+    let (left, bar_h, gap, width) = (190.0, 18.0, 8.0, 560.0);
+    let rate = |bytes: u64, secs: f64| bytes as f64 / secs.max(1e-12) / 1e9;
+    let max = rows
+        .iter()
+        .map(|r| rate(r.bytes, r.seconds).max(rate(r.bytes, r.floor_seconds)))
+        .fold(0.1f64, f64::max);
+    let height = 60.0 + rows.len() as f64 * (bar_h + gap) + 40.0;
+    let mut out = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{height}' font-family='sans-serif' font-size='12'>\n\
+         <rect width='100%' height='100%' fill='white'/>\n\
+         <text x='10' y='20' font-size='14'>outcore bench: GB/s per kernel (bar) vs its floor (black tick); {t} threads, budget {b}</text>\n",
+        w = left + width + 80.0,
+        t = ctx.threads(),
+        b = format_bytes(ctx.budget().limit() as u64),
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let y = 40.0 + i as f64 * (bar_h + gap);
+        let v = rate(r.bytes, r.seconds);
+        let w = v / max * width;
+        let colour = if r.name.starts_with("floor") {
+            "#999999"
+        } else if r.verified {
+            "#3b7dd8"
+        } else {
+            "#d83b3b"
+        };
+        out += &format!(
+            "<text x='{tx}' y='{ty}' text-anchor='end'>{name}</text>\n\
+             <rect x='{left}' y='{y}' width='{w:.1}' height='{bar_h}' fill='{colour}'/>\n\
+             <text x='{vx:.1}' y='{ty}'>{v:.2}</text>\n",
+            tx = left - 6.0,
+            ty = y + bar_h - 4.0,
+            name = r.name,
+            vx = left + w + 4.0,
+        );
+        if r.floor.is_some() && !r.name.starts_with("floor") {
+            let fx = left + rate(r.bytes, r.floor_seconds) / max * width;
+            out += &format!(
+                "<line x1='{fx:.1}' y1='{y0:.1}' x2='{fx:.1}' y2='{y1:.1}' stroke='black' stroke-width='2'/>\n",
+                y0 = y - 2.0,
+                y1 = y + bar_h + 2.0
+            );
+        }
+    }
+    let axis_y = 40.0 + rows.len() as f64 * (bar_h + gap) + 10.0;
+    out += &format!(
+        "<line x1='{left}' y1='{axis_y}' x2='{x2}' y2='{axis_y}' stroke='black'/>\n\
+         <text x='{left}' y='{ly}'>0</text><text x='{x2}' y='{ly}' text-anchor='end'>{max:.1} GB/s</text>\n</svg>\n",
+        x2 = left + width,
+        ly = axis_y + 16.0,
+    );
+    out
 }

@@ -9,6 +9,7 @@ mod demo;
 mod gen;
 mod info;
 mod reduce;
+mod sort;
 
 pub use common::Global;
 
@@ -30,6 +31,10 @@ pub enum Command {
     Gen(gen::Args),
     /// Reduce a whole array: sum, min, max.
     Reduce(reduce::Args),
+    /// Sort an array (external merge sort): along the last axis, flattened, or rows by columns.
+    Sort(sort::SortArgs),
+    /// Write the int64 indices that sort an array (stable).
+    Argsort(sort::ArgsortArgs),
     /// Transpose (any axis permutation; default reverses the axes) into a C-order .npy.
     Transpose(copy::TransposeArgs),
     /// Reshape (NumPy's reshape, -1 inferred, --order C|F) into a .npy.
@@ -61,6 +66,8 @@ pub fn main() -> i32 {
         Command::Info(a) => info::run(a, &session),
         Command::Gen(a) => gen::run(a, &session),
         Command::Reduce(a) => reduce::run(a, &session),
+        Command::Sort(a) => sort::run_sort(a, &session),
+        Command::Argsort(a) => sort::run_argsort(a, &session),
         Command::Transpose(a) => copy::run_transpose(a, &session),
         Command::Reshape(a) => copy::run_reshape(a, &session),
         Command::Slice(a) => copy::run_slice(a, &session),

@@ -1,0 +1,488 @@
+//! The sort job: runs formed in parallel inside the budget (kept in memory when everything
+//! fits, spilled to an unnamed scratch file otherwise), merged k-way in as many passes as the
+//! fan-in needs, every merge split into disjoint output chunks by splitter search.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Mutex;
+
+use outcore_engine::plan::plan_chunks;
+use outcore_engine::sys::page_size;
+use outcore_engine::{
+    err, ChunkIo, Context, Input, OutputFile, Pattern, ReadRange, Result, ScratchFile,
+};
+use rayon::prelude::*;
+
+use super::merge::{split_points, Merger};
+use super::radix::{sort_records, Canon, Record};
+use super::source::{Sink, Source};
+use super::SortStats;
+
+/// Bytes of run data each merge chunk should read from every run, at least (smaller reads
+/// cost a syscall and a seek each): sets the fan-in from the chunk size.
+const MIN_RUN_READ: usize = 16 << 10;
+const MAX_FAN_IN: usize = 1024;
+/// Records merged per block before they are handed to the sink.
+const EMIT_BLOCK: usize = 4096;
+
+pub struct Job<'a, R: Record> {
+    pub ctx: &'a Context,
+    pub input: Input<'a>,
+    pub pattern: Pattern,
+    pub source: &'a dyn Source<R>,
+    pub sink: &'a dyn Sink<R>,
+    pub canon: Canon,
+    pub tmp_dir: &'a Path,
+    pub stats: Mutex<SortStats>,
+}
+
+/// Where a merge writes.
+enum Dest<'o> {
+    /// The next pass's runs, as records.
+    Scratch(&'o mut ScratchFile),
+    /// The job's output, through the sink; record 0 of the storage is output item `first`.
+    Final {
+        out: &'o mut OutputFile,
+        first: usize,
+    },
+}
+
+fn as_records<'b, R: Record>(bytes: &'b [u8], what: &Path) -> Result<&'b [R]> {
+    bytemuck::try_cast_slice(bytes).map_err(|e| {
+        err!(InvalidArgument, "temporary run data is misaligned ({e:?})").with_path(what)
+    })
+}
+
+fn as_records_mut<R: Record>(bytes: &mut [u8]) -> Result<&mut [R]> {
+    bytemuck::try_cast_slice_mut(bytes)
+        .map_err(|e| err!(InvalidArgument, "run buffer is misaligned ({e:?})"))
+}
+
+impl<R: Record> Job<'_, R> {
+    const REC: usize = std::mem::size_of::<R>();
+
+    /// Bytes of records one worker sorts at a time: a quarter of the budget shared by the
+    /// threads, as the records and the radix scratch buffer both take that much (the rest of
+    /// the budget is the mapped window of input and output chunks).
+    fn piece_bytes(&self) -> usize {
+        let page = page_size();
+        let b = self.ctx.budget().limit() / (4 * self.ctx.threads());
+        (b / page * page).max(page)
+    }
+
+    fn fan_in(&self) -> usize {
+        (self.ctx.chunk_bytes() / MIN_RUN_READ).clamp(2, MAX_FAN_IN)
+    }
+
+    /// Sorts records `seg` (output items `seg` too).
+    pub fn sort_segment(&self, seg: Range<usize>, out: &mut OutputFile) -> Result<()> {
+        let n = seg.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let need = 2 * n * Self::REC;
+        if need <= self.ctx.budget().limit() / 4 * 3 {
+            if let Ok(reservation) = self.ctx.budget().reserve(need, "in-memory sort buffers") {
+                let r = self.sort_in_memory(seg, out);
+                drop(reservation);
+                return r;
+            }
+        }
+        self.sort_external(seg, out)
+    }
+
+    fn form_run(&self, first: usize, recs: &mut [R], scratch: &mut [R]) -> Result<()> {
+        self.source.fill(first, recs)?;
+        sort_records(recs, scratch, self.ctx.cancel_token())?;
+        if self.canon.active {
+            self.fixup(first, recs, scratch)?;
+        }
+        Ok(())
+    }
+
+    /// Stable float value sorts: the radix sort ordered `-0.0` before `+0.0` and NaNs by
+    /// payload; put the zeros and the NaNs back in input order within their blocks, which is
+    /// the order NumPy's stable sort gives (they compare equal).
+    fn fixup(&self, first: usize, recs: &mut [R], tmp: &mut [R]) -> Result<()> {
+        let c = &self.canon;
+        let (zlo, zhi) = (c.zero_from.min(c.zero_to), c.zero_from.max(c.zero_to));
+        let z0 = recs.partition_point(|r| r.plain() < zlo);
+        let z1 = recs.partition_point(|r| r.plain() <= zhi);
+        let nan0 = recs.partition_point(|r| r.plain() <= c.nan_above);
+        let n = recs.len();
+        let mixed_zeros = z1 > z0 && recs[z0] != recs[z1 - 1];
+        let mixed_nans = n - nan0 > 1 && recs[nan0] != recs[n - 1];
+        if !(mixed_zeros || mixed_nans) {
+            return Ok(());
+        }
+        let tmp = &mut tmp[..n];
+        self.source.fill(first, tmp)?;
+        let (mut zp, mut np) = (z0, nan0);
+        for r in tmp.iter() {
+            let v = r.plain();
+            if v == c.zero_from || v == c.zero_to {
+                recs[zp] = *r;
+                zp += 1;
+            } else if v > c.nan_above {
+                recs[np] = *r;
+                np += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn sort_in_memory(&self, seg: Range<usize>, out: &mut OutputFile) -> Result<()> {
+        let n = seg.len();
+        let pieces = self.ctx.threads().min(n.div_ceil(4096)).max(1);
+        let bounds: Vec<Range<usize>> = (0..pieces)
+            .map(|i| n * i / pieces..n * (i + 1) / pieces)
+            .collect();
+        let mut data = vec![R::zeroed(); n];
+        {
+            let mut scratch = vec![R::zeroed(); n];
+            let mut slots = Vec::with_capacity(pieces);
+            let (mut d, mut s) = (&mut data[..], &mut scratch[..]);
+            for r in &bounds {
+                let (a, d_rest) = std::mem::take(&mut d).split_at_mut(r.len());
+                let (b, s_rest) = std::mem::take(&mut s).split_at_mut(r.len());
+                d = d_rest;
+                s = s_rest;
+                slots.push(Mutex::new(Some((a, b))));
+            }
+            let plan: Vec<ChunkIo> = bounds
+                .iter()
+                .map(|r| ChunkIo {
+                    bytes: (r.len() * Self::REC) as u64,
+                    ..Default::default()
+                })
+                .collect();
+            self.ctx.run(
+                "sort: runs",
+                self.pattern,
+                &[self.input],
+                None,
+                &plan,
+                |i, _| {
+                    let (d, s) = slots[i]
+                        .lock()
+                        .expect("slot lock")
+                        .take()
+                        .expect("each piece once");
+                    self.form_run(seg.start + bounds[i].start, d, s)
+                },
+            )?;
+        }
+        {
+            let mut st = self.stats.lock().expect("stats lock");
+            st.in_memory_segments += 1;
+            st.runs += pieces;
+        }
+        self.merge(
+            "sort: merge",
+            &data,
+            None,
+            &bounds,
+            Dest::Final {
+                out,
+                first: seg.start,
+            },
+        )?;
+        Ok(())
+    }
+
+    fn sort_external(&self, seg: Range<usize>, out: &mut OutputFile) -> Result<()> {
+        let n = seg.len();
+        let rec = Self::REC;
+        let per_run = (self.piece_bytes() / rec).max(1);
+        let mut runs: Vec<Range<usize>> = (0..n)
+            .step_by(per_run)
+            .map(|s| s..(s + per_run).min(n))
+            .collect();
+        let total = n
+            .checked_mul(rec)
+            .ok_or_else(|| err!(Overflow, "temporary run size overflows"))?;
+        let mut file = ScratchFile::create(self.tmp_dir, total)?;
+        {
+            let _reservation = self
+                .ctx
+                .budget()
+                .reserve(self.ctx.threads() * per_run * rec, "sort run buffers")?;
+            let pool: Mutex<Vec<Vec<R>>> = Mutex::new(Vec::new());
+            let plan: Vec<ChunkIo> = runs
+                .iter()
+                .map(|r| ChunkIo {
+                    write: Some(r.start * rec..r.end * rec),
+                    bytes: (r.len() * rec) as u64,
+                    ..Default::default()
+                })
+                .collect();
+            self.ctx.run(
+                "sort: runs",
+                self.pattern,
+                &[self.input],
+                Some(file.output()),
+                &plan,
+                |i, bytes| {
+                    let recs = as_records_mut::<R>(bytes)?;
+                    let mut scratch = pool.lock().expect("pool lock").pop().unwrap_or_default();
+                    scratch.resize(recs.len(), R::zeroed());
+                    let result = self.form_run(seg.start + runs[i].start, recs, &mut scratch);
+                    pool.lock().expect("pool lock").push(scratch);
+                    result
+                },
+            )?;
+        }
+        {
+            let mut st = self.stats.lock().expect("stats lock");
+            st.runs += runs.len();
+            st.spilled_bytes += total as u64;
+        }
+        let fan_in = self.fan_in();
+        let mut pass = 1;
+        while runs.len() > fan_in {
+            let mut next = ScratchFile::create(self.tmp_dir, total)?;
+            let records = as_records::<R>(file.data(), self.tmp_dir)?;
+            let phase = format!("sort: merge pass {pass}");
+            runs = self.merge(
+                &phase,
+                records,
+                Some(file.input()),
+                &runs,
+                Dest::Scratch(&mut next),
+            )?;
+            file = next; // the consumed runs vanish with their unnamed file
+            pass += 1;
+            let mut st = self.stats.lock().expect("stats lock");
+            st.merge_passes += 1;
+            st.spilled_bytes += total as u64;
+        }
+        let records = as_records::<R>(file.data(), self.tmp_dir)?;
+        self.merge(
+            "sort: merge",
+            records,
+            Some(file.input()),
+            &runs,
+            Dest::Final {
+                out,
+                first: seg.start,
+            },
+        )?;
+        self.stats.lock().expect("stats lock").merge_passes += 1;
+        Ok(())
+    }
+
+    /// Merges groups of `fan_in` consecutive runs of `records` into `dest`, in parallel chunks;
+    /// returns the merged runs. `input` (the mapped runs) gets the scheduler's read hints.
+    fn merge(
+        &self,
+        phase: &str,
+        records: &[R],
+        input: Option<Input<'_>>,
+        runs: &[Range<usize>],
+        dest: Dest<'_>,
+    ) -> Result<Vec<Range<usize>>> {
+        let rec = Self::REC;
+        let to_scratch = matches!(dest, Dest::Scratch(_));
+        // The final merge takes every run at once (the external path arrives with at most
+        // `fan_in` runs; in-memory pieces are not limited by I/O).
+        let fan_in = if to_scratch {
+            self.fan_in()
+        } else {
+            runs.len().max(1)
+        };
+        let groups: Vec<&[Range<usize>]> = runs.chunks(fan_in).collect();
+        let spans: Vec<Range<usize>> = groups
+            .iter()
+            .map(|g| g[0].start..g[g.len() - 1].end)
+            .collect();
+        let (item, data_offset, first) = match &dest {
+            Dest::Scratch(_) => (rec, 0, 0),
+            Dest::Final { out, first } => (self.sink.item_bytes(), out.data_offset(), *first),
+        };
+        // Output chunks, page aligned in the destination file, within each group.
+        let mut chunks: Vec<(usize, Range<usize>)> = Vec::new();
+        for (g, span) in spans.iter().enumerate() {
+            for c in plan_chunks(
+                data_offset,
+                item.max(1),
+                first + span.start..first + span.end,
+                self.ctx.chunk_bytes(),
+                page_size(),
+            ) {
+                chunks.push((g, c.start - first..c.end - first));
+            }
+        }
+        // Cut every run of the group at the chunk's first rank (in parallel: each cut is a
+        // handful of binary searches per run).
+        let slices_of =
+            |g: usize| -> Vec<&[R]> { groups[g].iter().map(|r| &records[r.clone()]).collect() };
+        let cuts: Vec<Vec<usize>> = self.ctx.install(|| {
+            chunks
+                .par_iter()
+                .map(|(g, c)| split_points(&slices_of(*g), c.start - spans[*g].start, &self.canon))
+                .collect()
+        });
+        let cut_after = |i: usize| -> Vec<usize> {
+            match chunks.get(i + 1) {
+                Some((g, _)) if *g == chunks[i].0 => cuts[i + 1].clone(),
+                _ => groups[chunks[i].0].iter().map(|r| r.len()).collect(),
+            }
+        };
+        let ends: Vec<Vec<usize>> = (0..chunks.len()).map(cut_after).collect();
+        let plan: Vec<ChunkIo> = chunks
+            .iter()
+            .enumerate()
+            .map(|(i, (g, c))| ChunkIo {
+                reads: match input {
+                    Some(_) => groups[*g]
+                        .iter()
+                        .zip(cuts[i].iter().zip(&ends[i]))
+                        .filter(|(_, (a, b))| b > a)
+                        .map(|(r, (a, b))| ReadRange {
+                            input: 0,
+                            range: (r.start + a) * rec..(r.start + b) * rec,
+                            release: true,
+                        })
+                        .collect(),
+                    None => Vec::new(),
+                },
+                write: Some((first + c.start) * item..(first + c.end) * item),
+                bytes: (c.len() * (rec + item)) as u64,
+            })
+            .collect();
+        let inputs: Vec<Input<'_>> = input.into_iter().collect();
+        let work = |i: usize, bytes: &mut [u8]| -> Result<()> {
+            let (g, c) = &chunks[i];
+            let parts: Vec<&[R]> = groups[*g]
+                .iter()
+                .zip(cuts[i].iter().zip(&ends[i]))
+                .map(|(r, (&a, &b))| &records[r.start + a..r.start + b])
+                .collect();
+            let mut merger = Merger::new(parts, self.canon);
+            let produced = if to_scratch {
+                merger.fill(as_records_mut::<R>(bytes)?)
+            } else {
+                let mut block = vec![R::zeroed(); EMIT_BLOCK.min(c.len())];
+                let mut done = 0;
+                loop {
+                    let k = merger.fill(&mut block);
+                    if k == 0 {
+                        break;
+                    }
+                    self.sink
+                        .emit(&block[..k], &mut bytes[done * item..(done + k) * item])?;
+                    done += k;
+                }
+                done
+            };
+            if produced != c.len() {
+                return Err(err!(
+                    InvalidArgument,
+                    "internal error: merge chunk produced {produced} of {} records",
+                    c.len()
+                ));
+            }
+            Ok(())
+        };
+        match dest {
+            Dest::Scratch(file) => {
+                self.ctx.run(
+                    phase,
+                    Pattern::Sequential,
+                    &inputs,
+                    Some(file.output()),
+                    &plan,
+                    work,
+                )?;
+            }
+            Dest::Final { out, .. } => {
+                self.ctx.run(
+                    phase,
+                    Pattern::Sequential,
+                    &inputs,
+                    Some(out.output()),
+                    &plan,
+                    work,
+                )?;
+            }
+        }
+        Ok(spans)
+    }
+
+    /// Sorts each of `rows` rows of `row_len` records independently (the last axis of an N-d
+    /// array). Rows that fit a worker's piece are sorted in batches straight into the output;
+    /// longer rows are sorted one by one as segments (externally when they must be).
+    pub fn sort_rows(&self, rows: usize, row_len: usize, out: &mut OutputFile) -> Result<()> {
+        if rows == 0 || row_len == 0 {
+            return Ok(());
+        }
+        let rec = Self::REC;
+        let piece = self.piece_bytes();
+        if row_len * rec > piece {
+            for r in 0..rows {
+                self.sort_segment(r * row_len..(r + 1) * row_len, out)?;
+            }
+            return Ok(());
+        }
+        let item = self.sink.item_bytes();
+        // Page-aligned output chunks when the alignment period fits a piece, else plain ones.
+        let rows_per_chunk = (piece / (row_len * rec)).max(1);
+        let mut chunks = plan_chunks(
+            out.data_offset(),
+            row_len * item,
+            0..rows,
+            rows_per_chunk * row_len * item,
+            page_size(),
+        );
+        if chunks.iter().any(|c| c.len() > rows_per_chunk) {
+            chunks = (0..rows)
+                .step_by(rows_per_chunk)
+                .map(|s| s..(s + rows_per_chunk).min(rows))
+                .collect();
+        }
+        let max_rows = chunks.iter().map(|c| c.len()).max().unwrap_or(0);
+        let _reservation = self.ctx.budget().reserve(
+            2 * self.ctx.threads() * max_rows * row_len * rec,
+            "sort row buffers",
+        )?;
+        let pool: Mutex<Vec<(Vec<R>, Vec<R>)>> = Mutex::new(Vec::new());
+        let plan: Vec<ChunkIo> = chunks
+            .iter()
+            .map(|c| ChunkIo {
+                write: Some(c.start * row_len * item..c.end * row_len * item),
+                bytes: (c.len() * row_len * (rec + item)) as u64,
+                ..Default::default()
+            })
+            .collect();
+        self.ctx.run(
+            "sort: rows",
+            self.pattern,
+            &[self.input],
+            Some(out.output()),
+            &plan,
+            |i, bytes| {
+                let c = &chunks[i];
+                let m = c.len() * row_len;
+                let (mut buf, mut scratch) =
+                    pool.lock().expect("pool lock").pop().unwrap_or_default();
+                buf.resize(m, R::zeroed());
+                scratch.resize(row_len, R::zeroed());
+                let result = (|| {
+                    self.source.fill(c.start * row_len, &mut buf)?;
+                    for (j, row) in buf.chunks_mut(row_len).enumerate() {
+                        sort_records(row, &mut scratch, self.ctx.cancel_token())?;
+                        if self.canon.active {
+                            self.fixup((c.start + j) * row_len, row, &mut scratch)?;
+                        }
+                    }
+                    self.sink.emit(&buf, bytes)
+                })();
+                pool.lock().expect("pool lock").push((buf, scratch));
+                result
+            },
+        )?;
+        let mut st = self.stats.lock().expect("stats lock");
+        st.in_memory_segments += rows;
+        Ok(())
+    }
+}

@@ -1,0 +1,279 @@
+//! The k-way merge (a loser tree, with a two-way fast path) and the splitter search that cuts
+//! a merge into disjoint output ranges, one per chunk, so that threads merge independently.
+//!
+//! Both use the same total order: records compared as [`Record::canon`] makes them, ties
+//! broken by run number (runs are consecutive input ranges, so this keeps a stable order).
+
+use super::radix::{Canon, Record};
+
+/// `(a, run_a)` before `(b, run_b)`.
+#[inline(always)]
+fn before<R: Record>(a: &R, ra: usize, b: &R, rb: usize) -> bool {
+    match a.cmp(b) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Greater => false,
+        std::cmp::Ordering::Equal => ra < rb,
+    }
+}
+
+/// Merges sorted runs into output blocks, resumably.
+pub struct Merger<'a, R: Record> {
+    runs: Vec<&'a [R]>,
+    pos: Vec<usize>,
+    canon: Canon,
+    /// Canonical head of each leaf (valid while `live`).
+    head: Vec<R>,
+    live: Vec<bool>,
+    /// Loser tree over `leaves` (a power of two): `tree[0]` is the winner, `tree[1..]` the
+    /// loser at each inner node.
+    tree: Vec<usize>,
+    leaves: usize,
+}
+
+impl<'a, R: Record> Merger<'a, R> {
+    pub fn new(runs: Vec<&'a [R]>, canon: Canon) -> Merger<'a, R> {
+        let k = runs.len();
+        let leaves = k.next_power_of_two().max(2);
+        let mut m = Merger {
+            pos: vec![0; k],
+            head: vec![R::default(); leaves],
+            live: vec![false; leaves],
+            tree: vec![0; leaves],
+            leaves,
+            runs,
+            canon,
+        };
+        for i in 0..k {
+            m.load(i);
+        }
+        if k > 2 {
+            // Build bottom-up: winners of each subtree, losers stored at inner nodes.
+            let mut win = vec![0usize; 2 * leaves];
+            for (i, w) in win[leaves..].iter_mut().enumerate() {
+                *w = i;
+            }
+            for node in (1..leaves).rev() {
+                let (a, b) = (win[2 * node], win[2 * node + 1]);
+                if m.beats(a, b) {
+                    win[node] = a;
+                    m.tree[node] = b;
+                } else {
+                    win[node] = b;
+                    m.tree[node] = a;
+                }
+            }
+            m.tree[0] = win[1];
+        }
+        m
+    }
+
+    #[inline(always)]
+    fn load(&mut self, i: usize) {
+        match self.runs[i].get(self.pos[i]) {
+            Some(r) => {
+                self.head[i] = r.canon(&self.canon);
+                self.live[i] = true;
+            }
+            None => self.live[i] = false,
+        }
+    }
+
+    #[inline(always)]
+    fn beats(&self, a: usize, b: usize) -> bool {
+        self.live[a] && (!self.live[b] || before(&self.head[a], a, &self.head[b], b))
+    }
+
+    /// Fills `out` with the next records; returns how many (fewer only when all runs are done).
+    pub fn fill(&mut self, out: &mut [R]) -> usize {
+        match self.runs.len() {
+            0 => 0,
+            1 => {
+                let src = &self.runs[0][self.pos[0]..];
+                let n = src.len().min(out.len());
+                out[..n].copy_from_slice(&src[..n]);
+                self.pos[0] += n;
+                n
+            }
+            2 => self.fill_two(out),
+            _ => self.fill_tree(out),
+        }
+    }
+
+    fn fill_two(&mut self, out: &mut [R]) -> usize {
+        let (a, b) = (self.runs[0], self.runs[1]);
+        let (mut i, mut j) = (self.pos[0], self.pos[1]);
+        let c = self.canon;
+        let mut n = 0;
+        while n < out.len() && i < a.len() && j < b.len() {
+            // Ties go to the first run.
+            if b[j].canon(&c) < a[i].canon(&c) {
+                out[n] = b[j];
+                j += 1;
+            } else {
+                out[n] = a[i];
+                i += 1;
+            }
+            n += 1;
+        }
+        let rest = out.len() - n;
+        if i < a.len() && j == b.len() {
+            let take = rest.min(a.len() - i);
+            out[n..n + take].copy_from_slice(&a[i..i + take]);
+            i += take;
+            n += take;
+        } else if j < b.len() && i == a.len() {
+            let take = rest.min(b.len() - j);
+            out[n..n + take].copy_from_slice(&b[j..j + take]);
+            j += take;
+            n += take;
+        }
+        self.pos[0] = i;
+        self.pos[1] = j;
+        n
+    }
+
+    fn fill_tree(&mut self, out: &mut [R]) -> usize {
+        let mut n = 0;
+        while n < out.len() {
+            let w = self.tree[0];
+            if !self.live[w] {
+                break;
+            }
+            out[n] = self.runs[w][self.pos[w]];
+            n += 1;
+            self.pos[w] += 1;
+            self.load(w);
+            let mut winner = w;
+            let mut node = (w + self.leaves) / 2;
+            while node >= 1 {
+                let other = self.tree[node];
+                if self.beats(other, winner) {
+                    self.tree[node] = winner;
+                    winner = other;
+                }
+                node /= 2;
+            }
+            self.tree[0] = winner;
+        }
+        n
+    }
+}
+
+/// Where to cut each run so that the cut-off prefixes hold exactly the `rank` first records of
+/// the merge. Exact, also with many equal keys (ties go to the earlier run).
+///
+/// Keeps for every run a window `[lo, hi]` known to contain its cut; probes the middle of the
+/// widest window, locates the probe in every other run by binary search inside that run's
+/// window, and narrows all windows by the probe's rank.
+pub fn split_points<R: Record>(runs: &[&[R]], rank: usize, c: &Canon) -> Vec<usize> {
+    let k = runs.len();
+    let mut lo = vec![0usize; k];
+    let mut hi: Vec<usize> = runs.iter().map(|r| r.len()).collect();
+    let mut pos = vec![0usize; k];
+    loop {
+        let Some(r) = (0..k)
+            .filter(|&s| hi[s] > lo[s])
+            .max_by_key(|&s| hi[s] - lo[s])
+        else {
+            return lo;
+        };
+        let m = lo[r] + (hi[r] - lo[r]) / 2;
+        let probe = runs[r][m].canon(c);
+        let mut total = 0usize;
+        for s in 0..k {
+            pos[s] = if s == r {
+                m
+            } else {
+                let window = &runs[s][lo[s]..hi[s]];
+                // Records of earlier runs that equal the probe come before it, of later runs after.
+                lo[s]
+                    + if s < r {
+                        window.partition_point(|x| x.canon(c) <= probe)
+                    } else {
+                        window.partition_point(|x| x.canon(c) < probe)
+                    }
+            };
+            total += pos[s];
+        }
+        match total.cmp(&rank) {
+            std::cmp::Ordering::Equal => return pos,
+            std::cmp::Ordering::Less => {
+                lo.copy_from_slice(&pos);
+                lo[r] = m + 1;
+            }
+            std::cmp::Ordering::Greater => hi.copy_from_slice(&pos),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn reference(runs: &[Vec<u16>]) -> Vec<(u16, usize)> {
+        let mut all: Vec<(u16, usize)> = runs
+            .iter()
+            .enumerate()
+            .flat_map(|(r, v)| v.iter().map(move |&x| (x, r)))
+            .collect();
+        all.sort(); // by key, then run: the stable merge order
+        all
+    }
+
+    proptest! {
+        #[test]
+        fn merge_and_splits_agree_with_a_stable_sort(
+            mut runs in prop::collection::vec(prop::collection::vec(0u16..20, 0..60), 0..9),
+            block in 1usize..17,
+        ) {
+            for r in runs.iter_mut() {
+                r.sort();
+            }
+            let slices: Vec<&[u16]> = runs.iter().map(|r| r.as_slice()).collect();
+            let expect = reference(&runs);
+            let c = Canon::default();
+            let mut m = Merger::new(slices.clone(), c);
+            let mut got = Vec::new();
+            let mut buf = vec![0u16; block];
+            loop {
+                let n = m.fill(&mut buf);
+                got.extend_from_slice(&buf[..n]);
+                if n < block {
+                    break;
+                }
+            }
+            prop_assert_eq!(got, expect.iter().map(|p| p.0).collect::<Vec<_>>());
+            for rank in 0..=expect.len() {
+                let cut = split_points(&slices, rank, &c);
+                prop_assert_eq!(cut.iter().sum::<usize>(), rank);
+                for (r, &p) in cut.iter().enumerate() {
+                    let taken = expect[..rank].iter().filter(|e| e.1 == r).count();
+                    prop_assert_eq!(p, taken, "run {} at rank {}", r, rank);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_ties_are_merged_stably() {
+        // Keys 10 and 11 are "equal" (like -0.0 and +0.0); run 0 holds 11, run 1 holds 10.
+        let c = Canon {
+            active: true,
+            zero_from: 10,
+            zero_to: 11,
+            nan_above: 200,
+            nan_key: 255,
+        };
+        let a = [5u8, 11, 250];
+        let b = [10u8, 201, 202];
+        for runs in [vec![&a[..], &b[..]], vec![&a[..], &b[..], &[][..]]] {
+            let mut m = Merger::new(runs.clone(), c);
+            let mut out = [0u8; 6];
+            assert_eq!(m.fill(&mut out), 6);
+            assert_eq!(out, [5, 11, 10, 250, 201, 202]);
+            assert_eq!(split_points(&runs, 2, &c)[..2], [2, 0]);
+            assert_eq!(split_points(&runs, 4, &c)[..2], [3, 1]);
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! `sort` / `argsort` of the library against NumPy (inputs and checks by
+//! `tests/sort_py/cases.py`), plus clean failures: unsupported dtypes, bad options,
+//! cancellation, nothing left behind.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use outcore_engine::{Array, CancelToken, Context, ErrorKind};
+use outcore_kernels::sort::{argsort, sort, SortOptions, SortStats};
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sort_py/cases.py")
+}
+
+fn numpy_available() -> bool {
+    // (kept local so the message names this module)
+    let ok = Command::new("python3")
+        .args(["-c", "import numpy"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("skipping: numpy not available");
+    }
+    ok
+}
+
+fn python(args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg(script())
+        .args(args)
+        .output()
+        .expect("run python3");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "cases.py {args:?} failed:\n{text}");
+    text
+}
+
+fn context(mem: usize, threads: usize) -> Context {
+    Context::builder()
+        .memory(mem)
+        .threads(threads)
+        .build()
+        .unwrap()
+}
+
+fn parse_mem(s: &str) -> usize {
+    outcore_engine::parse_bytes(s).unwrap()
+}
+
+fn assert_empty_dir(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}
+
+#[test]
+fn sort_and_argsort_match_numpy() {
+    if !numpy_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tmp = d.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    python(&["make", d.to_str().unwrap()]);
+    let cases: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(d.join("cases.json")).unwrap()).unwrap();
+    assert!(cases.len() > 100);
+    let mut multi_pass = 0;
+    for c in &cases {
+        let name = c["name"].as_str().unwrap();
+        let opts = SortOptions {
+            descending: c["descending"].as_bool().unwrap(),
+            stable: c["stable"].as_bool().unwrap(),
+            flatten: c["flatten"].as_bool().unwrap(),
+            by: c["by"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_i64().unwrap() as isize)
+                .collect(),
+            tmp_dir: Some(tmp.clone()),
+            force: false,
+        };
+        let ctx = context(
+            parse_mem(c["mem"].as_str().unwrap()),
+            c["threads"].as_u64().unwrap() as usize,
+        );
+        let input = Array::open(c["input"].as_str().unwrap()).unwrap();
+        let dest = d.join(format!("out_{name}.npy"));
+        let stats: SortStats = match c["op"].as_str().unwrap() {
+            "sort" => sort(&ctx, &input, &dest, &opts),
+            _ => argsort(&ctx, &input, &dest, &opts),
+        }
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_empty_dir(&tmp);
+        if name.starts_with("ext-") {
+            assert!(
+                stats.spilled_bytes > 0,
+                "{name}: expected an external sort, got {stats:?}"
+            );
+            if stats.merge_passes > 1 {
+                multi_pass += 1;
+            }
+        }
+        if c.get("fits").is_some() {
+            assert_eq!(
+                stats.spilled_bytes, 0,
+                "{name}: data fits the budget but was spilled: {stats:?}"
+            );
+            assert_eq!(stats.in_memory_segments, 1);
+        }
+    }
+    assert!(
+        multi_pass > 5,
+        "tiny budgets should force multi-pass merges ({multi_pass})"
+    );
+    let report = python(&["check", d.to_str().unwrap()]);
+    eprintln!("{report}");
+}
+
+fn write_npy(dir: &Path, name: &str, expr: &str) -> PathBuf {
+    let p = dir.join(name);
+    let code = format!(
+        "import numpy as np; np.save({:?}, {expr})",
+        p.to_str().unwrap()
+    );
+    let st = Command::new("python3")
+        .args(["-c", &code])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    p
+}
+
+#[test]
+fn unsupported_dtypes_and_bad_options_are_refused_cleanly() {
+    if !numpy_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ctx = context(1 << 20, 2);
+    let opts = SortOptions::default();
+    for (name, expr, what) in [
+        ("c.npy", "np.zeros(10, np.complex128)", "complex128"),
+        ("s.npy", "np.zeros(10, 'S3')", "S3"),
+        (
+            "r.npy",
+            "np.zeros(10, [('a', '<i4'), ('b', '<f8')])",
+            "record",
+        ),
+    ] {
+        let input = Array::open(write_npy(d, name, expr)).unwrap();
+        for e in [
+            sort(&ctx, &input, d.join("out.npy"), &opts).unwrap_err(),
+            argsort(&ctx, &input, d.join("out.npy"), &opts).unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), ErrorKind::UnsupportedDType, "{e}");
+            assert!(
+                e.to_string().contains(what) && e.to_string().contains(name),
+                "{e}"
+            );
+        }
+    }
+    let scalar = Array::open(write_npy(d, "z.npy", "np.array(1.0)")).unwrap();
+    assert_eq!(
+        sort(&ctx, &scalar, d.join("out.npy"), &opts)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidArgument
+    );
+    let v = Array::open(write_npy(d, "v.npy", "np.arange(10.0)")).unwrap();
+    let by = |by: Vec<isize>, flatten| SortOptions {
+        by,
+        flatten,
+        ..Default::default()
+    };
+    let t = Array::open(write_npy(d, "t.npy", "np.zeros((4, 3))")).unwrap();
+    for (a, o) in [
+        (&v, by(vec![0], false)),
+        (&t, by(vec![3], false)),
+        (&t, by(vec![-4], false)),
+        (&t, by(vec![0], true)),
+    ] {
+        assert_eq!(
+            sort(&ctx, a, d.join("out.npy"), &o).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+    }
+    // An existing output needs force; nothing was created by the failures above.
+    assert!(!d.join("out.npy").exists());
+    std::fs::write(d.join("out.npy"), b"keep").unwrap();
+    assert_eq!(
+        sort(&ctx, &v, d.join("out.npy"), &opts).unwrap_err().kind(),
+        ErrorKind::OutputExists
+    );
+    assert_eq!(std::fs::read(d.join("out.npy")).unwrap(), b"keep");
+    sort(
+        &ctx,
+        &v,
+        d.join("out.npy"),
+        &SortOptions {
+            force: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn cancellation_and_failures_leave_nothing_behind() {
+    if !numpy_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tmp = d.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let input = Array::open(write_npy(
+        d,
+        "big.npy",
+        "np.random.default_rng(1).random(2_000_000)",
+    ))
+    .unwrap();
+    let opts = SortOptions {
+        tmp_dir: Some(tmp.clone()),
+        ..Default::default()
+    };
+    // Cancel once the merge has started.
+    let token = CancelToken::new();
+    let seen_merge = Arc::new(AtomicBool::new(false));
+    let (t2, s2) = (token.clone(), seen_merge.clone());
+    let ctx = Context::builder()
+        .memory(1 << 20)
+        .threads(2)
+        .cancel_token(token.clone())
+        .progress(move |p| {
+            if p.phase.contains("merge") && p.done > 0 {
+                s2.store(true, Ordering::Relaxed);
+                t2.cancel();
+            }
+        })
+        .build()
+        .unwrap();
+    let dest = d.join("out.npy");
+    let e = sort(&ctx, &input, &dest, &opts).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    assert!(seen_merge.load(Ordering::Relaxed));
+    assert!(!dest.exists());
+    assert_empty_dir(&tmp);
+    // A temporary directory that does not exist: a clear error naming it, nothing created.
+    let ctx = context(1 << 20, 2);
+    let missing = d.join("no-such-dir");
+    let e = sort(
+        &ctx,
+        &input,
+        &dest,
+        &SortOptions {
+            tmp_dir: Some(missing.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("no-such-dir"), "{e}");
+    assert!(!dest.exists());
+    let names: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+// ---- the command line ----
+
+use crate::util::{bin, code, outcore_in, stderr};
+
+/// A small tmpfs for the life of the value (needs root; `None` where not permitted).
+struct SmallDisk(tempfile::TempDir);
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !ok {
+            eprintln!("skipping: cannot mount a tmpfs here (needs root)");
+            return None;
+        }
+        Some(SmallDisk(dir))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
+
+#[test]
+fn cli_external_sort_and_argsort_match_numpy() {
+    if !numpy_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("tmp")).unwrap();
+    write_npy(
+        d,
+        "a.npy",
+        "np.asfortranarray(np.random.default_rng(5).integers(-9, 9, (300, 2000)).astype('>f4'))",
+    );
+    write_npy(
+        d,
+        "t.npy",
+        "np.random.default_rng(6).integers(0, 4, (60000, 4)).astype('<i8')",
+    );
+    let common = ["--mem", "1M", "--threads", "2", "--tmp-dir", "tmp"];
+    let runs: [&[&str]; 4] = [
+        &[
+            "sort",
+            "a.npy",
+            "-o",
+            "s.npy",
+            "--flatten",
+            "--descending",
+            "--stable",
+        ],
+        &["argsort", "a.npy", "-o", "i.npy", "--flatten"],
+        &["argsort", "a.npy", "-o", "r.npy", "--descending"],
+        &["sort", "t.npy", "-o", "b.npy", "--by", "-1,1"],
+    ];
+    for args in runs {
+        let argv: Vec<&str> = args.iter().chain(common.iter()).copied().collect();
+        let out = outcore_in(d, &argv);
+        assert_eq!(code(&out), 0, "{argv:?}: {}", stderr(&out));
+        assert_empty_dir(&d.join("tmp"));
+    }
+    let check = r#"
+import numpy as np
+a = np.load('a.npy'); t = np.load('t.npy')
+f = a.ravel()
+s = np.load('s.npy'); assert s.dtype == a.dtype and s.shape == f.shape
+assert (s == f[np.argsort(-f, kind='stable')]).all()
+assert (np.load('i.npy') == np.argsort(a, axis=None, kind='stable')).all()
+assert (np.load('r.npy') == np.argsort(-a, axis=-1, kind='stable')).all()
+assert (np.load('b.npy') == t[np.lexsort((t[:, 1], t[:, -1]))]).all()
+print('ok')
+"#;
+    assert_eq!(crate::util::python(d, check).trim(), "ok");
+}
+
+#[test]
+fn cli_refusals_and_disk_full_exit_codes() {
+    if !numpy_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_npy(d, "c.npy", "np.zeros(4, np.complex64)");
+    write_npy(d, "v.npy", "np.random.default_rng(1).random(1_000_000)");
+    let out = outcore_in(d, &["sort", "c.npy", "-o", "o.npy"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("complex64") && stderr(&out).contains("c.npy"),
+        "{}",
+        stderr(&out)
+    );
+    let out = outcore_in(d, &["argsort", "c.npy", "-o", "o.npy"]);
+    assert_eq!(code(&out), 2);
+    let out = outcore_in(d, &["sort", "v.npy", "-o", "o.npy", "--by", "0"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(!d.join("o.npy").exists());
+    // The temporary runs do not fit the temporary directory: exit 1, nothing anywhere.
+    let Some(disk) = SmallDisk::mount("1m") else {
+        return;
+    };
+    let tmp = disk.0.path().to_str().unwrap();
+    let out = outcore_in(
+        d,
+        &[
+            "sort",
+            "v.npy",
+            "-o",
+            "o.npy",
+            "--mem",
+            "1M",
+            "--tmp-dir",
+            tmp,
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("disk full"), "{}", stderr(&out));
+    assert!(!d.join("o.npy").exists());
+    assert_empty_dir(disk.0.path());
+}
+
+#[test]
+fn cli_sigterm_during_a_sort_exits_143_and_cleans_up() {
+    if !numpy_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("tmp")).unwrap();
+    write_npy(d, "v.npy", "np.random.default_rng(2).random(12_000_000)");
+    let mut child = Command::new(bin())
+        .current_dir(d)
+        .args([
+            "sort",
+            "v.npy",
+            "-o",
+            "o.npy",
+            "--mem",
+            "1M",
+            "--threads",
+            "2",
+            "--tmp-dir",
+            "tmp",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    assert!(!d.join("o.npy").exists());
+    assert_empty_dir(&d.join("tmp"));
+}
