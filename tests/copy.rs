@@ -539,6 +539,14 @@ for name, a in sources.items():
             exp = np.asfortranarray(a.astype(t)) if order == 'F' else np.ascontiguousarray(a.astype(t))
             np.save('%s/%s_exp.npy' % (d, out), exp)
             cases.append(dict(input=name + '.npy', dtype=t, order=order, out=out))
+words = np.array([['', 'a', 'hello', 'xyz'], ['Zz', '12345', 'q', 'mid']])
+text = {'S5C': words.astype('S5'), 'U5F': np.asfortranarray(words.astype('>U5'))}
+for name, a in text.items():
+    np.save('%s/%s.npy' % (d, name), a)
+    for t in ['S2', 'S5', 'S9', '<U1', '>U5', '<U8']:
+        out = '%s_%s' % (name, t.replace('<', 'L').replace('>', 'B'))
+        np.save('%s/%s_exp.npy' % (d, out), np.ascontiguousarray(a.astype(t)))
+        cases.append(dict(input=name + '.npy', dtype=t, order='C', out=out))
 json.dump(cases, open(d + '/casts.json', 'w'))
 "#,
         &[d],

@@ -11,10 +11,27 @@
 //! - [`transpose`], [`reshape`], [`slice`], [`convert`] and [`write_view`] always write the
 //!   destination file (a straight sequential copy when the view is contiguous, the tiled copy
 //!   otherwise) and return it opened read-only.
+//!
+//! ```no_run
+//! use outcore_engine::{Array, Context, Order, OutputOptions};
+//! use outcore_kernels::copy::{self, parse_index, View};
+//!
+//! let ctx = Context::builder().memory(256 << 20).build()?;
+//! let a = Array::open("m.npy")?;
+//! let opts = OutputOptions::default();
+//! let t = copy::transpose(&ctx, &a, None, "mt.npy", &opts)?; // np.ascontiguousarray(a.T)
+//! copy::slice(&ctx, &a, &parse_index("1:5, ::-2")?, "s.npy", &opts)?;
+//! copy::reshape(&ctx, &a, &[-1], Order::F, "flat.npy", &opts)?; // a.ravel('F')
+//! // Views compose without copying; write_view writes any of them.
+//! let v = View::of(&t).slice(&parse_index("::2")?)?.transpose(None)?;
+//! copy::write_view(&ctx, &v, "v.npy", &Default::default(), &opts)?;
+//! # Ok::<(), outcore_engine::Error>(())
+//! ```
 
 mod index;
 mod plan;
 mod swap;
+mod text;
 mod tile;
 mod view;
 
@@ -212,7 +229,7 @@ enum Convert {
     None,
     /// Byte order changes: runs to reverse in each item.
     Swap(Vec<swap::Segment>),
-    /// A numeric cast between two scalar dtypes.
+    /// A numeric cast between two scalar dtypes, or between string dtypes.
     Cast { from: DType, to: DType },
 }
 
@@ -232,9 +249,13 @@ fn plan_convert(from: &DType, to: &DType) -> Result<Convert> {
             from: from.clone(),
             to: to.clone(),
         }),
+        _ if text::is_text(from) && text::is_text(to) => Ok(Convert::Cast {
+            from: from.clone(),
+            to: to.clone(),
+        }),
         _ => Err(err!(
             UnsupportedDType,
-            "cannot convert dtype {} ({}) to {} ({}): only numeric casts and byte-order changes are supported",
+            "cannot convert dtype {} ({}) to {} ({}): only numeric casts, string width/kind changes and byte-order changes are supported",
             from.str_code(),
             from.name(),
             to.str_code(),
@@ -415,5 +436,9 @@ fn copy_into(
 /// Casts whole items of `from` in `src` to items of `to` in `dst` (NumPy `astype`, see
 /// [`crate::cast`]).
 fn cast_items(from: &DType, to: &DType, src: &[u8], dst: &mut [u8]) -> Result<()> {
-    crate::cast::cast_bytes(src, from, dst, to)
+    if text::is_text(from) {
+        text::convert(from, to, src, dst)
+    } else {
+        crate::cast::cast_bytes(src, from, dst, to)
+    }
 }
