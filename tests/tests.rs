@@ -19,3 +19,6 @@ mod reliability;
 
 /// `outcore eval` against NumPy: dtypes, byte orders, orders, broadcasting, promotion, errors.
 mod eval;
+
+/// Reductions and stats against NumPy: every op, dtype, order, axis; NaN rules; JSON; user folds.
+mod reduce;

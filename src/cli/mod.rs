@@ -27,8 +27,10 @@ pub enum Command {
     Info(info::Args),
     /// Generate a .npy file of any numeric dtype, shape and order.
     Gen(gen::Args),
-    /// Reduce a whole array: sum, min, max.
+    /// Reduce a whole array or along an axis: sum, prod, min, max, mean, var, std, argmin, argmax, …
     Reduce(reduce::Args),
+    /// Count, sum, mean, std, min, max and NaN count of an array, in one pass.
+    Stats(reduce::StatsArgs),
     /// Evaluate an elementwise expression over .npy files into a new .npy file.
     Eval(eval::Args),
     /// Run the main job on an array larger than its memory budget, check it, print throughputs.
@@ -52,6 +54,7 @@ pub fn main() -> i32 {
         Command::Info(a) => info::run(a, &session),
         Command::Gen(a) => gen::run(a, &session),
         Command::Reduce(a) => reduce::run(a, &session),
+        Command::Stats(a) => reduce::run_stats(a, &session),
         Command::Eval(a) => eval::run(a, &session),
         Command::Demo(a) => demo::run(a, &session),
     };
