@@ -594,10 +594,19 @@ impl<T: Num> Finish<T> for VarFold {
         if dof <= 0.0 {
             warn.add("Degrees of freedom <= 0 for slice");
         }
-        let m2 = if acc.n == 0.0 { f64::NAN } else { acc.m2 };
+        let kind = result_float(T::KIND);
+        // NumPy sums the squared deviations in the input's float type: where that sum
+        // overflows (float16 deviations beyond ~255), its variance is inf; so is ours.
+        let m2 = if acc.n == 0.0 {
+            f64::NAN
+        } else if round_to(acc.m2, kind).is_infinite() {
+            f64::INFINITY
+        } else {
+            acc.m2
+        };
         let var = m2 / dof;
         let v = if self.std { var.sqrt() } else { var };
-        Ok(Value::Float(round_to(v, result_float(T::KIND))))
+        Ok(Value::Float(round_to(v, kind)))
     }
 }
 
