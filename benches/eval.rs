@@ -26,7 +26,15 @@ fn bench(c: &mut Criterion) {
     let out = dir.path().join("y.npy");
     let ctx = Context::builder().memory(256 << 20).build().unwrap();
     let layout = Layout::new(DType::native(ScalarKind::F64), vec![n], Order::C).unwrap();
-    generate(&ctx, &path, &layout, Fill::Arange, 0, &OutputOptions::default()).unwrap();
+    generate(
+        &ctx,
+        &path,
+        &layout,
+        Fill::Arange,
+        0,
+        &OutputOptions::default(),
+    )
+    .unwrap();
     let bytes = (n * 8) as u64;
     let force = OutputOptions {
         force: true,
@@ -66,18 +74,31 @@ fn bench(c: &mut Criterion) {
     group.bench_function("eval_2x_plus_1", |b| {
         b.iter(|| eval_to_file(&ctx, "2*x+1", &[("x", &x)], &out, None, &force).unwrap())
     });
-    group.bench_function("reduce_sum", |b| b.iter(|| reduce_all(&ctx, black_box(&x), ReduceOp::Sum).unwrap()));
-    group.bench_function("reduce_var", |b| b.iter(|| reduce_all(&ctx, black_box(&x), ReduceOp::Var).unwrap()));
+    group.bench_function("reduce_sum", |b| {
+        b.iter(|| reduce_all(&ctx, black_box(&x), ReduceOp::Sum).unwrap())
+    });
+    group.bench_function("reduce_var", |b| {
+        b.iter(|| reduce_all(&ctx, black_box(&x), ReduceOp::Var).unwrap())
+    });
     group.bench_function("stats", |b| b.iter(|| stats(&ctx, black_box(&x)).unwrap()));
     group.finish();
 
     // Checks after timing: sum(2i+1, i < n) = n², sum(i) = n(n-1)/2, exact in float64 here.
     let nf = n as f64;
     let y = Array::open(&out).unwrap();
-    assert_eq!(reduce_all(&ctx, &y, ReduceOp::Sum).unwrap().value, Value::Float(nf * nf));
-    assert_eq!(reduce_all(&ctx, &x, ReduceOp::Sum).unwrap().value, Value::Float(nf * (nf - 1.0) / 2.0));
+    assert_eq!(
+        reduce_all(&ctx, &y, ReduceOp::Sum).unwrap().value,
+        Value::Float(nf * nf)
+    );
+    assert_eq!(
+        reduce_all(&ctx, &x, ReduceOp::Sum).unwrap().value,
+        Value::Float(nf * (nf - 1.0) / 2.0)
+    );
     let s = stats(&ctx, &x).unwrap();
-    assert_eq!((s.count, s.sum), (n as u64, Value::Float(nf * (nf - 1.0) / 2.0)));
+    assert_eq!(
+        (s.count, s.sum),
+        (n as u64, Value::Float(nf * (nf - 1.0) / 2.0))
+    );
     let Value::Float(var) = reduce_all(&ctx, &x, ReduceOp::Var).unwrap().value else {
         panic!("var is a float")
     };

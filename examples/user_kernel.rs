@@ -13,7 +13,11 @@ fn main() -> Result<(), outcore::Error> {
         .nth(1)
         .map(std::path::PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
-    let (xs, ys, out) = (dir.join("uk-x.npy"), dir.join("uk-y.npy"), dir.join("uk-r.npy"));
+    let (xs, ys, out) = (
+        dir.join("uk-x.npy"),
+        dir.join("uk-y.npy"),
+        dir.join("uk-r.npy"),
+    );
     let ctx = Context::builder().memory(16 << 20).build()?;
     let opts = OutputOptions {
         force: true,
@@ -27,9 +31,13 @@ fn main() -> Result<(), outcore::Error> {
     let (x, y) = (Array::open(&xs)?, Array::open(&ys)?);
 
     // The user kernel: any Rust closure of the elements, one call per broadcast element.
-    map(&ctx, (&typed::<f64>(&x)?, &typed::<f32>(&y)?), &out, &opts, |(a, b)| {
-        (a - b as f64).abs().min(3.0)
-    })?;
+    map(
+        &ctx,
+        (&typed::<f64>(&x)?, &typed::<f32>(&y)?),
+        &out,
+        &opts,
+        |(a, b)| (a - b as f64).abs().min(3.0),
+    )?;
     let r = Array::open(&out)?;
     println!("wrote {} with shape {:?}", out.display(), r.shape());
 

@@ -6,7 +6,9 @@
 use serde_json::Value as Json;
 
 use outcore::cli::common::exit_code;
-use outcore::kernels::reduce::{encode, fold_all, reduce_all_with, reduce_axis, stats, ReduceOp, Value};
+use outcore::kernels::reduce::{
+    encode, fold_all, reduce_all_with, reduce_axis, stats, ReduceOp, Value,
+};
 use outcore::{Array, Context, DType, Layout, Order, OutputFile, OutputOptions};
 
 use crate::eval::fast_tempdir;
@@ -99,22 +101,32 @@ fn reductions_match_numpy() {
     let dir = fast_tempdir();
     let mut cases: Vec<Json> = serde_json::from_str(python(dir.path(), MAKE_CASES).trim()).unwrap();
     assert!(cases.len() > 5000, "{} cases", cases.len());
-    let ctx = Context::builder().threads(2).memory(64 << 20).chunk_bytes(4096).build().unwrap();
+    let ctx = Context::builder()
+        .threads(2)
+        .memory(64 << 20)
+        .chunk_bytes(4096)
+        .build()
+        .unwrap();
     let mut failures = Vec::new();
     for c in cases.iter_mut() {
         let a = Array::open(dir.path().join(c["file"].as_str().unwrap())).unwrap();
         let op = ReduceOp::parse(c["op"].as_str().unwrap()).unwrap();
         let ddof = c["ddof"].as_f64().unwrap();
         let dest = dir.path().join(c["out"].as_str().unwrap());
-        let tag = format!("{} axis={} {} {}", c["op"], c["axis"], c["dtype"], c["file"]);
+        let tag = format!(
+            "{} axis={} {} {}",
+            c["op"], c["axis"], c["dtype"], c["file"]
+        );
         let result = match c["axis"].as_i64() {
             None => reduce_all_with(&ctx, &a, op, ddof).map(|r| {
                 let layout = Layout::new(r.dtype.clone(), vec![], Order::C).unwrap();
-                let mut out = OutputFile::create_npy(&dest, &layout, &OutputOptions::default()).unwrap();
+                let mut out =
+                    OutputFile::create_npy(&dest, &layout, &OutputOptions::default()).unwrap();
                 encode(r.value, r.dtype.scalar_kind().unwrap(), out.data_mut());
                 out.commit().unwrap();
             }),
-            Some(axis) => reduce_axis(&ctx, &a, op, axis, ddof).map(|r| r.write_npy(&dest, &OutputOptions::default()).unwrap()),
+            Some(axis) => reduce_axis(&ctx, &a, op, axis, ddof)
+                .map(|r| r.write_npy(&dest, &OutputOptions::default()).unwrap()),
         };
         let want = c["want"].as_str().unwrap().to_string();
         match result {
@@ -130,12 +142,21 @@ fn reductions_match_numpy() {
             }
         }
     }
-    std::fs::write(dir.path().join("cases.json"), serde_json::to_string(&cases).unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("cases.json"),
+        serde_json::to_string(&cases).unwrap(),
+    )
+    .unwrap();
     let mismatches = python(dir.path(), CHECK);
     if !mismatches.trim().is_empty() {
         failures.push(mismatches.trim().to_string());
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -156,20 +177,55 @@ print(math.fsum(a), math.fsum(a.astype('f4').astype('f8')), int(np.load('i4.npy'
       np.var(a.astype(np.longdouble)))
 "#,
     );
-    let w: Vec<f64> = want.split_whitespace().map(|t| t.parse().unwrap()).collect();
+    let w: Vec<f64> = want
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
     let exact_f4 = w[1];
     for threads in [1, 2, 3] {
-        let ctx = Context::builder().threads(threads).memory(16 << 20).chunk_bytes(1 << 16).build().unwrap();
+        let ctx = Context::builder()
+            .threads(threads)
+            .memory(16 << 20)
+            .chunk_bytes(1 << 16)
+            .build()
+            .unwrap();
         let f8 = Array::open(dir.path().join("f8.npy")).unwrap();
-        let Value::Float(s) = reduce_all_with(&ctx, &f8, ReduceOp::Sum, 0.0).unwrap().value else { panic!() };
-        assert!((s - w[0]).abs() / w[0] < 1e-15, "f8 sum {s} vs exact {}", w[0]);
-        let Value::Float(v) = reduce_all_with(&ctx, &f8, ReduceOp::Var, 0.0).unwrap().value else { panic!() };
+        let Value::Float(s) = reduce_all_with(&ctx, &f8, ReduceOp::Sum, 0.0)
+            .unwrap()
+            .value
+        else {
+            panic!()
+        };
+        assert!(
+            (s - w[0]).abs() / w[0] < 1e-15,
+            "f8 sum {s} vs exact {}",
+            w[0]
+        );
+        let Value::Float(v) = reduce_all_with(&ctx, &f8, ReduceOp::Var, 0.0)
+            .unwrap()
+            .value
+        else {
+            panic!()
+        };
         assert!((v - w[3]).abs() / w[3] < 1e-10, "var {v} vs {}", w[3]);
         let f4 = Array::open(dir.path().join("f4.npy")).unwrap();
-        let Value::Float(s4) = reduce_all_with(&ctx, &f4, ReduceOp::Sum, 0.0).unwrap().value else { panic!() };
-        assert_eq!(s4, exact_f4 as f32 as f64, "f4 sum is the exact sum rounded once");
+        let Value::Float(s4) = reduce_all_with(&ctx, &f4, ReduceOp::Sum, 0.0)
+            .unwrap()
+            .value
+        else {
+            panic!()
+        };
+        assert_eq!(
+            s4, exact_f4 as f32 as f64,
+            "f4 sum is the exact sum rounded once"
+        );
         let i4 = Array::open(dir.path().join("i4.npy")).unwrap();
-        let Value::Int(si) = reduce_all_with(&ctx, &i4, ReduceOp::Sum, 0.0).unwrap().value else { panic!() };
+        let Value::Int(si) = reduce_all_with(&ctx, &i4, ReduceOp::Sum, 0.0)
+            .unwrap()
+            .value
+        else {
+            panic!()
+        };
         assert_eq!(si as u64 as f64, w[2]);
     }
 }
@@ -256,9 +312,18 @@ np.save('big.npy', np.zeros((3, 2000)))
         let out = outcore_in(dir.path(), args);
         (code(&out), stdout(&out).trim().to_string(), stderr(&out))
     };
-    assert_eq!(run(&["reduce", "nanmax", "a.npy", "--json"]).1, r#"{"op":"nanmax","dtype":"<f8","value":"inf"}"#);
-    assert_eq!(run(&["reduce", "max", "a.npy", "--json"]).1, r#"{"op":"max","dtype":"<f8","value":"nan"}"#);
-    assert_eq!(run(&["reduce", "argmax", "a.npy", "--json"]).1, r#"{"op":"argmax","dtype":"<i8","value":1}"#);
+    assert_eq!(
+        run(&["reduce", "nanmax", "a.npy", "--json"]).1,
+        r#"{"op":"nanmax","dtype":"<f8","value":"inf"}"#
+    );
+    assert_eq!(
+        run(&["reduce", "max", "a.npy", "--json"]).1,
+        r#"{"op":"max","dtype":"<f8","value":"nan"}"#
+    );
+    assert_eq!(
+        run(&["reduce", "argmax", "a.npy", "--json"]).1,
+        r#"{"op":"argmax","dtype":"<i8","value":1}"#
+    );
     assert_eq!(
         run(&["reduce", "sum", "i.npy", "--axis", "-1", "--json"]).1,
         r#"{"op":"sum","dtype":"<u8","value":[3, 12]}"#
@@ -268,7 +333,10 @@ np.save('big.npy', np.zeros((3, 2000)))
         r#"{"op":"mean","dtype":"<f8","value":[1.5, 2.5, 3.5]}"#
     );
     let (rc, out, err) = run(&["reduce", "nanmin", "n.npy", "--json"]);
-    assert_eq!((rc, out.as_str()), (0, r#"{"op":"nanmin","dtype":"<f4","value":"nan"}"#));
+    assert_eq!(
+        (rc, out.as_str()),
+        (0, r#"{"op":"nanmin","dtype":"<f4","value":"nan"}"#)
+    );
     assert!(err.contains("All-NaN slice encountered"), "{err}");
     let (rc, _, err) = run(&["reduce", "nanargmin", "n.npy"]);
     assert_eq!(rc, 2, "{err}");
@@ -280,8 +348,14 @@ np.save('big.npy', np.zeros((3, 2000)))
     let (rc, _, err) = run(&["reduce", "sum", "i.npy", "--axis", "2"]);
     assert_eq!(rc, 2);
     assert!(err.contains("out of bounds"), "{err}");
-    assert_eq!(run(&["reduce", "nanvar", "a.npy", "--axis", "1", "--ddof", "1"]).1, "[1.125, nan]");
-    assert_eq!(run(&["reduce", "std", "i.npy", "--axis", "1", "--ddof", "1"]).1, "[1.0, 1.0]");
+    assert_eq!(
+        run(&["reduce", "nanvar", "a.npy", "--axis", "1", "--ddof", "1"]).1,
+        "[1.125, nan]"
+    );
+    assert_eq!(
+        run(&["reduce", "std", "i.npy", "--axis", "1", "--ddof", "1"]).1,
+        "[1.0, 1.0]"
+    );
 }
 
 #[test]
@@ -296,7 +370,12 @@ fn user_folds_run_in_parallel() {
         }
         a.flush().unwrap();
     }
-    let ctx = Context::builder().threads(2).memory(8 << 20).chunk_bytes(8192).build().unwrap();
+    let ctx = Context::builder()
+        .threads(2)
+        .memory(8 << 20)
+        .chunk_bytes(8192)
+        .build()
+        .unwrap();
     let a = Array::open(&path).unwrap();
     let (pos, total) = fold_all::<i32, _, _, _, _>(
         &ctx,

@@ -11,8 +11,8 @@
 use std::fmt;
 
 use outcore_engine::{
-    with_scalar_type, Array, Context, DType, Error, ErrorKind, Layout, Order, OutputFile, OutputOptions, Result,
-    ScalarKind,
+    with_scalar_type, Array, Context, DType, Error, ErrorKind, Layout, Order, OutputFile,
+    OutputOptions, Result, ScalarKind,
 };
 
 use crate::expr::Num;

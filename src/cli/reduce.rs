@@ -68,7 +68,9 @@ fn nested(values: &[Value], shape: &[usize], fmt: &dyn Fn(Value) -> String) -> S
         None => values.first().map(|&v| fmt(v)).unwrap_or_default(),
         Some((&d, rest)) => {
             let step: usize = rest.iter().product();
-            let parts: Vec<String> = (0..d).map(|i| nested(&values[i * step..(i + 1) * step], rest, fmt)).collect();
+            let parts: Vec<String> = (0..d)
+                .map(|i| nested(&values[i * step..(i + 1) * step], rest, fmt))
+                .collect();
             format!("[{}]", parts.join(", "))
         }
     }
@@ -85,7 +87,11 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
     let array = Array::open(&args.file)?;
     let Some(axis) = args.axis else {
         if args.output.is_some() {
-            return Err(Error::new(ErrorKind::InvalidArgument, "-o needs --axis (a whole-array result is printed)").into());
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "-o needs --axis (a whole-array result is printed)",
+            )
+            .into());
         }
         let r = reduce_all_with(&session.ctx, &array, op, args.ddof)?;
         warn(&r.warnings);
@@ -135,9 +141,17 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
     let values = r.values_c_order();
     if args.json {
         let v = nested(&values, r.layout.shape(), &|v| json_value(v, kind));
-        println!("{{\"op\":{},\"dtype\":{},\"value\":{}}}", json_str(r.op), json_str(&dtype.str_code()), v);
+        println!(
+            "{{\"op\":{},\"dtype\":{},\"value\":{}}}",
+            json_str(r.op),
+            json_str(&dtype.str_code()),
+            v
+        );
     } else {
-        println!("{}", nested(&values, r.layout.shape(), &|v| text_value(v, kind)));
+        println!(
+            "{}",
+            nested(&values, r.layout.shape(), &|v| text_value(v, kind))
+        );
     }
     Ok(())
 }
@@ -149,8 +163,21 @@ pub fn run_stats(args: &StatsArgs, session: &Session) -> Result<()> {
     let (sk, mk, k) = (kind(&s.sum_dtype), kind(&s.mean_dtype), kind(&s.dtype));
     // An extreme is NaN-propagating, so it may be a float even for the dtype's kind.
     let ext = |v: Option<Value>, json: bool| match v {
-        None => if json { "null".to_string() } else { "-".to_string() },
-        Some(v) if json => json_value(v, if matches!(v, Value::Float(_)) && !k.is_float() { ScalarKind::F64 } else { k }),
+        None => {
+            if json {
+                "null".to_string()
+            } else {
+                "-".to_string()
+            }
+        }
+        Some(v) if json => json_value(
+            v,
+            if matches!(v, Value::Float(_)) && !k.is_float() {
+                ScalarKind::F64
+            } else {
+                k
+            },
+        ),
         Some(v) => text_value(v, k),
     };
     if args.json {

@@ -19,7 +19,9 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Mutex;
 
-use outcore_engine::{cast_or_copy, swap_in_place, Array, Context, Element, Error, ErrorKind, Order, Result};
+use outcore_engine::{
+    cast_or_copy, swap_in_place, Array, Context, Element, Error, ErrorKind, Order, Result,
+};
 
 /// A fold: an identity, a way to fold elements in, and an associative way to combine two
 /// partial results. Run in parallel by [`fold_array`].
@@ -105,18 +107,30 @@ impl AxisView {
 
 /// Folds `array` (elements of type `T`, either byte order) along the view, returning one
 /// accumulator per result in the input's memory order.
-pub fn fold_array<T: Element, F: Fold<T>>(ctx: &Context, array: &Array, view: AxisView, fold: &F) -> Result<Vec<F::Acc>> {
+pub fn fold_array<T: Element, F: Fold<T>>(
+    ctx: &Context,
+    array: &Array,
+    view: AxisView,
+    fold: &F,
+) -> Result<Vec<F::Acc>> {
     if array.dtype().scalar_kind() != Some(T::KIND) {
         return Err(Error::new(
             ErrorKind::UnsupportedDType,
-            format!("fold over {} elements but the dtype is {}", T::KIND.name(), array.dtype().str_code()),
+            format!(
+                "fold over {} elements but the dtype is {}",
+                T::KIND.name(),
+                array.dtype().str_code()
+            ),
         )
         .with_path(array.path()));
     }
     let results = view.results();
     let _reserved = ctx
         .budget()
-        .reserve(results.saturating_mul(std::mem::size_of::<F::Acc>()), "the reduction's accumulators")
+        .reserve(
+            results.saturating_mul(std::mem::size_of::<F::Acc>()),
+            "the reduction's accumulators",
+        )
         .map_err(|e| e.with_path(array.path()))?;
     if view.n == 0 || array.is_empty() {
         return Ok(vec![fold.identity(); results]);
@@ -135,7 +149,11 @@ pub fn fold_array<T: Element, F: Fold<T>>(ctx: &Context, array: &Array, view: Ax
                 let o = p / n;
                 let end = items.end.min((o + 1) * n);
                 let mut acc = fold.identity();
-                fold.fold_run(&mut acc, &vals[p - items.start..end - items.start], (p - o * n) as u64);
+                fold.fold_run(
+                    &mut acc,
+                    &vals[p - items.start..end - items.start],
+                    (p - o * n) as u64,
+                );
                 out.push(acc);
                 p = end;
             }
@@ -145,7 +163,12 @@ pub fn fold_array<T: Element, F: Fold<T>>(ctx: &Context, array: &Array, view: Ax
             .into_iter()
             .map(|b| b.downcast::<(usize, Vec<F::Acc>)>().map(|b| *b))
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|_| Error::new(ErrorKind::Io, "internal: reduction partial of the wrong type"))?;
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Io,
+                    "internal: reduction partial of the wrong type",
+                )
+            })?;
         let mut accs: Vec<F::Acc> = Vec::with_capacity(results);
         for (first, part) in partials {
             for (k, acc) in part.into_iter().enumerate() {
@@ -196,7 +219,8 @@ pub fn fold_array<T: Element, F: Fold<T>>(ctx: &Context, array: &Array, view: Ax
             while q < q1 {
                 let (j, i) = (q / inner, q % inner);
                 let end = q1.min((j + 1) * inner);
-                let row = &vals[piece.start - items.start + (q - q0)..piece.start - items.start + (end - q0)];
+                let row = &vals
+                    [piece.start - items.start + (q - q0)..piece.start - items.start + (end - q0)];
                 for (a, &x) in local[i - lo..i - lo + row.len()].iter_mut().zip(row) {
                     fold.fold_one(a, x, j as u64);
                 }
@@ -208,7 +232,10 @@ pub fn fold_array<T: Element, F: Fold<T>>(ctx: &Context, array: &Array, view: Ax
     })?;
     let mut accs = Vec::with_capacity(results);
     for s in stripes {
-        accs.extend(s.into_inner().map_err(|_| Error::new(ErrorKind::Io, "a reduction worker panicked"))?);
+        accs.extend(
+            s.into_inner()
+                .map_err(|_| Error::new(ErrorKind::Io, "a reduction worker panicked"))?,
+        );
     }
     Ok(accs)
 }
@@ -216,7 +243,12 @@ pub fn fold_array<T: Element, F: Fold<T>>(ctx: &Context, array: &Array, view: Ax
 /// A type-erased chunk task: one instantiation of the scheduler serves every fold.
 type ChunkTask<'a> = dyn Fn(Range<usize>, &[u8]) -> Result<Box<dyn Any + Send>> + Sync + 'a;
 
-fn chunks_dyn(ctx: &Context, array: &Array, item: usize, task: &ChunkTask<'_>) -> Result<Vec<Box<dyn Any + Send>>> {
+fn chunks_dyn(
+    ctx: &Context,
+    array: &Array,
+    item: usize,
+    task: &ChunkTask<'_>,
+) -> Result<Vec<Box<dyn Any + Send>>> {
     ctx.for_each_chunk("reduce", &array.input(), item, 0..array.len(), task)
         .map_err(|e| e.with_path(array.path()))
 }
@@ -274,7 +306,11 @@ mod tests {
                         let mut rs: Vec<usize> = p.clone().map(|q| q % inner).collect();
                         rs.sort_unstable();
                         rs.dedup();
-                        assert_eq!(rs.last().unwrap() - rs[0] + 1, rs.len(), "{p:?} n {n} inner {inner}");
+                        assert_eq!(
+                            rs.last().unwrap() - rs[0] + 1,
+                            rs.len(),
+                            "{p:?} n {n} inner {inner}"
+                        );
                     }
                     assert_eq!(pos, e);
                 }

@@ -79,14 +79,21 @@ impl ReduceOp {
     }
 
     pub fn parse(s: &str) -> Result<ReduceOp> {
-        let s = if s == "count_nonzero" { "count-nonzero" } else { s };
-        ReduceOp::ALL.into_iter().find(|op| op.name() == s).ok_or_else(|| {
-            let known: Vec<&str> = ReduceOp::ALL.iter().map(|o| o.name()).collect();
-            Error::new(
-                ErrorKind::InvalidArgument,
-                format!("unknown reduction {s:?} (known: {})", known.join(", ")),
-            )
-        })
+        let s = if s == "count_nonzero" {
+            "count-nonzero"
+        } else {
+            s
+        };
+        ReduceOp::ALL
+            .into_iter()
+            .find(|op| op.name() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = ReduceOp::ALL.iter().map(|o| o.name()).collect();
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("unknown reduction {s:?} (known: {})", known.join(", ")),
+                )
+            })
     }
 
     /// True for the forms that skip NaNs.
@@ -97,15 +104,22 @@ impl ReduceOp {
     /// True for ops with no identity (empty input is an error).
     fn needs_elements(self) -> bool {
         use ReduceOp::*;
-        matches!(self, Min | Max | NanMin | NanMax | Argmin | Argmax | NanArgmin | NanArgmax)
+        matches!(
+            self,
+            Min | Max | NanMin | NanMax | Argmin | Argmax | NanArgmin | NanArgmax
+        )
     }
 
     /// NumPy's name for the error on empty input.
     fn empty_error(self) -> String {
         use ReduceOp::*;
         match self {
-            Min | NanMin => "zero-size array to reduction operation minimum which has no identity".into(),
-            Max | NanMax => "zero-size array to reduction operation maximum which has no identity".into(),
+            Min | NanMin => {
+                "zero-size array to reduction operation minimum which has no identity".into()
+            }
+            Max | NanMax => {
+                "zero-size array to reduction operation maximum which has no identity".into()
+            }
             _ => format!("attempt to get {} of an empty sequence", self.name()),
         }
     }
@@ -237,7 +251,9 @@ impl<T: Num> Fold<T> for SumInt {
         *acc = acc.wrapping_add(x.to_i128() as i64);
     }
     fn fold_run(&self, acc: &mut i64, run: &[T], _: u64) {
-        *acc = run.iter().fold(*acc, |a, &x| a.wrapping_add(x.to_i128() as i64));
+        *acc = run
+            .iter()
+            .fold(*acc, |a, &x| a.wrapping_add(x.to_i128() as i64));
     }
     fn combine(&self, a: &mut i64, b: &i64) {
         *a = a.wrapping_add(*b);
@@ -392,7 +408,10 @@ fn scalar_value<T: Num>(x: T) -> Value {
 pub enum IndexMap {
     Identity,
     /// Position in Fortran order over `shape` → C-order index (`c_strides` of `shape`).
-    FortranToC { shape: Vec<usize>, c_strides: Vec<usize> },
+    FortranToC {
+        shape: Vec<usize>,
+        c_strides: Vec<usize>,
+    },
 }
 
 impl IndexMap {
@@ -495,7 +514,10 @@ impl<T: Num> Finish<T> for Arg {
             return Ok(Value::Int(acc.nan_idx as i64));
         }
         if !acc.has {
-            return Err(Error::new(ErrorKind::InvalidArgument, "All-NaN slice encountered"));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "All-NaN slice encountered",
+            ));
         }
         Ok(Value::Int(acc.idx as i64))
     }
@@ -529,7 +551,10 @@ impl Moments {
     pub fn of_block<T: Num>(xs: &[T], skip_nan: bool) -> Moments {
         let (sum, n) = if skip_nan {
             let n = xs.iter().filter(|x| !x.is_nan()).count();
-            (pairwise_sum(xs, &|x: T| if x.is_nan() { 0.0 } else { f(x) }), n)
+            (
+                pairwise_sum(xs, &|x: T| if x.is_nan() { 0.0 } else { f(x) }),
+                n,
+            )
         } else {
             (pairwise_sum(xs, &|x: T| f(x)), xs.len())
         };
@@ -552,7 +577,11 @@ impl Moments {
                 d * d
             })
         };
-        Moments { n: n as f64, mean, m2 }
+        Moments {
+            n: n as f64,
+            mean,
+            m2,
+        }
     }
 }
 
@@ -640,7 +669,13 @@ impl<T: Num> Fold<T> for MeanFold {
     }
     fn fold_run(&self, acc: &mut MeanAcc, run: &[T], _: u64) {
         if self.skip_nan {
-            acc.sum.add(pairwise_sum(run, &|x: T| if x.is_nan() { 0.0 } else { f(x) }));
+            acc.sum.add(pairwise_sum(run, &|x: T| {
+                if x.is_nan() {
+                    0.0
+                } else {
+                    f(x)
+                }
+            }));
             acc.n += run.iter().filter(|x| !x.is_nan()).count() as u64;
         } else {
             acc.sum.add(pairwise_sum(run, &|x: T| f(x)));
@@ -659,7 +694,10 @@ impl<T: Num> Finish<T> for MeanFold {
             warn.add("Mean of empty slice");
             return Ok(Value::Float(f64::NAN));
         }
-        Ok(Value::Float(round_to(acc.sum.value() / acc.n as f64, result_float(T::KIND))))
+        Ok(Value::Float(round_to(
+            acc.sum.value() / acc.n as f64,
+            result_float(T::KIND),
+        )))
     }
 }
 
@@ -767,7 +805,9 @@ fn run<T: Num, F: Finish<T>>(
     let mut bytes = vec![0u8; accs.len() * size];
     let mut warn = Warnings::default();
     for (acc, out) in accs.iter().zip(bytes.chunks_mut(size)) {
-        let v = fold.finish(acc, &mut warn).map_err(|e| e.with_path(array.path()))?;
+        let v = fold
+            .finish(acc, &mut warn)
+            .map_err(|e| e.with_path(array.path()))?;
         encode(v, out_kind, out);
     }
     Ok((bytes, warn.0))
@@ -789,7 +829,9 @@ fn reduce_view(
         .require_real(&format!("reduce {}", op.name()))
         .map_err(|e| e.with_path(array.path()))?;
     if view.n == 0 && view.results() > 0 && op.needs_elements() {
-        return Err(Error::new(ErrorKind::InvalidArgument, op.empty_error()).with_path(array.path()));
+        return Err(
+            Error::new(ErrorKind::InvalidArgument, op.empty_error()).with_path(array.path())
+        );
     }
     let out = result_kind(op, kind);
     let skip = op.skips_nan();
@@ -826,7 +868,8 @@ pub fn reduce_all_with(ctx: &Context, array: &Array, op: ReduceOp, ddof: f64) ->
     } else {
         IndexMap::Identity
     };
-    let (kind, bytes, warnings) = reduce_view(ctx, array, op, AxisView::whole(array.len()), ddof, map)?;
+    let (kind, bytes, warnings) =
+        reduce_view(ctx, array, op, AxisView::whole(array.len()), ddof, map)?;
     Ok(Reduced {
         op: op.name(),
         dtype: DType::native(kind),
@@ -878,7 +921,13 @@ impl AxisReduced {
 }
 
 /// Reduces `array` along `axis` (negative counts from the end, as in NumPy).
-pub fn reduce_axis(ctx: &Context, array: &Array, op: ReduceOp, axis: i64, ddof: f64) -> Result<AxisReduced> {
+pub fn reduce_axis(
+    ctx: &Context,
+    array: &Array,
+    op: ReduceOp,
+    axis: i64,
+    ddof: f64,
+) -> Result<AxisReduced> {
     let ndim = array.shape().len();
     let k = if axis < 0 { axis + ndim as i64 } else { axis };
     if k < 0 || k >= ndim as i64 {
@@ -914,7 +963,13 @@ pub fn reduce_axis(ctx: &Context, array: &Array, op: ReduceOp, axis: i64, ddof: 
 ///     &ctx, &a, || 0u64, |n, x| n + (x > 0.0) as u64, |a, b| a + b)?;
 /// # Ok(()) }
 /// ```
-pub fn fold_all<T, A, I, F, C>(ctx: &Context, array: &Array, identity: I, fold: F, combine: C) -> Result<A>
+pub fn fold_all<T, A, I, F, C>(
+    ctx: &Context,
+    array: &Array,
+    identity: I,
+    fold: F,
+    combine: C,
+) -> Result<A>
 where
     T: outcore_engine::Element,
     A: Clone + Send + Sync + 'static,
@@ -922,7 +977,11 @@ where
     F: Fn(A, T) -> A + Sync,
     C: Fn(A, A) -> A + Sync,
 {
-    let f = FnFold { identity, fold, combine };
+    let f = FnFold {
+        identity,
+        fold,
+        combine,
+    };
     let mut accs = fold_array::<T, _>(ctx, array, AxisView::whole(array.len()), &f)?;
     Ok(accs.pop().unwrap_or_else(|| (f.identity)()))
 }

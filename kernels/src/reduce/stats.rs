@@ -76,7 +76,9 @@ impl<T: Num> Fold<T> for StatsFold {
             if float {
                 acc.nans += block.iter().filter(|x| x.is_nan()).count() as u64;
             } else {
-                acc.isum = block.iter().fold(acc.isum, |a, &x| a.wrapping_add(x.to_i128() as i64));
+                acc.isum = block
+                    .iter()
+                    .fold(acc.isum, |a, &x| a.wrapping_add(x.to_i128() as i64));
             }
             acc.moments.merge(&m);
             let (mut lo, mut hi) = (block[0], block[0]);
@@ -115,14 +117,19 @@ impl<T: Num> Fold<T> for StatsFold {
 
 /// Count, sum, mean, std, min, max and NaN count of the whole array, in one pass.
 pub fn stats(ctx: &Context, array: &Array) -> Result<Stats> {
-    let kind = array.dtype().require_real("stats").map_err(|e| e.with_path(array.path()))?;
+    let kind = array
+        .dtype()
+        .require_real("stats")
+        .map_err(|e| e.with_path(array.path()))?;
     with_scalar_type!(kind, T => stats_typed::<T>(ctx, array), complex => Err(Error::new(ErrorKind::UnsupportedDType, "complex")))
 }
 
 fn stats_typed<T: Num>(ctx: &Context, array: &Array) -> Result<Stats> {
     let kind = T::KIND;
     let mut accs = fold_array::<T, _>(ctx, array, AxisView::whole(array.len()), &StatsFold)?;
-    let acc = accs.pop().unwrap_or_else(|| <StatsFold as Fold<T>>::identity(&StatsFold));
+    let acc = accs
+        .pop()
+        .unwrap_or_else(|| <StatsFold as Fold<T>>::identity(&StatsFold));
     let sum_kind = result_kind(ReduceOp::Sum, kind);
     let mean_kind = result_kind(ReduceOp::Mean, kind);
     let round = |v: f64, k: ScalarKind| match k {
@@ -142,7 +149,10 @@ fn stats_typed<T: Num>(ctx: &Context, array: &Array) -> Result<Stats> {
         (f64::NAN, f64::NAN)
     } else {
         let n = acc.count as f64;
-        (round(acc.fsum.value() / n, mean_kind), round((acc.moments.m2 / n).sqrt(), mean_kind))
+        (
+            round(acc.fsum.value() / n, mean_kind),
+            round((acc.moments.m2 / n).sqrt(), mean_kind),
+        )
     };
     let extreme = |x: T| -> Value {
         if nan {
