@@ -22,3 +22,6 @@ mod eval;
 
 /// Reductions and stats against NumPy: every op, dtype, order, axis; NaN rules; JSON; user folds.
 mod reduce;
+
+/// The closure map API: broadcasting, orders, byte orders, mappings, errors.
+mod map;
