@@ -24,3 +24,9 @@ mod eval;
 /// Sort and argsort against NumPy: every dtype, NaN/duplicate-heavy data, N-d, --by,
 /// external multi-pass merges under tiny budgets, clean failures.
 mod sort;
+
+/// Reductions and stats against NumPy: every op, dtype, order, axis; NaN rules; JSON; user folds.
+mod reduce;
+
+/// The closure map API: broadcasting, orders, byte orders, mappings, errors.
+mod map;

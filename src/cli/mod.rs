@@ -30,7 +30,7 @@ pub enum Command {
     Info(info::Args),
     /// Generate a .npy file of any numeric dtype, shape and order.
     Gen(gen::Args),
-    /// Reduce a whole array: sum, min, max.
+    /// Reduce a whole array or along an axis: sum, prod, min, max, mean, var, std, argmin, argmax, …
     Reduce(reduce::Args),
     /// Sort an array (external merge sort): along the last axis, flattened, or rows by columns.
     Sort(sort::SortArgs),
@@ -44,6 +44,8 @@ pub enum Command {
     Slice(copy::SliceArgs),
     /// Convert dtype, memory order, byte order, raw <-> .npy.
     Convert(copy::ConvertArgs),
+    /// Count, sum, mean, std, min, max and NaN count of an array, in one pass.
+    Stats(reduce::StatsArgs),
     /// Evaluate an elementwise expression over .npy files into a new .npy file.
     Eval(eval::Args),
     /// Run the main job on an array larger than its memory budget, check it, print throughputs.
@@ -75,6 +77,7 @@ pub fn main() -> i32 {
         Command::Reshape(a) => copy::run_reshape(a, &session),
         Command::Slice(a) => copy::run_slice(a, &session),
         Command::Convert(a) => copy::run_convert(a, &session),
+        Command::Stats(a) => reduce::run_stats(a, &session),
         Command::Eval(a) => eval::run(a, &session),
         Command::Demo(a) => demo::run(a, &session),
         Command::Bench(a) => bench::run(a, &session),
