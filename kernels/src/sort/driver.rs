@@ -7,13 +7,13 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use outcore_engine::plan::plan_chunks;
-use outcore_engine::sys::page_size;
+use outcore_engine::sys::{page_size, Advice};
 use outcore_engine::{
     err, ChunkIo, Context, Input, OutputFile, Pattern, ReadRange, Result, ScratchFile,
 };
 use rayon::prelude::*;
 
-use super::merge::{split_points, Merger};
+use super::merge::{split_points, split_points_sampled, Merger, Samples};
 use super::radix::{sort_records, Canon, Record};
 use super::source::{Sink, Source};
 use super::SortStats;
@@ -182,6 +182,7 @@ impl<R: Record> Job<'_, R> {
             &data,
             None,
             &bounds,
+            None,
             Dest::Final {
                 out,
                 first: seg.start,
@@ -202,6 +203,8 @@ impl<R: Record> Job<'_, R> {
             .checked_mul(rec)
             .ok_or_else(|| err!(Overflow, "temporary run size overflows"))?;
         let mut file = ScratchFile::create(self.tmp_dir, total)?;
+        let every = self.sample_every(n);
+        let mut samples: Vec<Vec<R>>;
         {
             let _reservation = self
                 .ctx
@@ -216,7 +219,7 @@ impl<R: Record> Job<'_, R> {
                     ..Default::default()
                 })
                 .collect();
-            self.ctx.run(
+            samples = self.ctx.run(
                 "sort: runs",
                 self.pattern,
                 &[self.input],
@@ -228,7 +231,8 @@ impl<R: Record> Job<'_, R> {
                     scratch.resize(recs.len(), R::zeroed());
                     let result = self.form_run(seg.start + runs[i].start, recs, &mut scratch);
                     pool.lock().expect("pool lock").push(scratch);
-                    result
+                    result?;
+                    Ok(recs.iter().step_by(every).copied().collect())
                 },
             )?;
         }
@@ -243,11 +247,12 @@ impl<R: Record> Job<'_, R> {
             let mut next = ScratchFile::create(self.tmp_dir, total)?;
             let records = as_records::<R>(file.data(), self.tmp_dir)?;
             let phase = format!("sort: merge pass {pass}");
-            runs = self.merge(
+            (runs, samples) = self.merge(
                 &phase,
                 records,
                 Some(file.input()),
                 &runs,
+                Some((every, &samples)),
                 Dest::Scratch(&mut next),
             )?;
             file = next; // the consumed runs vanish with their unnamed file
@@ -262,6 +267,7 @@ impl<R: Record> Job<'_, R> {
             records,
             Some(file.input()),
             &runs,
+            Some((every, &samples)),
             Dest::Final {
                 out,
                 first: seg.start,
@@ -271,16 +277,28 @@ impl<R: Record> Job<'_, R> {
         Ok(())
     }
 
+    /// Records between in-memory samples of spilled runs: one per page, or fewer so that
+    /// the samples of all runs take at most 1/16 of the budget.
+    fn sample_every(&self, n: usize) -> usize {
+        let max_samples = (self.ctx.budget().limit() / 16 / Self::REC).max(1);
+        (page_size() / Self::REC)
+            .max(n.div_ceil(max_samples))
+            .max(1)
+    }
+
     /// Merges groups of `fan_in` consecutive runs of `records` into `dest`, in parallel chunks;
-    /// returns the merged runs. `input` (the mapped runs) gets the scheduler's read hints.
+    /// returns the merged runs and, for a scratch destination, their samples. `input` (the
+    /// mapped runs) gets the scheduler's read hints; `samples` (every `every`-th record of each
+    /// run) keep the splitter search from reading much of it.
     fn merge(
         &self,
         phase: &str,
         records: &[R],
         input: Option<Input<'_>>,
         runs: &[Range<usize>],
+        samples: Option<(usize, &[Vec<R>])>,
         dest: Dest<'_>,
-    ) -> Result<Vec<Range<usize>>> {
+    ) -> Result<(Vec<Range<usize>>, Vec<Vec<R>>)> {
         let rec = Self::REC;
         let to_scratch = matches!(dest, Dest::Scratch(_));
         // The final merge takes every run at once (the external path arrives with at most
@@ -313,15 +331,47 @@ impl<R: Record> Job<'_, R> {
             }
         }
         // Cut every run of the group at the chunk's first rank (in parallel: each cut is a
-        // handful of binary searches per run).
+        // handful of binary searches per run). Binary searches over mapped runs must not
+        // trigger readahead: each probe would read (and, under memory pressure, evict) a whole
+        // readahead window instead of one page.
+        if let Some(inp) = &input {
+            inp.advise(0..inp.bytes.len(), Advice::Random);
+        }
         let slices_of =
             |g: usize| -> Vec<&[R]> { groups[g].iter().map(|r| &records[r.clone()]).collect() };
+        let group_samples: Vec<Samples<'_, R>> = match samples {
+            Some((every, per_run)) => (0..groups.len())
+                .map(|g| {
+                    let first_run = g * fan_in;
+                    let mine = per_run[first_run..first_run + groups[g].len()]
+                        .iter()
+                        .map(|v| v.as_slice())
+                        .collect();
+                    Samples::new(every, mine, &self.canon)
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let cancel = self.ctx.cancel_token();
         let cuts: Vec<Vec<usize>> = self.ctx.install(|| {
             chunks
                 .par_iter()
-                .map(|(g, c)| split_points(&slices_of(*g), c.start - spans[*g].start, &self.canon))
-                .collect()
-        });
+                .map(|(g, c)| {
+                    cancel.check()?;
+                    let rank = c.start - spans[*g].start;
+                    Ok(match group_samples.get(*g) {
+                        Some(smp) => split_points_sampled(&slices_of(*g), smp, rank, &self.canon),
+                        None => split_points(&slices_of(*g), rank, &self.canon),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        drop(group_samples);
+        if let Some(inp) = &input {
+            // The probed pages stay cached (clean), but not resident in this process.
+            inp.release(0..inp.bytes.len());
+        }
+        let every = samples.map_or(1, |s| s.0);
         let cut_after = |i: usize| -> Vec<usize> {
             match chunks.get(i + 1) {
                 Some((g, _)) if *g == chunks[i].0 => cuts[i + 1].clone(),
@@ -351,7 +401,16 @@ impl<R: Record> Job<'_, R> {
             })
             .collect();
         let inputs: Vec<Input<'_>> = input.into_iter().collect();
-        let work = |i: usize, bytes: &mut [u8]| -> Result<()> {
+        // The scheduler hints WILLNEED on exactly the run ranges of the chunks ahead; beyond
+        // those, readahead on the mapped runs only hurts: a merge reads `fan_in` streams, whose
+        // readahead windows together would outgrow a small budget and evict each other.
+        let random_set = std::sync::atomic::AtomicBool::new(false);
+        let work = |i: usize, bytes: &mut [u8]| -> Result<Vec<R>> {
+            if let Some(inp) = &input {
+                if !random_set.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    inp.advise(0..inp.bytes.len(), Advice::Random);
+                }
+            }
             let (g, c) = &chunks[i];
             let parts: Vec<&[R]> = groups[*g]
                 .iter()
@@ -359,8 +418,15 @@ impl<R: Record> Job<'_, R> {
                 .map(|(r, (&a, &b))| &records[r.start + a..r.start + b])
                 .collect();
             let mut merger = Merger::new(parts, self.canon);
+            let mut new_samples = Vec::new();
             let produced = if to_scratch {
-                merger.fill(as_records_mut::<R>(bytes)?)
+                let out = as_records_mut::<R>(bytes)?;
+                let n = merger.fill(out);
+                // Samples of the merged run: its records at multiples of `every`.
+                let offset = c.start - spans[*g].start;
+                let first_sample = offset.div_ceil(every) * every - offset;
+                new_samples.extend(out.iter().skip(first_sample).step_by(every).copied());
+                n
             } else {
                 let mut block = vec![R::zeroed(); EMIT_BLOCK.min(c.len())];
                 let mut done = 0;
@@ -382,31 +448,34 @@ impl<R: Record> Job<'_, R> {
                     c.len()
                 ));
             }
-            Ok(())
+            Ok(new_samples)
         };
-        match dest {
-            Dest::Scratch(file) => {
-                self.ctx.run(
-                    phase,
-                    Pattern::Sequential,
-                    &inputs,
-                    Some(file.output()),
-                    &plan,
-                    work,
-                )?;
-            }
-            Dest::Final { out, .. } => {
-                self.ctx.run(
-                    phase,
-                    Pattern::Sequential,
-                    &inputs,
-                    Some(out.output()),
-                    &plan,
-                    work,
-                )?;
+        let per_chunk = match dest {
+            Dest::Scratch(file) => self.ctx.run(
+                phase,
+                Pattern::Sequential,
+                &inputs,
+                Some(file.output()),
+                &plan,
+                work,
+            )?,
+            Dest::Final { out, .. } => self.ctx.run(
+                phase,
+                Pattern::Sequential,
+                &inputs,
+                Some(out.output()),
+                &plan,
+                work,
+            )?,
+        };
+        let mut merged_samples: Vec<Vec<R>> =
+            vec![Vec::new(); if to_scratch { spans.len() } else { 0 }];
+        for ((g, _), smp) in chunks.iter().zip(per_chunk) {
+            if let Some(v) = merged_samples.get_mut(*g) {
+                v.extend(smp);
             }
         }
-        Ok(spans)
+        Ok((spans, merged_samples))
     }
 
     /// Sorts each of `rows` rows of `row_len` records independently (the last axis of an N-d

@@ -166,9 +166,20 @@ impl<'a, R: Record> Merger<'a, R> {
 /// widest window, locates the probe in every other run by binary search inside that run's
 /// window, and narrows all windows by the probe's rank.
 pub fn split_points<R: Record>(runs: &[&[R]], rank: usize, c: &Canon) -> Vec<usize> {
+    let lo = vec![0usize; runs.len()];
+    let hi: Vec<usize> = runs.iter().map(|r| r.len()).collect();
+    split_within(runs, rank, c, lo, hi)
+}
+
+/// [`split_points`] with every run's cut known to lie in `lo[s]..=hi[s]`.
+fn split_within<R: Record>(
+    runs: &[&[R]],
+    rank: usize,
+    c: &Canon,
+    mut lo: Vec<usize>,
+    mut hi: Vec<usize>,
+) -> Vec<usize> {
     let k = runs.len();
-    let mut lo = vec![0usize; k];
-    let mut hi: Vec<usize> = runs.iter().map(|r| r.len()).collect();
     let mut pos = vec![0usize; k];
     loop {
         let Some(r) = (0..k)
@@ -204,6 +215,88 @@ pub fn split_points<R: Record>(runs: &[&[R]], rank: usize, c: &Canon) -> Vec<usi
             std::cmp::Ordering::Greater => hi.copy_from_slice(&pos),
         }
     }
+}
+
+/// In-memory samples of runs that live in a file: `per_run[s][j]` is record `j * every` of
+/// run `s`, and `merged` lists every sample as `(canonical record, run, j)` in merge order.
+pub struct Samples<'a, R> {
+    pub every: usize,
+    pub per_run: Vec<&'a [R]>,
+    pub merged: Vec<(R, usize, usize)>,
+}
+
+impl<'a, R: Record> Samples<'a, R> {
+    pub fn new(every: usize, per_run: Vec<&'a [R]>, c: &Canon) -> Samples<'a, R> {
+        let mut merged: Vec<(R, usize, usize)> = per_run
+            .iter()
+            .enumerate()
+            .flat_map(|(s, v)| v.iter().enumerate().map(move |(j, r)| (r.canon(c), s, j)))
+            .collect();
+        merged.sort_unstable();
+        Samples {
+            every: every.max(1),
+            per_run,
+            merged,
+        }
+    }
+
+    /// Bounds of how many records of each run precede sample `e` of the merge (exact for its
+    /// own run), from the samples alone.
+    fn bounds(&self, runs: &[&[R]], e: &(R, usize, usize), c: &Canon) -> (Vec<usize>, Vec<usize>) {
+        let (x, r, j) = (e.0, e.1, e.2);
+        let g = self.every;
+        let mut lower = vec![0; runs.len()];
+        let mut upper = vec![0; runs.len()];
+        for s in 0..runs.len() {
+            if s == r {
+                lower[s] = j * g;
+                upper[s] = j * g;
+                continue;
+            }
+            let a = self.per_run[s].partition_point(|y| {
+                let y = y.canon(c);
+                y < x || (y == x && s < r)
+            });
+            // Sample a-1 (record (a-1)·g) precedes e, sample a (record a·g) does not.
+            lower[s] = if a == 0 { 0 } else { (a - 1) * g + 1 };
+            upper[s] = (a * g).min(runs[s].len());
+        }
+        (lower, upper)
+    }
+}
+
+/// [`split_points`] for runs read through a mapping: the samples narrow every run's window to
+/// a few sampling intervals first (without touching the runs), so the exact search reads only
+/// a few pages of each run instead of a binary search's worth.
+pub fn split_points_sampled<R: Record>(
+    runs: &[&[R]],
+    samples: &Samples<'_, R>,
+    rank: usize,
+    c: &Canon,
+) -> Vec<usize> {
+    let k = runs.len();
+    let mut lo = vec![0usize; k];
+    let mut hi: Vec<usize> = runs.iter().map(|r| r.len()).collect();
+    let m = &samples.merged;
+    // The last sample certainly before the cut, the first certainly after it.
+    let before = m.partition_point(|e| samples.bounds(runs, e, c).1.iter().sum::<usize>() < rank);
+    if before > 0 {
+        let e = &m[before - 1];
+        let (lower, _) = samples.bounds(runs, e, c);
+        lo = lower;
+        lo[e.1] = e.2 * samples.every + 1;
+    }
+    let after = m.partition_point(|e| samples.bounds(runs, e, c).0.iter().sum::<usize>() < rank);
+    if after < m.len() {
+        let e = &m[after];
+        let (_, upper) = samples.bounds(runs, e, c);
+        hi = upper;
+        hi[e.1] = e.2 * samples.every;
+    }
+    for s in 0..k {
+        hi[s] = hi[s].max(lo[s]);
+    }
+    split_within(runs, rank, c, lo, hi)
 }
 
 #[cfg(test)]
@@ -244,8 +337,12 @@ mod tests {
                 }
             }
             prop_assert_eq!(got, expect.iter().map(|p| p.0).collect::<Vec<_>>());
+            let every = block;
+            let sampled: Vec<Vec<u16>> = runs.iter().map(|r| r.iter().step_by(every).copied().collect()).collect();
+            let samples = Samples::new(every, sampled.iter().map(|v| v.as_slice()).collect(), &c);
             for rank in 0..=expect.len() {
                 let cut = split_points(&slices, rank, &c);
+                prop_assert_eq!(&split_points_sampled(&slices, &samples, rank, &c), &cut);
                 prop_assert_eq!(cut.iter().sum::<usize>(), rank);
                 for (r, &p) in cut.iter().enumerate() {
                     let taken = expect[..rank].iter().filter(|e| e.1 == r).count();
