@@ -73,6 +73,23 @@ fn writing_commands() -> Vec<(&'static str, Vec<&'static str>)> {
         ),
         ("sort", vec!["sort", "IN", "-o", "OUT"]),
         ("argsort", vec!["argsort", "IN", "-o", "OUT", "--mem", "1M"]),
+        ("eval", vec!["eval", "2*x+1", "-o", "OUT", "x=IN"]),
+        ("transpose", vec!["transpose", "IN", "-o", "OUT"]),
+        (
+            "reshape",
+            vec![
+                "reshape", "IN", "-o", "OUT", "--shape", "1024,-1", "--order", "F",
+            ],
+        ),
+        ("slice", vec!["slice", "IN", "-o", "OUT", "--index", "::-1"]),
+        (
+            "convert",
+            vec!["convert", "IN", "-o", "OUT", "--dtype", "f4"],
+        ),
+        (
+            "convert --to-raw",
+            vec!["convert", "IN", "-o", "OUT", "--to-raw"],
+        ),
     ]
 }
 
@@ -80,6 +97,7 @@ fn fill(args: &[&str], input: &Path, out: &Path) -> Vec<String> {
     args.iter()
         .map(|a| match *a {
             "IN" => input.to_string_lossy().into_owned(),
+            "x=IN" => format!("x={}", input.to_string_lossy()),
             "OUT" => out.to_string_lossy().into_owned(),
             other => other.to_string(),
         })
@@ -396,4 +414,34 @@ fn special_files_and_non_utf8_paths() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn output_equal_to_input_is_refused_also_through_links() {
+    let work = tempfile::tempdir().unwrap();
+    let input = make_input(work.path(), "in.npy", "65536");
+    let before = checksum(&input);
+    let sym = work.path().join("sym.npy");
+    std::os::unix::fs::symlink(&input, &sym).unwrap();
+    let hard = work.path().join("hard.npy");
+    std::fs::hard_link(&input, &hard).unwrap();
+    for (name, args) in writing_commands()
+        .into_iter()
+        .filter(|(_, a)| a.iter().any(|s| s.contains("IN")))
+    {
+        for dest in [&input, &sym, &hard] {
+            let mut argv = fill(&args, &input, dest);
+            argv.push("--force".into());
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let out = outcore_in(work.path(), &argv);
+            assert_eq!(code(&out), 2, "{name} -> {dest:?}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains("same file"),
+                "{name}: {}",
+                stderr(&out)
+            );
+        }
+    }
+    assert_eq!(checksum(&input), before);
+    assert_eq!(entries(work.path()), vec!["hard.npy", "in.npy", "sym.npy"]);
 }

@@ -17,6 +17,16 @@ mod cgroup;
 /// unwritable directories, special files: clean failures and nothing left behind.
 mod reliability;
 
+/// transpose / reshape / slice / convert against NumPy (library and command line).
+mod copy;
+/// `outcore eval` against NumPy: dtypes, byte orders, orders, broadcasting, promotion, errors.
+mod eval;
 /// Sort and argsort against NumPy: every dtype, NaN/duplicate-heavy data, N-d, --by,
 /// external multi-pass merges under tiny budgets, clean failures.
 mod sort;
+
+/// Reductions and stats against NumPy: every op, dtype, order, axis; NaN rules; JSON; user folds.
+mod reduce;
+
+/// The closure map API: broadcasting, orders, byte orders, mappings, errors.
+mod map;

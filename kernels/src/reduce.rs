@@ -1,51 +1,28 @@
-//! Whole-array reductions over a mapped array, chunk-parallel through the engine's scheduler.
+//! Reductions over a mapped array — whole-array or along any axis — chunk-parallel through
+//! the engine's scheduler: `sum prod min max mean var std argmin argmax count-nonzero any all`,
+//! the NaN-skipping forms, `stats`, and user folds ([`fold`]).
 //!
-//! Each chunk is reduced to a partial result on a worker thread; partials are combined in
-//! chunk order, so results do not depend on the thread count. Float sums are pairwise (the
-//! same scheme as NumPy's, with wider accumulators for `f16`/`f32`), so they are at least as
-//! accurate as NumPy's.
+//! Float sums are pairwise within runs and compensated (Neumaier) across them, in float64
+//! whatever the input float type, so they are at least as accurate as NumPy's. Variances
+//! merge per-block two-pass moments with Chan's parallel formula. Whole-array results and
+//! reductions along the fastest axis combine partials in chunk order, so they do not depend
+//! on the thread count. Result dtypes, NaN rules and empty-input behaviour follow NumPy.
 
 use std::fmt;
 
 use outcore_engine::{
-    cast_or_copy, with_scalar_type, Array, Context, DType, Element, Error, ErrorKind, Result,
-    ScalarKind,
+    with_scalar_type, Array, Context, DType, Error, ErrorKind, Layout, Order, OutputFile,
+    OutputOptions, Result, ScalarKind,
 };
 
-use crate::cast::CastSource;
+use crate::expr::Num;
 
-/// A reduction the engine can run over a whole array.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReduceOp {
-    Sum,
-    Min,
-    Max,
-}
-
-impl ReduceOp {
-    pub const ALL: [ReduceOp; 3] = [ReduceOp::Sum, ReduceOp::Min, ReduceOp::Max];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ReduceOp::Sum => "sum",
-            ReduceOp::Min => "min",
-            ReduceOp::Max => "max",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<ReduceOp> {
-        ReduceOp::ALL
-            .into_iter()
-            .find(|op| op.name() == s)
-            .ok_or_else(|| {
-                let known: Vec<&str> = ReduceOp::ALL.iter().map(|o| o.name()).collect();
-                Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!("unknown reduction {s:?} (known: {})", known.join(", ")),
-                )
-            })
-    }
-}
+pub mod fold;
+mod ops;
+mod stats;
+pub use fold::{fold_array, AxisView, FnFold, Fold};
+pub use ops::*;
+pub use stats::{stats, Stats};
 
 /// A scalar result value. Its dtype travels beside it in [`Reduced`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,6 +40,8 @@ pub struct Reduced {
     pub op: &'static str,
     pub dtype: DType,
     pub value: Value,
+    /// NumPy's RuntimeWarnings for this result ("All-NaN slice encountered", …).
+    pub warnings: Vec<String>,
 }
 
 impl Reduced {
@@ -122,223 +101,6 @@ fn normalise_exp(s: &str) -> String {
             _ => format!("{mant}e{exp}"),
         },
         None => s.to_string(),
-    }
-}
-
-/// NumPy's result dtype of `op` over elements of `kind` (native byte order).
-pub fn result_kind(op: ReduceOp, kind: ScalarKind) -> ScalarKind {
-    match op {
-        ReduceOp::Sum => match kind {
-            ScalarKind::Bool
-            | ScalarKind::I8
-            | ScalarKind::I16
-            | ScalarKind::I32
-            | ScalarKind::I64 => ScalarKind::I64,
-            ScalarKind::U8 | ScalarKind::U16 | ScalarKind::U32 | ScalarKind::U64 => ScalarKind::U64,
-            other => other,
-        },
-        ReduceOp::Min | ReduceOp::Max => kind,
-    }
-}
-
-/// Reduces the whole array with `op`.
-pub fn reduce_all(ctx: &Context, array: &Array, op: ReduceOp) -> Result<Reduced> {
-    let kind = array
-        .dtype()
-        .require_real(&format!("reduce {}", op.name()))
-        .map_err(|e| e.with_path(array.path()))?;
-    let swap = array.dtype().needs_swap();
-    let value = with_scalar_type!(kind, T => reduce_typed::<T>(ctx, array, op, swap), complex => unreachable!("require_real refuses complex"))?;
-    Ok(Reduced {
-        op: op.name(),
-        dtype: DType::native(result_kind(op, kind)),
-        value,
-    })
-}
-
-/// Per-chunk partial of a reduction.
-#[derive(Debug, Clone, Copy)]
-enum Partial {
-    IntSum(i64),
-    UIntSum(u64),
-    FloatSum(f64),
-    Extreme {
-        value: f64,
-        int: i128,
-        nan: bool,
-        any: bool,
-    },
-}
-
-fn reduce_typed<T: CastSource + PartialOrd>(
-    ctx: &Context,
-    array: &Array,
-    op: ReduceOp,
-    swap: bool,
-) -> Result<Value> {
-    let kind = T::KIND;
-    let item = std::mem::size_of::<T>();
-    if array.is_empty() && op != ReduceOp::Sum {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!(
-                "zero-size array to reduction operation {} which has no identity",
-                if op == ReduceOp::Min {
-                    "minimum"
-                } else {
-                    "maximum"
-                }
-            ),
-        )
-        .with_path(array.path()));
-    }
-    let partials = ctx
-        .for_each_chunk(
-            op.name(),
-            &array.input(),
-            item,
-            0..array.len(),
-            |_, bytes| {
-                let values = cast_or_copy::<T>(bytes);
-                Ok(chunk_partial(&values, op, swap))
-            },
-        )
-        .map_err(|e| e.with_path(array.path()))?;
-    Ok(combine(kind, op, &partials))
-}
-
-#[inline(always)]
-fn load<T: Element>(x: T, swap: bool) -> T {
-    if swap {
-        x.swap_bytes()
-    } else {
-        x
-    }
-}
-
-fn chunk_partial<T: CastSource + PartialOrd>(values: &[T], op: ReduceOp, swap: bool) -> Partial {
-    let kind = T::KIND;
-    match op {
-        ReduceOp::Sum if kind.is_float() => {
-            Partial::FloatSum(pairwise_sum(values, &|x: T| load(x, swap).as_f64()))
-        }
-        ReduceOp::Sum if kind.is_unsigned_int() => Partial::UIntSum(
-            values
-                .iter()
-                .fold(0u64, |a, &x| a.wrapping_add(load(x, swap).as_u64())),
-        ),
-        ReduceOp::Sum => Partial::IntSum(
-            values
-                .iter()
-                .fold(0i64, |a, &x| a.wrapping_add(load(x, swap).as_i64())),
-        ),
-        ReduceOp::Min | ReduceOp::Max => {
-            let want_min = op == ReduceOp::Min;
-            let mut best: Option<T> = None;
-            let mut nan = false;
-            for &x in values {
-                let x = load(x, swap);
-                #[allow(clippy::eq_op)]
-                if x != x {
-                    nan = true;
-                    continue;
-                }
-                best = Some(match best {
-                    None => x,
-                    Some(b) if (want_min && x < b) || (!want_min && x > b) => x,
-                    Some(b) => b,
-                });
-            }
-            let (value, int) = match best {
-                Some(b) if kind.is_float() => (b.as_f64(), 0),
-                Some(b) if kind.is_unsigned_int() => (0.0, b.as_u64() as i128),
-                Some(b) => (0.0, b.as_i64() as i128),
-                None => (0.0, 0),
-            };
-            Partial::Extreme {
-                value,
-                int,
-                nan,
-                any: best.is_some(),
-            }
-        }
-    }
-}
-
-fn combine(kind: ScalarKind, op: ReduceOp, partials: &[Partial]) -> Value {
-    match op {
-        ReduceOp::Sum => {
-            if kind.is_float() {
-                let sums: Vec<f64> = partials
-                    .iter()
-                    .map(|p| match p {
-                        Partial::FloatSum(s) => *s,
-                        _ => 0.0,
-                    })
-                    .collect();
-                let total = pairwise_sum(&sums, &|x| x);
-                // Round once to the result dtype, as NumPy's result is of the input's dtype.
-                Value::Float(match kind {
-                    ScalarKind::F16 => half::f16::from_f64(total).to_f64(),
-                    ScalarKind::F32 => total as f32 as f64,
-                    _ => total,
-                })
-            } else if kind.is_unsigned_int() {
-                Value::UInt(partials.iter().fold(0u64, |a, p| match p {
-                    Partial::UIntSum(s) => a.wrapping_add(*s),
-                    _ => a,
-                }))
-            } else {
-                Value::Int(partials.iter().fold(0i64, |a, p| match p {
-                    Partial::IntSum(s) => a.wrapping_add(*s),
-                    _ => a,
-                }))
-            }
-        }
-        ReduceOp::Min | ReduceOp::Max => {
-            let want_min = op == ReduceOp::Min;
-            let mut nan = false;
-            let mut best: Option<(f64, i128)> = None;
-            for p in partials {
-                if let Partial::Extreme {
-                    value,
-                    int,
-                    nan: n,
-                    any,
-                } = *p
-                {
-                    nan |= n;
-                    if !any {
-                        continue;
-                    }
-                    best = Some(match best {
-                        None => (value, int),
-                        Some((bv, bi)) => {
-                            let better = if kind.is_float() {
-                                (want_min && value < bv) || (!want_min && value > bv)
-                            } else {
-                                (want_min && int < bi) || (!want_min && int > bi)
-                            };
-                            if better {
-                                (value, int)
-                            } else {
-                                (bv, bi)
-                            }
-                        }
-                    });
-                }
-            }
-            let (v, i) = best.unwrap_or((f64::NAN, 0));
-            if kind.is_float() {
-                Value::Float(if nan { f64::NAN } else { v })
-            } else if kind.is_bool() {
-                Value::Bool(i != 0)
-            } else if kind.is_unsigned_int() {
-                Value::UInt(i as u64)
-            } else {
-                Value::Int(i as i64)
-            }
-        }
     }
 }
 

@@ -14,8 +14,11 @@ use anyhow::{bail, ensure, Result};
 use outcore_engine::{
     format_bytes, Array, ChunkIo, Context, DType, Layout, Order, OutputFile, Pattern, ScalarKind,
 };
+use outcore_kernels::copy::{convert, transpose, ConvertOptions};
+use outcore_kernels::expr::eval_to_file;
 use outcore_kernels::gen::{generate, Fill};
 use outcore_kernels::reduce::{reduce_all, ReduceOp, Value};
+use outcore_kernels::sort::{argsort, sort, SortOptions};
 
 use super::common::{json_str, parse_size, Session};
 
@@ -35,7 +38,7 @@ pub struct Args {
     pub plot: Option<PathBuf>,
 }
 
-/// Which floor a kernel is compared with.
+/// What a kernel is compared with: the machine's own time to move the same bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Floor {
     /// Cached sequential `pread` of the bytes into a reused buffer.
@@ -44,6 +47,8 @@ pub enum Floor {
     Write,
     /// In-memory copy of the bytes.
     Copy,
+    /// Reading some bytes and writing some new bytes (the two floors' times added).
+    ReadWrite,
 }
 
 impl Floor {
@@ -52,6 +57,7 @@ impl Floor {
             Floor::Read => "read",
             Floor::Write => "write",
             Floor::Copy => "copy",
+            Floor::ReadWrite => "read+write",
         }
     }
 }
@@ -191,10 +197,14 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
     let input = dir.path().join("x.npy");
     generate(ctx, &input, &layout, Fill::Arange, 0, &opts)?;
     let floors = measure_floors(ctx, &input, dir.path(), bytes)?;
+    // Seconds the machine needs to read `r` cached bytes and write `w` new bytes.
+    let floor_io =
+        |r: usize, w: usize| (r as f64 * floors.read + w as f64 * floors.write) / bytes as f64;
     let floor_seconds = |f: Floor| match f {
         Floor::Read => floors.read,
         Floor::Write => floors.write,
         Floor::Copy => floors.copy,
+        Floor::ReadWrite => floors.read + floors.write,
     };
     let mut rows: Vec<Measure> = Vec::new();
     for (name, floor, secs) in [
@@ -254,6 +264,117 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
     drop(g);
     std::fs::remove_file(&gen_out)?;
 
+    // eval 2*x+1 into a new file: read N bytes, write N new bytes.
+    let ev = dir.path().join("eval.npy");
+    let (_, secs, peak) = time(|| Ok(eval_to_file(ctx, "2*x+1", &[("x", &a)], &ev, None, &opts)?))?;
+    let e = Array::open(&ev)?;
+    let verified = e
+        .as_slice::<f64>()?
+        .iter()
+        .enumerate()
+        .all(|(i, &v)| v == 2.0 * i as f64 + 1.0);
+    rows.push(Measure {
+        name: "eval 2*x+1".into(),
+        bytes: bytes as u64,
+        seconds: secs,
+        floor: Some(Floor::ReadWrite),
+        floor_seconds: floor_io(bytes, bytes),
+        peak_anon: peak,
+        verified,
+    });
+    drop(e);
+    std::fs::remove_file(&ev)?;
+
+    // Sorts of the random array: in the budget (no spill) and with a budget of 1/8 of the
+    // data (runs spilled and merged). An external sort must read the input, write and read
+    // the runs, and write the output.
+    let random = dir.path().join("random.npy");
+    generate(ctx, &random, &layout, Fill::Random, 11, &opts)?;
+    let r = Array::open(&random)?;
+    let sorted = dir.path().join("sorted.npy");
+    let sort_opts = SortOptions {
+        force: true,
+        ..Default::default()
+    };
+    let small = Context::builder()
+        .threads(ctx.threads())
+        .memory((bytes / 8).max(1 << 20))
+        .build()?;
+    for (name, c, floor_s) in [
+        ("sort (fits budget)", ctx, floor_io(bytes, bytes)),
+        ("sort (8x budget)", &small, floor_io(2 * bytes, 2 * bytes)),
+    ] {
+        let (_, secs, peak) = time(|| Ok(sort(c, &r, &sorted, &sort_opts)?))?;
+        let verified = is_sorted_permutation(ctx, &r, &sorted)?;
+        rows.push(Measure {
+            name: name.into(),
+            bytes: bytes as u64,
+            seconds: secs,
+            floor: Some(Floor::ReadWrite),
+            floor_seconds: floor_s,
+            peak_anon: peak,
+            verified,
+        });
+        std::fs::remove_file(&sorted)?;
+    }
+    let order = dir.path().join("argsort.npy");
+    let (_, secs, peak) = time(|| Ok(argsort(ctx, &r, &order, &sort_opts)?))?;
+    let verified = argsort_is_valid(&r, &order)?;
+    rows.push(Measure {
+        name: "argsort".into(),
+        bytes: bytes as u64,
+        seconds: secs,
+        floor: Some(Floor::ReadWrite),
+        floor_seconds: floor_io(bytes, bytes),
+        peak_anon: peak,
+        verified,
+    });
+    std::fs::remove_file(&order)?;
+
+    // Convert float64 -> float32: read N bytes, write N/2.
+    let conv = dir.path().join("f4.npy");
+    let conv_opts = ConvertOptions {
+        dtype: Some(DType::native(ScalarKind::F32)),
+        ..Default::default()
+    };
+    let (c, secs, peak) = time(|| Ok(convert(ctx, &a, &conv_opts, &conv, &opts)?))?;
+    let verified = c
+        .as_slice::<f32>()?
+        .iter()
+        .enumerate()
+        .all(|(i, &v)| v == i as f32);
+    rows.push(Measure {
+        name: "convert f8->f4".into(),
+        bytes: bytes as u64,
+        seconds: secs,
+        floor: Some(Floor::ReadWrite),
+        floor_seconds: floor_io(bytes, bytes / 2),
+        peak_anon: peak,
+        verified,
+    });
+    drop(c);
+    std::fs::remove_file(&conv)?;
+
+    // Transpose of a square matrix of arange values.
+    let side = ((n as f64).sqrt() as usize).max(2);
+    let square = Layout::new(DType::native(ScalarKind::F64), vec![side, side], Order::C)?;
+    let m_path = dir.path().join("matrix.npy");
+    generate(ctx, &m_path, &square, Fill::Arange, 0, &opts)?;
+    let m = Array::open(&m_path)?;
+    let t_path = dir.path().join("transposed.npy");
+    let (t, secs, peak) = time(|| Ok(transpose(ctx, &m, None, &t_path, &opts)?))?;
+    let tv = t.as_slice::<f64>()?;
+    let verified = (0..side * side).all(|p| tv[p] == ((p % side) * side + p / side) as f64);
+    rows.push(Measure {
+        name: "transpose".into(),
+        bytes: (side * side * 8) as u64,
+        seconds: secs,
+        floor: Some(Floor::ReadWrite),
+        floor_seconds: floor_io(side * side * 8, side * side * 8),
+        peak_anon: peak,
+        verified,
+    });
+
     report(args.json, ctx, &rows)?;
     if let Some(plot) = &args.plot {
         std::fs::write(plot, svg(&rows, ctx))
@@ -263,6 +384,44 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         bail!("bench result of {} is wrong", bad.name);
     }
     Ok(())
+}
+
+/// True when `sorted` is non-decreasing and holds the same multiset as `input` (checked by
+/// count, sum and extremes, which a sort that lost or duplicated values would not keep).
+fn is_sorted_permutation(ctx: &Context, input: &Array, sorted: &Path) -> Result<bool> {
+    let s = Array::open(sorted)?;
+    let v = s.as_slice::<f64>()?;
+    if v.len() != input.len() || !v.windows(2).all(|w| w[0] <= w[1]) {
+        return Ok(false);
+    }
+    let (a, b) = (
+        reduce_all(ctx, input, ReduceOp::Sum)?,
+        reduce_all(ctx, &s, ReduceOp::Sum)?,
+    );
+    let (Value::Float(a), Value::Float(b)) = (a.value, b.value) else {
+        return Ok(false);
+    };
+    Ok((a - b).abs() <= 1e-9 * a.abs().max(1.0))
+}
+
+/// True when `order` is a permutation that sorts `input`.
+fn argsort_is_valid(input: &Array, order: &Path) -> Result<bool> {
+    let o = Array::open(order)?;
+    let idx = o.as_slice::<i64>()?;
+    let v = input.as_slice::<f64>()?;
+    let mut seen = vec![false; v.len()];
+    let mut prev = f64::NEG_INFINITY;
+    for &i in idx.iter() {
+        let Some(slot) = usize::try_from(i).ok().filter(|&i| i < v.len()) else {
+            return Ok(false);
+        };
+        if seen[slot] || v[slot] < prev {
+            return Ok(false);
+        }
+        seen[slot] = true;
+        prev = v[slot];
+    }
+    Ok(idx.len() == v.len())
 }
 
 fn report(json: bool, ctx: &Context, rows: &[Measure]) -> Result<()> {

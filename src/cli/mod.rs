@@ -4,7 +4,9 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 pub mod common;
+mod copy;
 mod demo;
+mod eval;
 mod gen;
 mod info;
 mod reduce;
@@ -28,12 +30,24 @@ pub enum Command {
     Info(info::Args),
     /// Generate a .npy file of any numeric dtype, shape and order.
     Gen(gen::Args),
-    /// Reduce a whole array: sum, min, max.
+    /// Reduce a whole array or along an axis: sum, prod, min, max, mean, var, std, argmin, argmax, …
     Reduce(reduce::Args),
     /// Sort an array (external merge sort): along the last axis, flattened, or rows by columns.
     Sort(sort::SortArgs),
     /// Write the int64 indices that sort an array (stable).
     Argsort(sort::ArgsortArgs),
+    /// Transpose (any axis permutation; default reverses the axes) into a C-order .npy.
+    Transpose(copy::TransposeArgs),
+    /// Reshape (NumPy's reshape, -1 inferred, --order C|F) into a .npy.
+    Reshape(copy::ReshapeArgs),
+    /// Slice with NumPy basic indexing ('1:5, ::-2, ...') into a C-order .npy.
+    Slice(copy::SliceArgs),
+    /// Convert dtype, memory order, byte order, raw <-> .npy.
+    Convert(copy::ConvertArgs),
+    /// Count, sum, mean, std, min, max and NaN count of an array, in one pass.
+    Stats(reduce::StatsArgs),
+    /// Evaluate an elementwise expression over .npy files into a new .npy file.
+    Eval(eval::Args),
     /// Run the main job on an array larger than its memory budget, check it, print throughputs.
     Demo(demo::Args),
     /// Measure the machine's floors and every kernel on the same bytes, verified.
@@ -59,6 +73,12 @@ pub fn main() -> i32 {
         Command::Reduce(a) => reduce::run(a, &session),
         Command::Sort(a) => sort::run_sort(a, &session),
         Command::Argsort(a) => sort::run_argsort(a, &session),
+        Command::Transpose(a) => copy::run_transpose(a, &session),
+        Command::Reshape(a) => copy::run_reshape(a, &session),
+        Command::Slice(a) => copy::run_slice(a, &session),
+        Command::Convert(a) => copy::run_convert(a, &session),
+        Command::Stats(a) => reduce::run_stats(a, &session),
+        Command::Eval(a) => eval::run(a, &session),
         Command::Demo(a) => demo::run(a, &session),
         Command::Bench(a) => bench::run(a, &session),
     };

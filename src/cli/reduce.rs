@@ -1,52 +1,204 @@
-//! `outcore reduce OP FILE [--json]`
+//! `outcore reduce OP FILE [--axis K] [--ddof D] [-o OUT] [--json]` and `outcore stats FILE [--json]`
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use outcore_engine::{Array, Error, ErrorKind};
-use outcore_kernels::reduce::{reduce_all, ReduceOp, Value};
+use outcore_engine::{Array, Error, ErrorKind, ScalarKind};
+use outcore_kernels::reduce::{float_text, reduce_all_with, reduce_axis, stats, ReduceOp, Value};
 
 use super::common::{json_str, Session};
 
+/// Axis results with more elements than this need `-o OUT`.
+const PRINT_LIMIT: usize = 1000;
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The reduction: sum, min, max.
+    /// The reduction: sum prod min max mean var std argmin argmax count-nonzero any all,
+    /// nansum nanmin nanmax nanmean nanvar nanstd nanargmin nanargmax.
     pub op: String,
     /// A .npy file.
     pub file: PathBuf,
-    /// Reduce along this axis (not available yet: whole-array reductions only).
-    #[arg(long)]
+    /// Reduce along this axis (negative counts from the end); default: the whole array.
+    #[arg(long, allow_hyphen_values = true)]
     pub axis: Option<i64>,
+    /// Delta degrees of freedom for var/std (NumPy's ddof).
+    #[arg(long, default_value_t = 0.0)]
+    pub ddof: f64,
+    /// Write an axis result to this .npy file.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
     /// Print one JSON object: op, dtype, value.
     #[arg(long)]
     pub json: bool,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct StatsArgs {
+    /// A .npy file.
+    pub file: PathBuf,
+    /// Print one JSON object: count, sum, mean, std, min, max, nan_count.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A value as JSON: round-trip floats, non-finite floats as "nan"/"inf"/"-inf".
+pub fn json_value(v: Value, kind: ScalarKind) -> String {
+    match v {
+        Value::Float(f) if !f.is_finite() => json_str(&float_text(f, kind)),
+        Value::Float(f) => float_text(f, kind),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+    }
+}
+
+/// A value for people: like NumPy prints scalars.
+fn text_value(v: Value, kind: ScalarKind) -> String {
+    match v {
+        Value::Float(f) => float_text(f, kind),
+        Value::Bool(b) => if b { "True" } else { "False" }.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+    }
+}
+
+/// Nested lists of C-ordered values over `shape`.
+fn nested(values: &[Value], shape: &[usize], fmt: &dyn Fn(Value) -> String) -> String {
+    match shape.split_first() {
+        None => values.first().map(|&v| fmt(v)).unwrap_or_default(),
+        Some((&d, rest)) => {
+            let step: usize = rest.iter().product();
+            let parts: Vec<String> = (0..d)
+                .map(|i| nested(&values[i * step..(i + 1) * step], rest, fmt))
+                .collect();
+            format!("[{}]", parts.join(", "))
+        }
+    }
+}
+
+fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("outcore: warning: {w} (RuntimeWarning in NumPy)");
+    }
+}
+
 pub fn run(args: &Args, session: &Session) -> Result<()> {
     let op = ReduceOp::parse(&args.op)?;
-    if args.axis.is_some() {
+    let array = Array::open(&args.file)?;
+    let Some(axis) = args.axis else {
+        if args.output.is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "-o needs --axis (a whole-array result is printed)",
+            )
+            .into());
+        }
+        let r = reduce_all_with(&session.ctx, &array, op, args.ddof)?;
+        warn(&r.warnings);
+        let kind = r.dtype.scalar_kind().unwrap_or(ScalarKind::F64);
+        if args.json {
+            println!(
+                "{{\"op\":{},\"dtype\":{},\"value\":{}}}",
+                json_str(r.op),
+                json_str(&r.dtype.str_code()),
+                json_value(r.value, kind)
+            );
+        } else {
+            println!("{}", text_value(r.value, kind));
+        }
+        return Ok(());
+    };
+    let r = reduce_axis(&session.ctx, &array, op, axis, args.ddof)?;
+    warn(&r.warnings);
+    let dtype = r.layout.dtype().clone();
+    let kind = dtype.scalar_kind().unwrap_or(ScalarKind::F64);
+    if let Some(out) = &args.output {
+        let opts = session.output_options(&[args.file.as_path()]);
+        r.write_npy(out, &opts)?;
+        if args.json {
+            let shape: Vec<String> = r.layout.shape().iter().map(|d| d.to_string()).collect();
+            println!(
+                "{{\"op\":{},\"dtype\":{},\"shape\":[{}],\"output\":{}}}",
+                json_str(r.op),
+                json_str(&dtype.str_code()),
+                shape.join(","),
+                json_str(&out.display().to_string())
+            );
+        }
+        return Ok(());
+    }
+    if r.layout.len() > PRINT_LIMIT {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
-            "--axis is not supported by this build: only whole-array reductions",
+            format!(
+                "the result has {} elements (shape {:?}): write it to a file with -o OUT",
+                r.layout.len(),
+                r.layout.shape()
+            ),
         )
         .into());
     }
-    let array = Array::open(&args.file)?;
-    let r = reduce_all(&session.ctx, &array, op)?;
+    let values = r.values_c_order();
     if args.json {
-        let value = match r.value {
-            Value::Float(f) if !f.is_finite() => json_str(&r.value_text()),
-            Value::Bool(b) => b.to_string(),
-            _ => r.value_text(),
-        };
+        let v = nested(&values, r.layout.shape(), &|v| json_value(v, kind));
         println!(
             "{{\"op\":{},\"dtype\":{},\"value\":{}}}",
             json_str(r.op),
-            json_str(&r.dtype.str_code()),
-            value
+            json_str(&dtype.str_code()),
+            v
         );
     } else {
-        println!("{}", r.value_text());
+        println!(
+            "{}",
+            nested(&values, r.layout.shape(), &|v| text_value(v, kind))
+        );
+    }
+    Ok(())
+}
+
+pub fn run_stats(args: &StatsArgs, session: &Session) -> Result<()> {
+    let array = Array::open(&args.file)?;
+    let s = stats(&session.ctx, &array)?;
+    let kind = |d: &outcore_engine::DType| d.scalar_kind().unwrap_or(ScalarKind::F64);
+    let (sk, mk, k) = (kind(&s.sum_dtype), kind(&s.mean_dtype), kind(&s.dtype));
+    // An extreme is NaN-propagating, so it may be a float even for the dtype's kind.
+    let ext = |v: Option<Value>, json: bool| match v {
+        None => {
+            if json {
+                "null".to_string()
+            } else {
+                "-".to_string()
+            }
+        }
+        Some(v) if json => json_value(
+            v,
+            if matches!(v, Value::Float(_)) && !k.is_float() {
+                ScalarKind::F64
+            } else {
+                k
+            },
+        ),
+        Some(v) => text_value(v, k),
+    };
+    if args.json {
+        println!(
+            "{{\"count\":{},\"sum\":{},\"mean\":{},\"std\":{},\"min\":{},\"max\":{},\"nan_count\":{}}}",
+            s.count,
+            json_value(s.sum, sk),
+            json_value(Value::Float(s.mean), mk),
+            json_value(Value::Float(s.std), mk),
+            ext(s.min, true),
+            ext(s.max, true),
+            s.nan_count
+        );
+    } else {
+        println!("count      {}", s.count);
+        println!("sum        {}", text_value(s.sum, sk));
+        println!("mean       {}", text_value(Value::Float(s.mean), mk));
+        println!("std        {}", text_value(Value::Float(s.std), mk));
+        println!("min        {}", ext(s.min, false));
+        println!("max        {}", ext(s.max, false));
+        println!("nan_count  {}", s.nan_count);
     }
     Ok(())
 }

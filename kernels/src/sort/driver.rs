@@ -293,6 +293,7 @@ impl<R: Record> Job<'_, R> {
     /// returns the merged runs and, for a scratch destination, their samples. `input` (the
     /// mapped runs) gets the scheduler's read hints; `samples` (every `every`-th record of each
     /// run) keep the splitter search from reading much of it.
+    #[allow(clippy::type_complexity)]
     fn merge(
         &self,
         phase: &str,

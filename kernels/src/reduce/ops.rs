@@ -1,0 +1,987 @@
+//! The built-in reductions as [`Fold`]s, their NumPy result dtypes and finishing rules, and
+//! the whole-array and axis entry points.
+
+use super::*;
+
+/// A reduction the engine can run over a whole array or along an axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReduceOp {
+    Sum,
+    Prod,
+    Min,
+    Max,
+    Mean,
+    Var,
+    Std,
+    Argmin,
+    Argmax,
+    CountNonzero,
+    Any,
+    All,
+    NanSum,
+    NanMin,
+    NanMax,
+    NanMean,
+    NanVar,
+    NanStd,
+    NanArgmin,
+    NanArgmax,
+}
+
+impl ReduceOp {
+    pub const ALL: [ReduceOp; 20] = [
+        ReduceOp::Sum,
+        ReduceOp::Prod,
+        ReduceOp::Min,
+        ReduceOp::Max,
+        ReduceOp::Mean,
+        ReduceOp::Var,
+        ReduceOp::Std,
+        ReduceOp::Argmin,
+        ReduceOp::Argmax,
+        ReduceOp::CountNonzero,
+        ReduceOp::Any,
+        ReduceOp::All,
+        ReduceOp::NanSum,
+        ReduceOp::NanMin,
+        ReduceOp::NanMax,
+        ReduceOp::NanMean,
+        ReduceOp::NanVar,
+        ReduceOp::NanStd,
+        ReduceOp::NanArgmin,
+        ReduceOp::NanArgmax,
+    ];
+
+    pub fn name(self) -> &'static str {
+        use ReduceOp::*;
+        match self {
+            Sum => "sum",
+            Prod => "prod",
+            Min => "min",
+            Max => "max",
+            Mean => "mean",
+            Var => "var",
+            Std => "std",
+            Argmin => "argmin",
+            Argmax => "argmax",
+            CountNonzero => "count-nonzero",
+            Any => "any",
+            All => "all",
+            NanSum => "nansum",
+            NanMin => "nanmin",
+            NanMax => "nanmax",
+            NanMean => "nanmean",
+            NanVar => "nanvar",
+            NanStd => "nanstd",
+            NanArgmin => "nanargmin",
+            NanArgmax => "nanargmax",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<ReduceOp> {
+        let s = if s == "count_nonzero" {
+            "count-nonzero"
+        } else {
+            s
+        };
+        ReduceOp::ALL
+            .into_iter()
+            .find(|op| op.name() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = ReduceOp::ALL.iter().map(|o| o.name()).collect();
+                Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("unknown reduction {s:?} (known: {})", known.join(", ")),
+                )
+            })
+    }
+
+    /// True for the forms that skip NaNs.
+    pub fn skips_nan(self) -> bool {
+        self.name().starts_with("nan")
+    }
+
+    /// True for ops with no identity (empty input is an error).
+    fn needs_elements(self) -> bool {
+        use ReduceOp::*;
+        matches!(
+            self,
+            Min | Max | NanMin | NanMax | Argmin | Argmax | NanArgmin | NanArgmax
+        )
+    }
+
+    /// NumPy's name for the error on empty input.
+    fn empty_error(self) -> String {
+        use ReduceOp::*;
+        match self {
+            Min | NanMin => {
+                "zero-size array to reduction operation minimum which has no identity".into()
+            }
+            Max | NanMax => {
+                "zero-size array to reduction operation maximum which has no identity".into()
+            }
+            _ => format!("attempt to get {} of an empty sequence", self.name()),
+        }
+    }
+}
+
+/// NumPy's result dtype of `op` over elements of `kind` (native byte order).
+pub fn result_kind(op: ReduceOp, kind: ScalarKind) -> ScalarKind {
+    use ReduceOp::*;
+    match op {
+        Sum | Prod | NanSum => {
+            if kind.is_unsigned_int() {
+                ScalarKind::U64
+            } else if kind.is_float() {
+                kind
+            } else {
+                ScalarKind::I64
+            }
+        }
+        Min | Max | NanMin | NanMax => kind,
+        Mean | Var | Std | NanMean | NanVar | NanStd => {
+            if kind.is_float() {
+                kind
+            } else {
+                ScalarKind::F64
+            }
+        }
+        Argmin | Argmax | NanArgmin | NanArgmax | CountNonzero => ScalarKind::I64,
+        Any | All => ScalarKind::Bool,
+    }
+}
+
+/// RuntimeWarnings collected while finishing results (each message once).
+#[derive(Default)]
+struct Warnings(Vec<String>);
+
+impl Warnings {
+    fn add(&mut self, msg: &str) {
+        if !self.0.iter().any(|m| m == msg) {
+            self.0.push(msg.to_string());
+        }
+    }
+}
+
+/// A fold that also knows how to turn its accumulator into NumPy's result value.
+trait Finish<T: Copy>: Fold<T> {
+    fn finish(&self, acc: &Self::Acc, warn: &mut Warnings) -> Result<Value>;
+}
+
+/// A float64 sum with Neumaier compensation across runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompSum {
+    s: f64,
+    c: f64,
+}
+
+impl CompSum {
+    #[inline]
+    pub fn add(&mut self, x: f64) {
+        let t = self.s + x;
+        if self.s.abs() >= x.abs() {
+            self.c += (self.s - t) + x;
+        } else {
+            self.c += (x - t) + self.s;
+        }
+        self.s = t;
+    }
+    pub fn value(&self) -> f64 {
+        if self.s.is_finite() {
+            self.s + self.c
+        } else {
+            self.s
+        }
+    }
+}
+
+#[inline]
+fn f<T: Num>(x: T) -> f64 {
+    x.to_f64()
+}
+
+struct SumFloat {
+    skip_nan: bool,
+}
+impl<T: Num> Fold<T> for SumFloat {
+    type Acc = CompSum;
+    fn identity(&self) -> CompSum {
+        CompSum::default()
+    }
+    fn fold_one(&self, acc: &mut CompSum, x: T, _: u64) {
+        if !(self.skip_nan && x.is_nan()) {
+            acc.add(f(x));
+        }
+    }
+    fn fold_run(&self, acc: &mut CompSum, run: &[T], _: u64) {
+        let s = if self.skip_nan {
+            pairwise_sum(run, &|x: T| if x.is_nan() { 0.0 } else { f(x) })
+        } else {
+            pairwise_sum(run, &|x: T| f(x))
+        };
+        acc.add(s);
+    }
+    fn combine(&self, a: &mut CompSum, b: &CompSum) {
+        a.add(b.s);
+        a.add(b.c);
+    }
+}
+impl<T: Num> Finish<T> for SumFloat {
+    fn finish(&self, acc: &CompSum, _: &mut Warnings) -> Result<Value> {
+        Ok(Value::Float(round_to(acc.value(), T::KIND)))
+    }
+}
+
+/// `v` rounded to the float kind `kind` (and widened back, exactly).
+fn round_to(v: f64, kind: ScalarKind) -> f64 {
+    match kind {
+        ScalarKind::F16 => half::f16::from_f64(v).to_f64(),
+        ScalarKind::F32 => v as f32 as f64,
+        _ => v,
+    }
+}
+
+struct SumInt;
+impl<T: Num> Fold<T> for SumInt {
+    type Acc = i64;
+    fn identity(&self) -> i64 {
+        0
+    }
+    fn fold_one(&self, acc: &mut i64, x: T, _: u64) {
+        *acc = acc.wrapping_add(x.to_i128() as i64);
+    }
+    fn fold_run(&self, acc: &mut i64, run: &[T], _: u64) {
+        *acc = run
+            .iter()
+            .fold(*acc, |a, &x| a.wrapping_add(x.to_i128() as i64));
+    }
+    fn combine(&self, a: &mut i64, b: &i64) {
+        *a = a.wrapping_add(*b);
+    }
+}
+impl<T: Num> Finish<T> for SumInt {
+    fn finish(&self, acc: &i64, _: &mut Warnings) -> Result<Value> {
+        Ok(if T::KIND.is_unsigned_int() {
+            Value::UInt(*acc as u64)
+        } else {
+            Value::Int(*acc)
+        })
+    }
+}
+
+struct ProdInt;
+impl<T: Num> Fold<T> for ProdInt {
+    type Acc = i64;
+    fn identity(&self) -> i64 {
+        1
+    }
+    fn fold_one(&self, acc: &mut i64, x: T, _: u64) {
+        *acc = acc.wrapping_mul(x.to_i128() as i64);
+    }
+    fn combine(&self, a: &mut i64, b: &i64) {
+        *a = a.wrapping_mul(*b);
+    }
+}
+impl<T: Num> Finish<T> for ProdInt {
+    fn finish(&self, acc: &i64, _: &mut Warnings) -> Result<Value> {
+        Ok(if T::KIND.is_unsigned_int() {
+            Value::UInt(*acc as u64)
+        } else {
+            Value::Int(*acc)
+        })
+    }
+}
+
+struct ProdFloat;
+impl<T: Num> Fold<T> for ProdFloat {
+    type Acc = f64;
+    fn identity(&self) -> f64 {
+        1.0
+    }
+    fn fold_one(&self, acc: &mut f64, x: T, _: u64) {
+        *acc *= f(x);
+    }
+    fn combine(&self, a: &mut f64, b: &f64) {
+        *a *= *b;
+    }
+}
+impl<T: Num> Finish<T> for ProdFloat {
+    fn finish(&self, acc: &f64, _: &mut Warnings) -> Result<Value> {
+        Ok(Value::Float(round_to(*acc, T::KIND)))
+    }
+}
+
+/// The best value so far (min or max), and whether a NaN was seen.
+#[derive(Debug, Clone, Copy)]
+pub struct Extreme<T> {
+    has: bool,
+    nan: bool,
+    best: T,
+}
+
+struct MinMax {
+    min: bool,
+    skip_nan: bool,
+}
+impl MinMax {
+    #[inline(always)]
+    fn better<T: Num>(&self, x: T, b: T) -> bool {
+        if self.min {
+            x < b
+        } else {
+            x > b
+        }
+    }
+}
+impl<T: Num> Fold<T> for MinMax {
+    type Acc = Extreme<T>;
+    fn identity(&self) -> Extreme<T> {
+        Extreme {
+            has: false,
+            nan: false,
+            best: T::default(),
+        }
+    }
+    fn fold_one(&self, acc: &mut Extreme<T>, x: T, _: u64) {
+        if x.is_nan() {
+            acc.nan = true;
+        } else if !acc.has || self.better(x, acc.best) {
+            acc.best = x;
+            acc.has = true;
+        }
+    }
+    fn fold_run(&self, acc: &mut Extreme<T>, run: &[T], _: u64) {
+        let Some((&first, rest)) = run.split_first() else {
+            return;
+        };
+        let mut nan = first.is_nan();
+        let mut best = first;
+        for &x in rest {
+            // `best` may start as NaN; any real value replaces it.
+            let take = if self.min { x < best } else { x > best };
+            best = if take || best.is_nan() { x } else { best };
+            nan |= x.is_nan();
+        }
+        acc.nan |= nan;
+        if !best.is_nan() {
+            self.fold_one(acc, best, 0);
+        }
+    }
+    fn combine(&self, a: &mut Extreme<T>, b: &Extreme<T>) {
+        a.nan |= b.nan;
+        if b.has && (!a.has || self.better(b.best, a.best)) {
+            a.best = b.best;
+            a.has = true;
+        }
+    }
+}
+impl<T: Num> Finish<T> for MinMax {
+    fn finish(&self, acc: &Extreme<T>, warn: &mut Warnings) -> Result<Value> {
+        if acc.nan && !self.skip_nan {
+            return Ok(Value::Float(f64::NAN));
+        }
+        if !acc.has {
+            // Only reachable for all-NaN slices of the NaN-skipping forms.
+            warn.add("All-NaN slice encountered");
+            return Ok(Value::Float(f64::NAN));
+        }
+        Ok(scalar_value(acc.best))
+    }
+}
+
+/// A value of the input's own kind as a [`Value`].
+fn scalar_value<T: Num>(x: T) -> Value {
+    let k = T::KIND;
+    if k.is_float() {
+        Value::Float(x.to_f64())
+    } else if k.is_bool() {
+        Value::Bool(x.is_true())
+    } else if k.is_unsigned_int() {
+        Value::UInt(x.to_i128() as u64)
+    } else {
+        Value::Int(x.to_i128() as i64)
+    }
+}
+
+/// Maps a memory position of a whole-array walk to NumPy's flat C-order index.
+#[derive(Debug, Clone)]
+pub enum IndexMap {
+    Identity,
+    /// Position in Fortran order over `shape` → C-order index (`c_strides` of `shape`).
+    FortranToC {
+        shape: Vec<usize>,
+        c_strides: Vec<usize>,
+    },
+}
+
+impl IndexMap {
+    fn fortran(shape: &[usize]) -> IndexMap {
+        IndexMap::FortranToC {
+            shape: shape.to_vec(),
+            c_strides: outcore_engine::strides_for(shape, Order::C),
+        }
+    }
+
+    #[inline]
+    fn map(&self, p: u64) -> u64 {
+        match self {
+            IndexMap::Identity => p,
+            IndexMap::FortranToC { shape, c_strides } => {
+                let mut rest = p as usize;
+                let mut c = 0usize;
+                for (&d, &s) in shape.iter().zip(c_strides) {
+                    c += (rest % d) * s;
+                    rest /= d;
+                }
+                c as u64
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ArgAcc<T> {
+    has: bool,
+    best: T,
+    idx: u64,
+    /// Index of the first NaN (u64::MAX when none).
+    nan_idx: u64,
+}
+
+struct Arg {
+    min: bool,
+    skip_nan: bool,
+    map: IndexMap,
+}
+impl Arg {
+    #[inline(always)]
+    fn better<T: Num>(&self, x: T, b: T) -> bool {
+        if self.min {
+            x < b
+        } else {
+            x > b
+        }
+    }
+}
+impl<T: Num> Fold<T> for Arg {
+    type Acc = ArgAcc<T>;
+    fn identity(&self) -> ArgAcc<T> {
+        ArgAcc {
+            has: false,
+            best: T::default(),
+            idx: 0,
+            nan_idx: u64::MAX,
+        }
+    }
+    fn fold_one(&self, acc: &mut ArgAcc<T>, x: T, index: u64) {
+        if x.is_nan() {
+            if !self.skip_nan {
+                acc.nan_idx = acc.nan_idx.min(self.map.map(index));
+            }
+            return;
+        }
+        if !acc.has || self.better(x, acc.best) {
+            acc.best = x;
+            acc.idx = self.map.map(index);
+            acc.has = true;
+        } else if x == acc.best && !matches!(self.map, IndexMap::Identity) {
+            acc.idx = acc.idx.min(self.map.map(index));
+        }
+    }
+    fn fold_run(&self, acc: &mut ArgAcc<T>, run: &[T], first: u64) {
+        let identity = matches!(self.map, IndexMap::Identity);
+        for (k, &x) in run.iter().enumerate() {
+            if identity && !self.skip_nan && x.is_nan() {
+                // The first NaN of this run is its answer unless an earlier one exists.
+                acc.nan_idx = acc.nan_idx.min(first + k as u64);
+                return;
+            }
+            self.fold_one(acc, x, first + k as u64);
+        }
+    }
+    fn combine(&self, a: &mut ArgAcc<T>, b: &ArgAcc<T>) {
+        a.nan_idx = a.nan_idx.min(b.nan_idx);
+        if b.has && (!a.has || self.better(b.best, a.best) || (b.best == a.best && b.idx < a.idx)) {
+            a.best = b.best;
+            a.idx = b.idx;
+            a.has = true;
+        }
+    }
+}
+impl<T: Num> Finish<T> for Arg {
+    fn finish(&self, acc: &ArgAcc<T>, _: &mut Warnings) -> Result<Value> {
+        if acc.nan_idx != u64::MAX {
+            return Ok(Value::Int(acc.nan_idx as i64));
+        }
+        if !acc.has {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "All-NaN slice encountered",
+            ));
+        }
+        Ok(Value::Int(acc.idx as i64))
+    }
+}
+
+/// Count, mean and sum of squared deviations (Chan et al.'s parallel form).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Moments {
+    pub n: f64,
+    pub mean: f64,
+    pub m2: f64,
+}
+
+impl Moments {
+    pub fn merge(&mut self, b: &Moments) {
+        if b.n == 0.0 {
+            return;
+        }
+        if self.n == 0.0 {
+            *self = *b;
+            return;
+        }
+        let n = self.n + b.n;
+        let d = b.mean - self.mean;
+        self.mean += d * (b.n / n);
+        self.m2 += b.m2 + d * d * (self.n * b.n / n);
+        self.n = n;
+    }
+
+    /// Two-pass moments of a block that fits in cache (NaNs skipped when asked).
+    pub fn of_block<T: Num>(xs: &[T], skip_nan: bool) -> Moments {
+        let (sum, n) = if skip_nan {
+            let n = xs.iter().filter(|x| !x.is_nan()).count();
+            (
+                pairwise_sum(xs, &|x: T| if x.is_nan() { 0.0 } else { f(x) }),
+                n,
+            )
+        } else {
+            (pairwise_sum(xs, &|x: T| f(x)), xs.len())
+        };
+        if n == 0 {
+            return Moments::default();
+        }
+        let mean = sum / n as f64;
+        let m2 = if skip_nan {
+            pairwise_sum(xs, &|x: T| {
+                if x.is_nan() {
+                    0.0
+                } else {
+                    let d = f(x) - mean;
+                    d * d
+                }
+            })
+        } else {
+            pairwise_sum(xs, &|x: T| {
+                let d = f(x) - mean;
+                d * d
+            })
+        };
+        Moments {
+            n: n as f64,
+            mean,
+            m2,
+        }
+    }
+}
+
+/// Block length for two-pass moments (stays in L1).
+const MOMENT_BLOCK: usize = 2048;
+
+struct VarFold {
+    skip_nan: bool,
+    ddof: f64,
+    std: bool,
+}
+impl<T: Num> Fold<T> for VarFold {
+    type Acc = Moments;
+    fn identity(&self) -> Moments {
+        Moments::default()
+    }
+    fn fold_one(&self, acc: &mut Moments, x: T, _: u64) {
+        if self.skip_nan && x.is_nan() {
+            return;
+        }
+        let x = f(x);
+        acc.n += 1.0;
+        let d = x - acc.mean;
+        acc.mean += d / acc.n;
+        acc.m2 += d * (x - acc.mean);
+    }
+    fn fold_run(&self, acc: &mut Moments, run: &[T], _: u64) {
+        for block in run.chunks(MOMENT_BLOCK) {
+            acc.merge(&Moments::of_block(block, self.skip_nan));
+        }
+    }
+    fn combine(&self, a: &mut Moments, b: &Moments) {
+        a.merge(b);
+    }
+}
+impl<T: Num> Finish<T> for VarFold {
+    fn finish(&self, acc: &Moments, warn: &mut Warnings) -> Result<Value> {
+        let dof = (acc.n - self.ddof).max(0.0);
+        if dof <= 0.0 {
+            warn.add("Degrees of freedom <= 0 for slice");
+        }
+        let kind = result_float(T::KIND);
+        // NumPy sums the squared deviations in the input's float type: where that sum
+        // overflows (float16 deviations beyond ~255), its variance is inf; so is ours.
+        let m2 = if acc.n == 0.0 {
+            f64::NAN
+        } else if round_to(acc.m2, kind).is_infinite() {
+            f64::INFINITY
+        } else {
+            acc.m2
+        };
+        let var = m2 / dof;
+        let v = if self.std { var.sqrt() } else { var };
+        Ok(Value::Float(round_to(v, kind)))
+    }
+}
+
+fn result_float(k: ScalarKind) -> ScalarKind {
+    if k.is_float() {
+        k
+    } else {
+        ScalarKind::F64
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MeanAcc {
+    sum: CompSum,
+    n: u64,
+}
+
+struct MeanFold {
+    skip_nan: bool,
+}
+impl<T: Num> Fold<T> for MeanFold {
+    type Acc = MeanAcc;
+    fn identity(&self) -> MeanAcc {
+        MeanAcc::default()
+    }
+    fn fold_one(&self, acc: &mut MeanAcc, x: T, _: u64) {
+        if !(self.skip_nan && x.is_nan()) {
+            acc.sum.add(f(x));
+            acc.n += 1;
+        }
+    }
+    fn fold_run(&self, acc: &mut MeanAcc, run: &[T], _: u64) {
+        if self.skip_nan {
+            acc.sum.add(pairwise_sum(run, &|x: T| {
+                if x.is_nan() {
+                    0.0
+                } else {
+                    f(x)
+                }
+            }));
+            acc.n += run.iter().filter(|x| !x.is_nan()).count() as u64;
+        } else {
+            acc.sum.add(pairwise_sum(run, &|x: T| f(x)));
+            acc.n += run.len() as u64;
+        }
+    }
+    fn combine(&self, a: &mut MeanAcc, b: &MeanAcc) {
+        a.sum.add(b.sum.s);
+        a.sum.add(b.sum.c);
+        a.n += b.n;
+    }
+}
+impl<T: Num> Finish<T> for MeanFold {
+    fn finish(&self, acc: &MeanAcc, warn: &mut Warnings) -> Result<Value> {
+        if acc.n == 0 {
+            warn.add("Mean of empty slice");
+            return Ok(Value::Float(f64::NAN));
+        }
+        Ok(Value::Float(round_to(
+            acc.sum.value() / acc.n as f64,
+            result_float(T::KIND),
+        )))
+    }
+}
+
+struct CountFold;
+impl<T: Num> Fold<T> for CountFold {
+    type Acc = u64;
+    fn identity(&self) -> u64 {
+        0
+    }
+    fn fold_one(&self, acc: &mut u64, x: T, _: u64) {
+        *acc += x.is_true() as u64;
+    }
+    fn fold_run(&self, acc: &mut u64, run: &[T], _: u64) {
+        *acc += run.iter().filter(|x| x.is_true()).count() as u64;
+    }
+    fn combine(&self, a: &mut u64, b: &u64) {
+        *a += *b;
+    }
+}
+impl<T: Num> Finish<T> for CountFold {
+    fn finish(&self, acc: &u64, _: &mut Warnings) -> Result<Value> {
+        Ok(Value::Int(*acc as i64))
+    }
+}
+
+struct AnyAll {
+    any: bool,
+}
+impl<T: Num> Fold<T> for AnyAll {
+    type Acc = bool;
+    fn identity(&self) -> bool {
+        !self.any
+    }
+    fn fold_one(&self, acc: &mut bool, x: T, _: u64) {
+        if self.any {
+            *acc |= x.is_true();
+        } else {
+            *acc &= x.is_true();
+        }
+    }
+    fn fold_run(&self, acc: &mut bool, run: &[T], _: u64) {
+        if self.any {
+            *acc |= run.iter().any(|x| x.is_true());
+        } else {
+            *acc &= run.iter().all(|x| x.is_true());
+        }
+    }
+    fn combine(&self, a: &mut bool, b: &bool) {
+        if self.any {
+            *a |= *b;
+        } else {
+            *a &= *b;
+        }
+    }
+}
+impl<T: Num> Finish<T> for AnyAll {
+    fn finish(&self, acc: &bool, _: &mut Warnings) -> Result<Value> {
+        Ok(Value::Bool(*acc))
+    }
+}
+
+/// Writes `v` as one native element of `kind`.
+pub fn encode(v: Value, kind: ScalarKind, out: &mut [u8]) {
+    use ScalarKind::*;
+    let (i, u, x) = match v {
+        Value::Bool(b) => (b as i64, b as u64, b as u8 as f64),
+        Value::Int(i) => (i, i as u64, i as f64),
+        Value::UInt(u) => (u as i64, u, u as f64),
+        Value::Float(f) => (f as i64, f as u64, f),
+    };
+    match kind {
+        Bool => out[0] = (x != 0.0) as u8,
+        I8 => out.copy_from_slice(&(i as i8).to_ne_bytes()),
+        I16 => out.copy_from_slice(&(i as i16).to_ne_bytes()),
+        I32 => out.copy_from_slice(&(i as i32).to_ne_bytes()),
+        I64 => out.copy_from_slice(&i.to_ne_bytes()),
+        U8 => out.copy_from_slice(&(u as u8).to_ne_bytes()),
+        U16 => out.copy_from_slice(&(u as u16).to_ne_bytes()),
+        U32 => out.copy_from_slice(&(u as u32).to_ne_bytes()),
+        U64 => out.copy_from_slice(&u.to_ne_bytes()),
+        F16 => out.copy_from_slice(&half::f16::from_f64(x).to_ne_bytes()),
+        F32 => out.copy_from_slice(&(x as f32).to_ne_bytes()),
+        F64 | C64 | C128 => out.copy_from_slice(&x.to_ne_bytes()),
+    }
+}
+
+/// Reads one native element of `kind` as a [`Value`].
+pub fn decode(bytes: &[u8], kind: ScalarKind) -> Value {
+    with_scalar_type!(kind, T => {
+        let x: T = bytemuck::pod_read_unaligned(&bytes[..kind.size()]);
+        scalar_value(x)
+    }, complex => Value::Float(f64::NAN))
+}
+
+/// Folds with `fold` and finishes every result into native bytes of `out_kind`.
+fn run<T: Num, F: Finish<T>>(
+    ctx: &Context,
+    array: &Array,
+    view: AxisView,
+    fold: &F,
+    out_kind: ScalarKind,
+) -> Result<(Vec<u8>, Vec<String>)> {
+    let accs = fold_array::<T, F>(ctx, array, view, fold)?;
+    let size = out_kind.size();
+    let mut bytes = vec![0u8; accs.len() * size];
+    let mut warn = Warnings::default();
+    for (acc, out) in accs.iter().zip(bytes.chunks_mut(size)) {
+        let v = fold
+            .finish(acc, &mut warn)
+            .map_err(|e| e.with_path(array.path()))?;
+        encode(v, out_kind, out);
+    }
+    Ok((bytes, warn.0))
+}
+
+/// Runs `op` over the view; returns the result kind, the results (native bytes, input memory
+/// order) and NumPy's warnings.
+fn reduce_view(
+    ctx: &Context,
+    array: &Array,
+    op: ReduceOp,
+    view: AxisView,
+    ddof: f64,
+    map: IndexMap,
+) -> Result<(ScalarKind, Vec<u8>, Vec<String>)> {
+    use ReduceOp::*;
+    let kind = array
+        .dtype()
+        .require_real(&format!("reduce {}", op.name()))
+        .map_err(|e| e.with_path(array.path()))?;
+    if view.n == 0 && view.results() > 0 && op.needs_elements() {
+        return Err(
+            Error::new(ErrorKind::InvalidArgument, op.empty_error()).with_path(array.path())
+        );
+    }
+    let out = result_kind(op, kind);
+    let skip = op.skips_nan();
+    let (bytes, warnings) = with_scalar_type!(kind, T => {
+        match op {
+            Sum | NanSum if kind.is_float() => run::<T, _>(ctx, array, view, &SumFloat { skip_nan: skip }, out),
+            Sum | NanSum => run::<T, _>(ctx, array, view, &SumInt, out),
+            Prod if kind.is_float() => run::<T, _>(ctx, array, view, &ProdFloat, out),
+            Prod => run::<T, _>(ctx, array, view, &ProdInt, out),
+            Min | NanMin => run::<T, _>(ctx, array, view, &MinMax { min: true, skip_nan: skip }, out),
+            Max | NanMax => run::<T, _>(ctx, array, view, &MinMax { min: false, skip_nan: skip }, out),
+            Argmin | NanArgmin => run::<T, _>(ctx, array, view, &Arg { min: true, skip_nan: skip, map }, out),
+            Argmax | NanArgmax => run::<T, _>(ctx, array, view, &Arg { min: false, skip_nan: skip, map }, out),
+            Mean | NanMean => run::<T, _>(ctx, array, view, &MeanFold { skip_nan: skip }, out),
+            Var | NanVar => run::<T, _>(ctx, array, view, &VarFold { skip_nan: skip, ddof, std: false }, out),
+            Std | NanStd => run::<T, _>(ctx, array, view, &VarFold { skip_nan: skip, ddof, std: true }, out),
+            CountNonzero => run::<T, _>(ctx, array, view, &CountFold, out),
+            Any => run::<T, _>(ctx, array, view, &AnyAll { any: true }, out),
+            All => run::<T, _>(ctx, array, view, &AnyAll { any: false }, out),
+        }
+    }, complex => Err(Error::new(ErrorKind::UnsupportedDType, "complex")))?;
+    Ok((out, bytes, warnings))
+}
+
+/// Reduces the whole array with `op` (`ddof` 0).
+pub fn reduce_all(ctx: &Context, array: &Array, op: ReduceOp) -> Result<Reduced> {
+    reduce_all_with(ctx, array, op, 0.0)
+}
+
+/// Reduces the whole array with `op`; `ddof` is the delta degrees of freedom of var/std.
+pub fn reduce_all_with(ctx: &Context, array: &Array, op: ReduceOp, ddof: f64) -> Result<Reduced> {
+    let map = if array.order() == Order::F && !array.layout().is_c_contiguous() {
+        IndexMap::fortran(array.shape())
+    } else {
+        IndexMap::Identity
+    };
+    let (kind, bytes, warnings) =
+        reduce_view(ctx, array, op, AxisView::whole(array.len()), ddof, map)?;
+    Ok(Reduced {
+        op: op.name(),
+        dtype: DType::native(kind),
+        value: decode(&bytes, kind),
+        warnings,
+    })
+}
+
+/// The result of a reduction along one axis.
+#[derive(Debug, Clone)]
+pub struct AxisReduced {
+    pub op: &'static str,
+    /// Result dtype (native), shape (the input's without the axis) and memory order (the
+    /// input's, as NumPy's reductions keep it).
+    pub layout: Layout,
+    /// The results as native bytes in `layout`'s memory order.
+    pub data: Vec<u8>,
+    pub warnings: Vec<String>,
+}
+
+impl AxisReduced {
+    /// The results in C (logical) order.
+    pub fn values_c_order(&self) -> Vec<Value> {
+        let kind = self.layout.dtype().scalar_kind().unwrap_or(ScalarKind::F64);
+        let size = kind.size();
+        let n = self.layout.len();
+        let strides = self.layout.strides();
+        let shape = self.layout.shape();
+        (0..n)
+            .map(|c| {
+                // C index → memory index in the result's order.
+                let mut rest = c;
+                let mut m = 0;
+                for k in (0..shape.len()).rev() {
+                    m += (rest % shape[k]) * strides[k];
+                    rest /= shape[k];
+                }
+                decode(&self.data[m * size..(m + 1) * size], kind)
+            })
+            .collect()
+    }
+
+    /// Writes the result as a new `.npy` file (atomically).
+    pub fn write_npy(&self, dest: impl AsRef<std::path::Path>, opts: &OutputOptions) -> Result<()> {
+        let mut out = OutputFile::create_npy(dest, &self.layout, opts)?;
+        out.data_mut().copy_from_slice(&self.data);
+        out.commit()
+    }
+}
+
+/// Reduces `array` along `axis` (negative counts from the end, as in NumPy).
+pub fn reduce_axis(
+    ctx: &Context,
+    array: &Array,
+    op: ReduceOp,
+    axis: i64,
+    ddof: f64,
+) -> Result<AxisReduced> {
+    let ndim = array.shape().len();
+    let k = if axis < 0 { axis + ndim as i64 } else { axis };
+    if k < 0 || k >= ndim as i64 {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("axis {axis} is out of bounds for array of dimension {ndim}"),
+        )
+        .with_path(array.path()));
+    }
+    let k = k as usize;
+    let view = AxisView::along(array.shape(), array.order(), k);
+    let (kind, data, warnings) = reduce_view(ctx, array, op, view, ddof, IndexMap::Identity)?;
+    let mut shape = array.shape().to_vec();
+    shape.remove(k);
+    let layout = Layout::new(DType::native(kind), shape, array.order())?;
+    Ok(AxisReduced {
+        op: op.name(),
+        layout,
+        data,
+        warnings,
+    })
+}
+
+/// Folds the whole array (elements of type `T`, either byte order) with a user fold:
+/// `identity()`, `fold(acc, x) -> acc`, `combine(a, b) -> a`, run in parallel over chunks.
+///
+/// ```no_run
+/// # use outcore_engine::{Array, Context};
+/// # fn main() -> outcore_engine::Result<()> {
+/// let ctx = Context::new()?;
+/// let a = Array::open("x.npy")?;
+/// let positives = outcore_kernels::reduce::fold_all::<f64, _, _, _, _>(
+///     &ctx, &a, || 0u64, |n, x| n + (x > 0.0) as u64, |a, b| a + b)?;
+/// # Ok(()) }
+/// ```
+pub fn fold_all<T, A, I, F, C>(
+    ctx: &Context,
+    array: &Array,
+    identity: I,
+    fold: F,
+    combine: C,
+) -> Result<A>
+where
+    T: outcore_engine::Element,
+    A: Clone + Send + Sync + 'static,
+    I: Fn() -> A + Sync,
+    F: Fn(A, T) -> A + Sync,
+    C: Fn(A, A) -> A + Sync,
+{
+    let f = FnFold {
+        identity,
+        fold,
+        combine,
+    };
+    let mut accs = fold_array::<T, _>(ctx, array, AxisView::whole(array.len()), &f)?;
+    Ok(accs.pop().unwrap_or_else(|| (f.identity)()))
+}

@@ -1,0 +1,393 @@
+//! Reductions against NumPy: every op (and NaN-skipping form) on every numeric dtype in both
+//! byte orders, C and F order, 1-d to 4-d, whole-array and along every axis, empty arrays,
+//! NaN-heavy data, all-NaN slices, integer overflow, ties for argmin/argmax, ddof; `stats`;
+//! the CLI's JSON formats; user folds.
+
+use serde_json::Value as Json;
+
+use outcore::cli::common::exit_code;
+use outcore::kernels::reduce::{
+    encode, fold_all, reduce_all_with, reduce_axis, stats, ReduceOp, Value,
+};
+use outcore::{Array, Context, DType, Layout, Order, OutputFile, OutputOptions};
+
+use crate::eval::fast_tempdir;
+use crate::require_numpy;
+use crate::util::{code, outcore_in, python, stderr, stdout};
+
+const MAKE_CASES: &str = r#"
+import numpy as np, json, warnings
+warnings.simplefilter('ignore')
+rng = np.random.default_rng(5)
+ops = {'sum': np.sum, 'prod': np.prod, 'min': np.min, 'max': np.max, 'mean': np.mean, 'var': np.var,
+       'std': np.std, 'argmin': np.argmin, 'argmax': np.argmax, 'count-nonzero': np.count_nonzero,
+       'any': np.any, 'all': np.all, 'nansum': np.nansum, 'nanmin': np.nanmin, 'nanmax': np.nanmax,
+       'nanmean': np.nanmean, 'nanvar': np.nanvar, 'nanstd': np.nanstd, 'nanargmin': np.nanargmin,
+       'nanargmax': np.nanargmax}
+codes = ['|b1','|i1','|u1','>i2','<u2','<i4','>i4','<u4','<i8','>i8','>u8','<f2','>f2','<f4','>f4','<f8','>f8']
+shapes = [(0,), (7,), (3, 4), (2, 3, 4), (2, 1, 3, 2), (0, 3), (3, 0), (40, 3)]
+cases = []
+arrays = 0
+for ci, dt in enumerate(codes):
+    dt = np.dtype(dt)
+    for si, shape in enumerate(shapes):
+        for order in (['C', 'F'] if len(shape) > 1 else ['C']):
+            if dt.kind == 'f':
+                a = rng.normal(0, 100, shape)
+                if si % 2:
+                    a = np.round(a / 50)          # many ties
+                a[rng.random(shape) < 0.4] = np.nan   # NaN-heavy
+                if len(shape) == 2 and shape[0] > 0 and shape[1] > 0:
+                    a[0, :] = np.nan               # an all-NaN slice along axis 1
+                    a[:, -1] = np.nan              # and along axis 0
+                a = a.astype(dt)
+            elif dt.kind == 'b':
+                a = rng.random(shape) < 0.5
+            else:
+                info = np.iinfo(dt)
+                if si % 2:
+                    a = rng.integers(0, 3, shape).astype(dt)    # ties
+                else:
+                    a = rng.integers(info.min, info.max, shape, dtype=dt.newbyteorder('='), endpoint=True).astype(dt)
+            a = np.asfortranarray(a) if order == 'F' else np.ascontiguousarray(a)
+            name = f'a{arrays}.npy'
+            arrays += 1
+            np.save(name, a)
+            for op, fn in ops.items():
+                for axis in [None] + list(range(-1, len(shape))):
+                    if axis == -1 and len(shape) == 1:
+                        continue
+                    ddofs = [0, 1] if op in ('var', 'std', 'nanvar', 'nanstd') and axis is None else [0]
+                    for ddof in ddofs:
+                        out = f'r{len(cases)}.npy'
+                        try:
+                            kw = {'ddof': ddof} if ddof else {}
+                            r = np.asarray(fn(a, axis=axis, **kw))
+                            np.save('w' + out, r)
+                            want = 'ok'
+                        except Exception as e:
+                            want = 'error: ' + str(e)
+                        cases.append({'file': name, 'op': op, 'axis': axis, 'ddof': ddof, 'out': out,
+                                      'want': want, 'dtype': dt.str})
+print(json.dumps(cases))
+"#;
+
+const CHECK: &str = r#"
+import numpy as np, json
+cases = json.load(open('cases.json'))
+bad = []
+for c in cases:
+    if c['want'] != 'ok' or c.get('skipped'):
+        continue
+    want, got = np.load('w' + c['out']), np.load(c['out'])
+    tag = f"{c['op']} axis={c['axis']} ddof={c['ddof']} {c['dtype']} {c['file']}"
+    if got.dtype != want.dtype.newbyteorder('=') or got.shape != want.shape:
+        bad.append(f'{tag}: {got.dtype.str}{got.shape} != {want.dtype.str}{want.shape}')
+        continue
+    if want.dtype.kind == 'f' and c['op'] not in ('min', 'max', 'nanmin', 'nanmax'):
+        rtol = {2: 2e-2, 4: 1e-5, 8: 1e-12}[want.dtype.itemsize]
+        ok = np.allclose(got, want, rtol=rtol, atol=0, equal_nan=True) and \
+             np.array_equal(np.isnan(got), np.isnan(want))
+    else:
+        ok = np.array_equal(got, want, equal_nan=want.dtype.kind == 'f')
+    if not ok:
+        bad.append(f'{tag}: values differ\n got {got.ravel()[:10]}\nwant {want.ravel()[:10]}')
+print('\n'.join(bad[:40]))
+"#;
+
+#[test]
+fn reductions_match_numpy() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    let mut cases: Vec<Json> = serde_json::from_str(python(dir.path(), MAKE_CASES).trim()).unwrap();
+    assert!(cases.len() > 5000, "{} cases", cases.len());
+    let ctx = Context::builder()
+        .threads(2)
+        .memory(64 << 20)
+        .chunk_bytes(4096)
+        .build()
+        .unwrap();
+    let mut failures = Vec::new();
+    for c in cases.iter_mut() {
+        let a = Array::open(dir.path().join(c["file"].as_str().unwrap())).unwrap();
+        let op = ReduceOp::parse(c["op"].as_str().unwrap()).unwrap();
+        let ddof = c["ddof"].as_f64().unwrap();
+        let dest = dir.path().join(c["out"].as_str().unwrap());
+        let tag = format!(
+            "{} axis={} {} {}",
+            c["op"], c["axis"], c["dtype"], c["file"]
+        );
+        let result = match c["axis"].as_i64() {
+            None => reduce_all_with(&ctx, &a, op, ddof).map(|r| {
+                let layout = Layout::new(r.dtype.clone(), vec![], Order::C).unwrap();
+                let mut out =
+                    OutputFile::create_npy(&dest, &layout, &OutputOptions::default()).unwrap();
+                encode(r.value, r.dtype.scalar_kind().unwrap(), out.data_mut());
+                out.commit().unwrap();
+            }),
+            Some(axis) => reduce_axis(&ctx, &a, op, axis, ddof)
+                .map(|r| r.write_npy(&dest, &OutputOptions::default()).unwrap()),
+        };
+        let want = c["want"].as_str().unwrap().to_string();
+        match result {
+            Ok(()) if want == "ok" => {}
+            Ok(()) => failures.push(format!("{tag}: succeeds but NumPy raises {want}")),
+            Err(e) => {
+                c["skipped"] = Json::Bool(true);
+                if want == "ok" {
+                    failures.push(format!("{tag}: fails but NumPy succeeds: {e}"));
+                } else if exit_code(&e, None) != 2 {
+                    failures.push(format!("{tag}: exit code {} for {e}", exit_code(&e, None)));
+                }
+            }
+        }
+    }
+    std::fs::write(
+        dir.path().join("cases.json"),
+        serde_json::to_string(&cases).unwrap(),
+    )
+    .unwrap();
+    let mismatches = python(dir.path(), CHECK);
+    if !mismatches.trim().is_empty() {
+        failures.push(mismatches.trim().to_string());
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn large_sums_are_as_accurate_as_numpy_and_independent_of_threads() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    let want = python(
+        dir.path(),
+        r#"
+import numpy as np
+rng = np.random.default_rng(3)
+a = rng.normal(1e3, 1.0, 3_000_001)
+np.save('f8.npy', a)
+np.save('f4.npy', a.astype('>f4'))
+np.save('i4.npy', np.asfortranarray(rng.integers(-2**31, 2**31, (3, 1_000_001), dtype='i4')))
+import math
+print(math.fsum(a), math.fsum(a.astype('f4').astype('f8')), int(np.load('i4.npy').astype(object).sum()) % 2**64,
+      np.var(a.astype(np.longdouble)))
+"#,
+    );
+    let w: Vec<f64> = want
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    let exact_f4 = w[1];
+    for threads in [1, 2, 3] {
+        let ctx = Context::builder()
+            .threads(threads)
+            .memory(16 << 20)
+            .chunk_bytes(1 << 16)
+            .build()
+            .unwrap();
+        let f8 = Array::open(dir.path().join("f8.npy")).unwrap();
+        let Value::Float(s) = reduce_all_with(&ctx, &f8, ReduceOp::Sum, 0.0)
+            .unwrap()
+            .value
+        else {
+            panic!()
+        };
+        assert!(
+            (s - w[0]).abs() / w[0] < 1e-15,
+            "f8 sum {s} vs exact {}",
+            w[0]
+        );
+        let Value::Float(v) = reduce_all_with(&ctx, &f8, ReduceOp::Var, 0.0)
+            .unwrap()
+            .value
+        else {
+            panic!()
+        };
+        assert!((v - w[3]).abs() / w[3] < 1e-10, "var {v} vs {}", w[3]);
+        let f4 = Array::open(dir.path().join("f4.npy")).unwrap();
+        let Value::Float(s4) = reduce_all_with(&ctx, &f4, ReduceOp::Sum, 0.0)
+            .unwrap()
+            .value
+        else {
+            panic!()
+        };
+        assert_eq!(
+            s4, exact_f4 as f32 as f64,
+            "f4 sum is the exact sum rounded once"
+        );
+        let i4 = Array::open(dir.path().join("i4.npy")).unwrap();
+        let Value::Int(si) = reduce_all_with(&ctx, &i4, ReduceOp::Sum, 0.0)
+            .unwrap()
+            .value
+        else {
+            panic!()
+        };
+        assert_eq!(si as u64 as f64, w[2]);
+    }
+}
+
+#[test]
+fn stats_is_numpy_in_one_pass() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    let want = python(
+        dir.path(),
+        r#"
+import numpy as np, json, math
+rng = np.random.default_rng(9)
+def j(v):
+    return str(v) if isinstance(v, float) and not math.isfinite(v) else v
+out = {}
+arrays = {
+    'f8': rng.normal(5, 2, 100_003),
+    'f4n': np.where(rng.random(5000) < 0.3, np.nan, rng.normal(size=5000)).astype('>f4'),
+    'i2': rng.integers(-30000, 30000, (300, 7), dtype='i2'),
+    'u8': rng.integers(0, 2**64 - 1, 1000, dtype='u8', endpoint=True),
+    'b1': rng.random(77) < 0.5,
+    'e': np.zeros((0, 3)),
+}
+for k, a in arrays.items():
+    np.save(k + '.npy', a)
+    n = a.size
+    out[k] = {'count': n, 'sum': j(float(a.sum())) if a.dtype.kind == 'f' else int(a.sum()),
+              'mean': j(float(a.mean())) if n else None, 'std': j(float(a.std())) if n else None,
+              'min': j(float(a.min())) if n else None, 'max': j(float(a.max())) if n else None,
+              'nan_count': int(np.isnan(a).sum()) if a.dtype.kind == 'f' else 0}
+print(json.dumps(out))
+"#,
+    );
+    let want: Json = serde_json::from_str(want.trim()).unwrap();
+    for (name, w) in want.as_object().unwrap() {
+        let out = outcore_in(dir.path(), &["stats", &format!("{name}.npy"), "--json"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let got: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
+        let num = |v: &Json| -> f64 {
+            match v {
+                Json::String(s) => s.parse().unwrap(),
+                Json::Bool(b) => *b as u8 as f64,
+                v => v.as_f64().unwrap_or(f64::NAN),
+            }
+        };
+        assert_eq!(got["count"], w["count"], "{name}");
+        assert_eq!(got["nan_count"], w["nan_count"], "{name}");
+        if name.starts_with('i') || name.starts_with('u') || name == "b1" {
+            assert_eq!(got["sum"].to_string(), w["sum"].to_string(), "{name} sum");
+        }
+        for key in ["sum", "mean", "std", "min", "max"] {
+            if w[key].is_null() {
+                if key == "min" || key == "max" {
+                    assert!(got[key].is_null(), "{name} {key}: {}", got[key]);
+                }
+                continue;
+            }
+            let (g, e) = (num(&got[key]), num(&w[key]));
+            let tol = if name == "f4n" { 1e-5 } else { 1e-12 };
+            assert!(
+                (g.is_nan() && e.is_nan()) || (g - e).abs() <= tol * e.abs().max(1e-300),
+                "{name} {key}: got {g} want {e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn reduce_cli_prints_numpy_json() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    python(
+        dir.path(),
+        r#"
+import numpy as np
+np.save('a.npy', np.array([[1.5, np.nan, 3.0], [np.inf, 2.0, -1.0]]))
+np.save('n.npy', np.full((2, 2), np.nan, dtype='f4'))
+np.save('i.npy', np.arange(6, dtype='>u2').reshape(2, 3))
+np.save('big.npy', np.zeros((3, 2000)))
+"#,
+    );
+    let run = |args: &[&str]| {
+        let out = outcore_in(dir.path(), args);
+        (code(&out), stdout(&out).trim().to_string(), stderr(&out))
+    };
+    assert_eq!(
+        run(&["reduce", "nanmax", "a.npy", "--json"]).1,
+        r#"{"op":"nanmax","dtype":"<f8","value":"inf"}"#
+    );
+    assert_eq!(
+        run(&["reduce", "max", "a.npy", "--json"]).1,
+        r#"{"op":"max","dtype":"<f8","value":"nan"}"#
+    );
+    assert_eq!(
+        run(&["reduce", "argmax", "a.npy", "--json"]).1,
+        r#"{"op":"argmax","dtype":"<i8","value":1}"#
+    );
+    assert_eq!(
+        run(&["reduce", "sum", "i.npy", "--axis", "-1", "--json"]).1,
+        r#"{"op":"sum","dtype":"<u8","value":[3, 12]}"#
+    );
+    assert_eq!(
+        run(&["reduce", "mean", "i.npy", "--axis", "0", "--json"]).1,
+        r#"{"op":"mean","dtype":"<f8","value":[1.5, 2.5, 3.5]}"#
+    );
+    let (rc, out, err) = run(&["reduce", "nanmin", "n.npy", "--json"]);
+    assert_eq!(
+        (rc, out.as_str()),
+        (0, r#"{"op":"nanmin","dtype":"<f4","value":"nan"}"#)
+    );
+    assert!(err.contains("All-NaN slice encountered"), "{err}");
+    let (rc, _, err) = run(&["reduce", "nanargmin", "n.npy"]);
+    assert_eq!(rc, 2, "{err}");
+    let (rc, _, err) = run(&["reduce", "min", "big.npy", "--axis", "0"]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("-o OUT"), "{err}");
+    let (rc, _, err) = run(&["reduce", "sum", "big.npy", "--axis", "0", "-o", "s.npy"]);
+    assert_eq!(rc, 0, "{err}");
+    let (rc, _, err) = run(&["reduce", "sum", "i.npy", "--axis", "2"]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("out of bounds"), "{err}");
+    assert_eq!(
+        run(&["reduce", "nanvar", "a.npy", "--axis", "1", "--ddof", "1"]).1,
+        "[1.125, nan]"
+    );
+    assert_eq!(
+        run(&["reduce", "std", "i.npy", "--axis", "1", "--ddof", "1"]).1,
+        "[1.0, 1.0]"
+    );
+}
+
+#[test]
+fn user_folds_run_in_parallel() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.npy");
+    let layout = Layout::new(DType::parse(">i4").unwrap(), vec![100_000], Order::C).unwrap();
+    {
+        let mut a = Array::create(&path, layout).unwrap();
+        for (i, c) in a.data_mut().unwrap().chunks_mut(4).enumerate() {
+            c.copy_from_slice(&((i as i32 % 7) - 3).to_be_bytes());
+        }
+        a.flush().unwrap();
+    }
+    let ctx = Context::builder()
+        .threads(2)
+        .memory(8 << 20)
+        .chunk_bytes(8192)
+        .build()
+        .unwrap();
+    let a = Array::open(&path).unwrap();
+    let (pos, total) = fold_all::<i32, _, _, _, _>(
+        &ctx,
+        &a,
+        || (0u64, 0i64),
+        |(p, t), x| (p + (x > 0) as u64, t + x as i64),
+        |(p1, t1), (p2, t2)| (p1 + p2, t1 + t2),
+    )
+    .unwrap();
+    let want_pos = (0..100_000).filter(|i| i % 7 > 3).count() as u64;
+    let want_total: i64 = (0..100_000).map(|i| (i % 7) as i64 - 3).sum();
+    assert_eq!((pos, total), (want_pos, want_total));
+    let s = stats(&ctx, &a).unwrap();
+    assert_eq!(s.sum, Value::Int(want_total));
+}
