@@ -24,17 +24,36 @@ x, y, z = np.load('x.npy'), np.load('y.npy'), np.load('z.npy')
 np.save('want.npy', x * y + z.astype('f8'))
 "#,
     );
-    let ctx = Context::builder().threads(2).memory(8 << 20).chunk_bytes(4096).build().unwrap();
+    let ctx = Context::builder()
+        .threads(2)
+        .memory(8 << 20)
+        .chunk_bytes(4096)
+        .build()
+        .unwrap();
     let open = |n: &str| Array::open(dir.path().join(n)).unwrap();
     let (x, y, z) = (open("x.npy"), open("y.npy"), open("z.npy"));
-    let (tx, ty, tz) = (typed::<f64>(&x).unwrap(), typed::<i16>(&y).unwrap(), typed::<f32>(&z).unwrap());
+    let (tx, ty, tz) = (
+        typed::<f64>(&x).unwrap(),
+        typed::<i16>(&y).unwrap(),
+        typed::<f32>(&z).unwrap(),
+    );
     let opts = OutputOptions::default();
-    map(&ctx, (&tx, &ty, &tz), dir.path().join("got.npy"), &opts, |(a, b, c)| a * b as f64 + c as f64).unwrap();
+    map(
+        &ctx,
+        (&tx, &ty, &tz),
+        dir.path().join("got.npy"),
+        &opts,
+        |(a, b, c)| a * b as f64 + c as f64,
+    )
+    .unwrap();
 
     // Into an existing Fortran-ordered mapping of the broadcast shape.
     let layout = Layout::new(DType::parse("f8").unwrap(), vec![5, 4, 3], Order::F).unwrap();
     let mut dest = Array::create(dir.path().join("into.npy"), layout).unwrap();
-    map_into(&ctx, (&tx, &ty, &tz), &mut dest, |(a, b, c)| a * b as f64 + c as f64).unwrap();
+    map_into(&ctx, (&tx, &ty, &tz), &mut dest, |(a, b, c)| {
+        a * b as f64 + c as f64
+    })
+    .unwrap();
     dest.flush().unwrap();
     drop(dest);
     let check = python(
@@ -56,18 +75,33 @@ np.save('want.npy', x * y + z.astype('f8'))
     assert!(!dir.path().join("bad.npy").exists());
 
     // Wrong element type and shapes that do not broadcast are refused.
-    assert_eq!(typed::<f32>(&x).err().unwrap().kind(), ErrorKind::UnsupportedDType);
-    let e = map(&ctx, (&tx, &tz, &ty), dir.path().join("ok.npy"), &opts, |(a, _, _)| a);
+    assert_eq!(
+        typed::<f32>(&x).err().unwrap().kind(),
+        ErrorKind::UnsupportedDType
+    );
+    let e = map(
+        &ctx,
+        (&tx, &tz, &ty),
+        dir.path().join("ok.npy"),
+        &opts,
+        |(a, _, _)| a,
+    );
     assert!(e.is_ok(), "(5,4,3) with (3,) and (4,1) broadcast");
-    let w = open("want.npy");
-    let tw = typed::<f64>(&w).unwrap();
-    let r = Array::open(dir.path().join("ok.npy")).unwrap();
-    let _ = tw;
-    assert_eq!(r.shape(), &[5, 4, 3]);
+    assert_eq!(open("ok.npy").shape(), &[5, 4, 3]);
     let bad = typed::<f64>(&x).unwrap();
-    let small = python(dir.path(), "import numpy as np\nnp.save('s.npy', np.zeros(2))\nprint('ok')");
+    let small = python(
+        dir.path(),
+        "import numpy as np\nnp.save('s.npy', np.zeros(2))\nprint('ok')",
+    );
     assert_eq!(small.trim(), "ok");
     let s = open("s.npy");
-    let e = map(&ctx, (&bad, &typed::<f64>(&s).unwrap()), dir.path().join("no.npy"), &opts, |(a, b)| a + b).unwrap_err();
+    let e = map(
+        &ctx,
+        (&bad, &typed::<f64>(&s).unwrap()),
+        dir.path().join("no.npy"),
+        &opts,
+        |(a, b)| a + b,
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Shape);
 }
