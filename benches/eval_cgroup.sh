@@ -10,6 +10,7 @@
 set -euo pipefail
 budget_mib=${1:-32}
 dir=${2:-$(mktemp -d "${TMPDIR:-/tmp}/outcore-eval-cgroup-XXXXXX")}
+mkdir -p "$dir"
 here=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --quiet --manifest-path "$here/Cargo.toml"
 bin="$here/target/release/outcore"
