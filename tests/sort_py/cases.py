@@ -106,7 +106,18 @@ def main_make(d):
     add("edge-one", np.array([np.nan], "<f4"), [op("s"), op("a", "argsort")])
     add("edge-0d", np.array(3.5), [op("f", flatten=True), op("af", "argsort", flatten=True)])
     # Bigger budget: everything in memory, no spill.
-    add("mem-f8", values("<f8", 300_000, "special"), [op("s"), op("ss", stable=True), op("a", "argsort")], mem="64M", fits=True)
+    # (more than 2^18 records: the parallel sample sort, every op and key width)
+    add("mem-f8", values("<f8", 300_000, "special"), full, mem="64M", fits=True)
+    add("mem-be-f4-dups", values(">f4", 400_000, "dups"), [op("s"), op("ss", stable=True), op("sds", descending=True, stable=True), op("a", "argsort"), op("ad", "argsort", descending=True)], mem="64M", fits=True)
+    add("mem-i8-dups", values("<i8", 300_000, "dups"), [op("s"), op("sd", descending=True), op("a", "argsort"), op("as", "argsort", stable=True)], mem="64M", fits=True)
+    add("mem-f2-special", values("<f2", 600_000, "special"), [op("ss", stable=True), op("sds", descending=True, stable=True), op("a", "argsort")], mem="64M", fits=True)
+    add("mem-b1", values("|b1", 1_000_000, "random"), [op("s"), op("as", "argsort", stable=True)], mem="64M", fits=True)
+    add("mem-u8-sorted", values("<u8", 300_000, "sorted"), [op("s"), op("a", "argsort")], mem="64M", fits=True)
+    add("mem-i4-reversed", values(">i4", 300_000, "reversed"), [op("s"), op("sd", descending=True)], mem="64M", fits=True)
+    add("mem-i2-const", np.full(300_000, 7, "<i2"), [op("s"), op("a", "argsort"), op("sd", descending=True)], mem="64M", fits=True)
+    add("mem-f8-outliers", np.concatenate([rng.random(300_000), [1e300, -1e300, np.inf]]), [op("s"), op("a", "argsort")], mem="64M", fits=True)
+    add("mem-by-f8", values("<f8", 300_000 * 3, "dups").reshape(300_000, 3), [op("b21", by=[2, 1]), op("bd", by=[0], descending=True), op("ab", "argsort", by=[1, 0])], mem="64M", fits=True)
+    add("mem-f8-fortran", values("<f8", 600 * 500, "special").reshape(600, 500), [op("f", flatten=True), op("afs", "argsort", flatten=True, stable=True)], mem="64M", fits=True, order="F")
     with open(os.path.join(d, "cases.json"), "w") as f:
         json.dump(cases, f)
 

@@ -7,14 +7,15 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use outcore_engine::plan::plan_chunks;
-use outcore_engine::sys::{page_size, Advice};
+use outcore_engine::sys::{large_buffer, page_size, Advice};
 use outcore_engine::{
     err, ChunkIo, Context, Input, OutputFile, Pattern, ReadRange, Result, ScratchFile,
 };
 use rayon::prelude::*;
 
 use super::merge::{split_points, split_points_sampled, Merger, Samples};
-use super::radix::{sort_records, Canon, Record};
+use super::radix::{sort_bucket, sort_records, Canon, Record};
+use super::sample::Splitters;
 use super::source::{Sink, Source};
 use super::SortStats;
 
@@ -24,6 +25,85 @@ const MIN_RUN_READ: usize = 16 << 10;
 const MAX_FAN_IN: usize = 1024;
 /// Records merged per block before they are handed to the sink.
 const EMIT_BLOCK: usize = 4096;
+/// In-memory sorts of fewer records run on one thread (the parallel phases cost more).
+const PARALLEL_MIN: usize = 1 << 18;
+/// Bytes of records per bucket the parallel in-memory sort aims at (a bucket sorts in L2).
+const BUCKET_BYTES: usize = 8 << 20;
+/// The most buckets of the parallel in-memory sort: more buckets make the classification
+/// deeper and the scatter wider than the caches and TLB like.
+const MAX_BUCKETS: usize = 4096;
+/// Sample records per bucket, and records read at each sampled place.
+const SAMPLE_PER_BUCKET: usize = 16;
+const SAMPLE_BLOCK: usize = 16;
+
+thread_local! {
+    /// A worker's working space (a chunk of keys, a bucket's scratch), reused from task to
+    /// task: fresh memory costs a page fault per page on first use.
+    static WORK: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on `len` records of this thread's working space (zeroed only when it grows).
+fn with_work<R: Record, T>(len: usize, f: impl FnOnce(&mut [R]) -> T) -> T {
+    let words = (len * std::mem::size_of::<R>()).div_ceil(8);
+    WORK.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() < words {
+                buf.resize(words, 0);
+            }
+            let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut buf[..words]);
+            f(bytemuck::cast_slice_mut(
+                &mut bytes[..len * std::mem::size_of::<R>()],
+            ))
+        }
+        Err(_) => f(&mut vec![R::zeroed(); len]),
+    })
+}
+
+/// The `-0.0`/`+0.0` and NaN records of a bucket in input order (stable float value sorts:
+/// NumPy's stable sort keeps values it compares equal in input order, the radix sort orders
+/// them by bits).
+struct CanonBlocks<R> {
+    zeros: Vec<R>,
+    nans: Vec<R>,
+}
+
+impl<R: Record> CanonBlocks<R> {
+    fn collect(c: &Canon, bucket: &[R]) -> CanonBlocks<R> {
+        let mut blocks = CanonBlocks {
+            zeros: Vec::new(),
+            nans: Vec::new(),
+        };
+        for r in bucket {
+            let v = r.plain();
+            if v == c.zero_from || v == c.zero_to {
+                blocks.zeros.push(*r);
+            } else if v > c.nan_above {
+                blocks.nans.push(*r);
+            }
+        }
+        blocks
+    }
+
+    /// Puts the blocks back, in input order, into the sorted bucket.
+    fn restore(&self, c: &Canon, sorted: &mut [R]) {
+        let zlo = c.zero_from.min(c.zero_to);
+        let z0 = sorted.partition_point(|r| r.plain() < zlo);
+        sorted[z0..z0 + self.zeros.len()].copy_from_slice(&self.zeros);
+        let nan0 = sorted.partition_point(|r| r.plain() <= c.nan_above);
+        sorted[nan0..nan0 + self.nans.len()].copy_from_slice(&self.nans);
+    }
+}
+
+/// Cuts `s` into consecutive slices of the given lengths.
+fn split_by_lens<'a, T>(mut s: &'a mut [T], lens: &[usize]) -> Vec<&'a mut [T]> {
+    let mut parts = Vec::with_capacity(lens.len());
+    for &len in lens {
+        let (a, rest) = std::mem::take(&mut s).split_at_mut(len);
+        parts.push(a);
+        s = rest;
+    }
+    parts
+}
 
 pub struct Job<'a, R: Record> {
     pub ctx: &'a Context,
@@ -134,64 +214,248 @@ impl<R: Record> Job<'_, R> {
         Ok(())
     }
 
+    /// Sorts records `seg` inside memory with all threads and without a merge: a parallel
+    /// sample sort (see README.md). Splitters sampled from the input cut the key range into
+    /// buckets of about equal size; a counting pass over the input gives every chunk its place
+    /// in every bucket; a second pass scatters the records into one buffer of `n` records,
+    /// each bucket in input order; then every bucket is sorted on its own (in cache) and
+    /// written to its range of the output. Memory: `n` records plus a bucket and a chunk of
+    /// working space per thread.
     fn sort_in_memory(&self, seg: Range<usize>, out: &mut OutputFile) -> Result<()> {
         let n = seg.len();
-        let pieces = self.ctx.threads().min(n.div_ceil(4096)).max(1);
-        let bounds: Vec<Range<usize>> = (0..pieces)
-            .map(|i| n * i / pieces..n * (i + 1) / pieces)
-            .collect();
-        let mut data = vec![R::zeroed(); n];
-        {
-            let mut scratch = vec![R::zeroed(); n];
-            let mut slots = Vec::with_capacity(pieces);
-            let (mut d, mut s) = (&mut data[..], &mut scratch[..]);
-            for r in &bounds {
-                let (a, d_rest) = std::mem::take(&mut d).split_at_mut(r.len());
-                let (b, s_rest) = std::mem::take(&mut s).split_at_mut(r.len());
-                d = d_rest;
-                s = s_rest;
-                slots.push(Mutex::new(Some((a, b))));
-            }
-            let plan: Vec<ChunkIo> = bounds
-                .iter()
-                .map(|r| ChunkIo {
-                    bytes: (r.len() * Self::REC) as u64,
-                    ..Default::default()
-                })
-                .collect();
-            self.ctx.run(
-                "sort: runs",
-                self.pattern,
-                &[self.input],
-                None,
-                &plan,
-                |i, _| {
-                    let (d, s) = slots[i]
-                        .lock()
-                        .expect("slot lock")
-                        .take()
-                        .expect("each piece once");
-                    self.form_run(seg.start + bounds[i].start, d, s)
-                },
-            )?;
-        }
+        let threads = self.ctx.threads();
         {
             let mut st = self.stats.lock().expect("stats lock");
             st.in_memory_segments += 1;
-            st.runs += pieces;
+            st.runs += 1;
         }
-        self.merge(
-            "sort: merge",
-            &data,
-            None,
-            &bounds,
-            None,
-            Dest::Final {
-                out,
-                first: seg.start,
+        if threads == 1 || n < PARALLEL_MIN {
+            return self.sort_in_memory_serial(seg, out);
+        }
+        let rec = Self::REC;
+        // Buckets of about 512 KiB (they sort in the L2 cache), at least 8 per thread.
+        let k = Splitters::<R>::buckets_for(
+            n * rec,
+            BUCKET_BYTES,
+            (8 * threads).next_power_of_two(),
+            MAX_BUCKETS,
+        );
+        let splitters = self.sample_splitters(seg.clone(), k)?;
+        let per_chunk = (self.ctx.chunk_bytes() / rec).max(4096);
+        let chunks: Vec<Range<usize>> = (0..n)
+            .step_by(per_chunk)
+            .map(|s| s..(s + per_chunk).min(n))
+            .collect();
+        let counts: Vec<Vec<usize>> = self.par_items(
+            "sort: count",
+            &[self.input],
+            chunks.clone(),
+            |_, c| c.len(),
+            |_, c| {
+                with_work::<R, _>(c.len(), |keys| {
+                    self.source.fill(seg.start + c.start, keys)?;
+                    let mut counts = vec![0usize; k];
+                    splitters.count(keys, &mut counts);
+                    Ok(counts)
+                })
+            },
+        )?;
+        let mut sizes = vec![0usize; k];
+        for cnt in &counts {
+            for (s, c) in sizes.iter_mut().zip(cnt) {
+                *s += c;
+            }
+        }
+        // Bucket-major, chunk-minor: bucket b holds chunk 0's records of b, then chunk 1's…
+        let mut data: Vec<R> = large_buffer(n);
+        let lens: Vec<usize> = (0..k)
+            .flat_map(|b| counts.iter().map(move |cnt| cnt[b]))
+            .collect();
+        let mut targets: Vec<Vec<&mut [R]>> =
+            (0..chunks.len()).map(|_| Vec::with_capacity(k)).collect();
+        for (i, part) in split_by_lens(&mut data, &lens).into_iter().enumerate() {
+            targets[i % chunks.len()].push(part);
+        }
+        let work: Vec<(Range<usize>, Vec<&mut [R]>)> = chunks.into_iter().zip(targets).collect();
+        self.par_items(
+            "sort: scatter",
+            &[self.input],
+            work,
+            |_, (c, _)| c.len(),
+            |_, (c, mut parts)| {
+                with_work::<R, _>(c.len(), |keys| {
+                    self.source.fill(seg.start + c.start, keys)?;
+                    let mut at = vec![0usize; k];
+                    splitters.classify_each(keys, |r, b| {
+                        parts[b][at[b]] = *r;
+                        at[b] += 1;
+                    });
+                    Ok(())
+                })
+            },
+        )?;
+        // Buckets sorted and written to the output in groups of consecutive buckets of about
+        // a chunk each, in key order: the scheduler's writeback then follows the file in
+        // chunk-sized ranges.
+        let item = self.sink.item_bytes();
+        let mut groups: Vec<Range<usize>> = Vec::new();
+        let mut first = 0;
+        let mut bytes_in_group = 0;
+        for (b, &len) in sizes.iter().enumerate() {
+            bytes_in_group += len * item;
+            if bytes_in_group >= self.ctx.chunk_bytes() || b + 1 == k {
+                groups.push(first..b + 1);
+                first = b + 1;
+                bytes_in_group = 0;
+            }
+        }
+        let mut bucket_slices = split_by_lens(&mut data, &sizes).into_iter();
+        let group_slices: Vec<Mutex<Option<Vec<&mut [R]>>>> = groups
+            .iter()
+            .map(|g| Mutex::new(Some(bucket_slices.by_ref().take(g.len()).collect())))
+            .collect();
+        let mut plan = Vec::with_capacity(groups.len());
+        let mut at = seg.start;
+        for g in &groups {
+            let len: usize = sizes[g.clone()].iter().sum();
+            plan.push(ChunkIo {
+                write: Some(at * item..(at + len) * item),
+                bytes: (len * (rec + item)) as u64,
+                ..Default::default()
+            });
+            at += len;
+        }
+        let cancel = self.ctx.cancel_token();
+        self.ctx.run(
+            "sort: buckets",
+            Pattern::Sequential,
+            &[],
+            Some(out.output()),
+            &plan,
+            |g, bytes| {
+                let buckets = group_slices[g]
+                    .lock()
+                    .expect("group lock")
+                    .take()
+                    .expect("each group once");
+                let mut at = 0;
+                for bucket in buckets {
+                    let blocks = self
+                        .canon
+                        .active
+                        .then(|| CanonBlocks::collect(&self.canon, bucket));
+                    with_work::<R, _>(bucket.len(), |scratch| {
+                        sort_bucket(bucket, scratch, cancel)
+                    })?;
+                    if let Some(blocks) = blocks {
+                        blocks.restore(&self.canon, bucket);
+                    }
+                    let end = at + bucket.len() * item;
+                    self.sink.emit(bucket, &mut bytes[at..end])?;
+                    at = end;
+                }
+                Ok(())
             },
         )?;
         Ok(())
+    }
+
+    /// The in-memory sort on one thread (or of few records): read, sort, write.
+    fn sort_in_memory_serial(&self, seg: Range<usize>, out: &mut OutputFile) -> Result<()> {
+        let n = seg.len();
+        let mut data: Vec<R> = large_buffer(n);
+        let mut scratch: Vec<R> = large_buffer(n);
+        self.par_items(
+            "sort: read",
+            &[self.input],
+            vec![&mut data[..]],
+            |_, _| n,
+            |_, d| self.source.fill(seg.start, d),
+        )?;
+        sort_records(&mut data, &mut scratch, self.ctx.cancel_token())?;
+        if self.canon.active {
+            self.fixup(seg.start, &mut data, &mut scratch)?;
+        }
+        drop(scratch);
+        let item = self.sink.item_bytes();
+        let chunks = plan_chunks(
+            out.data_offset(),
+            item.max(1),
+            seg.clone(),
+            self.ctx.chunk_bytes(),
+            page_size(),
+        );
+        let plan: Vec<ChunkIo> = chunks
+            .iter()
+            .map(|c| ChunkIo {
+                write: Some(c.start * item..c.end * item),
+                bytes: (c.len() * item) as u64,
+                ..Default::default()
+            })
+            .collect();
+        self.ctx.run(
+            "sort: write",
+            Pattern::Sequential,
+            &[],
+            Some(out.output()),
+            &plan,
+            |i, bytes| {
+                let c = &chunks[i];
+                self.sink
+                    .emit(&data[c.start - seg.start..c.end - seg.start], bytes)
+            },
+        )?;
+        Ok(())
+    }
+
+    /// Splitters for `k` buckets from a sample of records `seg`: `SAMPLE_BLOCK` consecutive
+    /// records at each of many evenly spread places (few reads of the input, and even an
+    /// input sorted already is sampled all along its range).
+    fn sample_splitters(&self, seg: Range<usize>, k: usize) -> Result<Splitters<R>> {
+        let n = seg.len();
+        let m = (k * SAMPLE_PER_BUCKET).min(n).max(1);
+        let blocks = m.div_ceil(SAMPLE_BLOCK);
+        let mut sample = vec![R::zeroed(); blocks * SAMPLE_BLOCK.min(n)];
+        let per = SAMPLE_BLOCK.min(n);
+        for (j, block) in sample.chunks_mut(per).enumerate() {
+            let start = if blocks > 1 {
+                (n - per) * j / (blocks - 1)
+            } else {
+                0
+            };
+            self.source.fill(seg.start + start, block)?;
+        }
+        Ok(Splitters::from_sample(sample, k, self.canon))
+    }
+
+    /// Runs `work(i, item)` for every item through the scheduler (progress, cancellation,
+    /// first error wins), weighting item `i` by `weight(i, &item)` records.
+    fn par_items<T: Send, U: Send>(
+        &self,
+        phase: &str,
+        inputs: &[Input<'_>],
+        items: Vec<T>,
+        weight: impl Fn(usize, &T) -> usize,
+        work: impl Fn(usize, T) -> Result<U> + Sync,
+    ) -> Result<Vec<U>> {
+        let plan: Vec<ChunkIo> = items
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ChunkIo {
+                bytes: (weight(i, t) * Self::REC) as u64,
+                ..Default::default()
+            })
+            .collect();
+        let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
+        self.ctx
+            .run(phase, self.pattern, inputs, None, &plan, |i, _| {
+                let item = slots[i]
+                    .lock()
+                    .expect("slot lock")
+                    .take()
+                    .expect("each item once");
+                work(i, item)
+            })
     }
 
     fn sort_external(&self, seg: Range<usize>, out: &mut OutputFile) -> Result<()> {

@@ -14,6 +14,7 @@ mod driver;
 mod keys;
 mod merge;
 mod radix;
+mod sample;
 mod source;
 
 use std::marker::PhantomData;

@@ -7,6 +7,8 @@ use std::fmt::Debug;
 use bytemuck::Pod;
 use outcore_engine::{CancelToken, Result};
 
+use super::sample::{partition, Splitters};
+
 /// Which invertible keys a stable merge must treat as equal (floats: `-0.0` and `+0.0`, and
 /// every NaN). Inactive for everything else.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,6 +43,9 @@ pub trait Record: Pod + Ord + Default + Debug + Send + Sync {
     fn plain(&self) -> u64 {
         0
     }
+    /// The most significant 64 bits of the key (left-aligned): its order is the records'
+    /// order, up to ties.
+    fn top(&self) -> u64;
 }
 
 macro_rules! plain_record {
@@ -69,6 +74,10 @@ macro_rules! plain_record {
             fn plain(&self) -> u64 {
                 *self as u64
             }
+            #[inline(always)]
+            fn top(&self) -> u64 {
+                (*self as u64) << (64 - <$t>::BITS)
+            }
         }
     )*};
 }
@@ -86,6 +95,10 @@ macro_rules! index_record {
             fn index(&self) -> u64 {
                 self[$w - 1]
             }
+            #[inline(always)]
+            fn top(&self) -> u64 {
+                self[0]
+            }
         }
     )*};
 }
@@ -93,34 +106,84 @@ index_record!(2, 3, 4, 5, 6, 7, 8, 9);
 
 /// Buckets at most this long are finished by a comparison sort (they sit in cache by then).
 const SMALL: usize = 1024;
+/// From this many records on, a sort first partitions by sampled splitters (see
+/// `sample.rs`): one pass that leaves cache-sized buckets whatever the key distribution.
+const SAMPLE_MIN: usize = 1 << 16;
+/// Records per bucket the sample partition aims at (they fit the L1/L2 caches).
+const BUCKET_TARGET: usize = 2048;
 
 /// Sorts `data` by its records' order, using `scratch` (at least as long) as the second
 /// buffer. Checks `cancel` between the big passes.
 ///
-/// An MSD radix sort on the key bytes: one histogram and one stable scatter per byte for as
-/// long as buckets are larger than the cache-sized cut, then a comparison sort of each small
-/// bucket. Memory traffic is what limits a sort of data larger than the caches, and this
-/// touches all of it only about twice (random float64 keys: 10 M records leave buckets of
-/// ~150 after two bytes), where an LSD sort makes one full pass per key byte. Bytes equal in
-/// every record of a bucket cost a read, not a scatter. Keys wider than 8 bytes (several
-/// `--by` columns) go straight to the comparison sort.
+/// Large inputs of records of 4 bytes or more are first partitioned by sampled splitters into
+/// buckets of about `BUCKET_TARGET` records (one classification pass and one scatter), each
+/// then sorted in cache. Smaller inputs and buckets go to an MSD radix sort on the key bytes:
+/// one histogram and one stable scatter per byte for as long as buckets are larger than the
+/// cut, then a comparison sort of each small bucket; bytes equal in every record cost a read,
+/// not a scatter. Keys wider than 8 bytes (several `--by` columns) use the comparison sort.
+/// Memory traffic is what limits a sort of data larger than the caches, and this touches it
+/// about twice, where an LSD sort makes one full pass per key byte.
 pub fn sort_records<R: Record>(
     data: &mut [R],
     scratch: &mut [R],
     cancel: &CancelToken,
 ) -> Result<()> {
     let n = data.len();
-    if n <= SMALL || R::KEY_BYTES > 8 {
-        // Equal plain keys are identical values and index records are all distinct, so an
-        // unstable sort gives the one sorted order.
-        data.sort_unstable();
+    let scratch = &mut scratch[..n];
+    if n >= SAMPLE_MIN && std::mem::size_of::<R>() >= 4 {
+        let k = (n / BUCKET_TARGET).next_power_of_two().clamp(2, 1024);
+        let splitters = Splitters::sample(data, k, n as u64);
+        let sizes = partition(&splitters, data, scratch);
+        cancel.check()?;
+        let mut start = 0;
+        for len in sizes {
+            let range = start..start + len;
+            sort_bucket_into(&mut scratch[range.clone()], &mut data[range], cancel)?;
+            start += len;
+        }
         return Ok(());
     }
-    let scratch = &mut scratch[..n];
-    if !msd(data, scratch, R::KEY_BYTES, cancel)? {
-        data.copy_from_slice(scratch);
+    sort_in_place(data, scratch, cancel)
+}
+
+/// Sorts `x` with `y` (as long) as scratch; the result is in `x`.
+fn sort_in_place<R: Record>(x: &mut [R], y: &mut [R], cancel: &CancelToken) -> Result<()> {
+    if x.len() <= SMALL || R::KEY_BYTES > 8 {
+        // Equal plain keys are identical values and index records are all distinct, so an
+        // unstable sort gives the one sorted order.
+        x.sort_unstable();
+        return Ok(());
+    }
+    if !msd(x, y, R::KEY_BYTES, cancel)? {
+        x.copy_from_slice(y);
     }
     Ok(())
+}
+
+/// Sorts the records of `x` into `y` (as long), using `x` as scratch.
+fn sort_bucket_into<R: Record>(x: &mut [R], y: &mut [R], cancel: &CancelToken) -> Result<()> {
+    if x.len() <= SMALL || R::KEY_BYTES > 8 || x.iter().all(|r| *r == x[0]) {
+        x.sort_unstable();
+        y.copy_from_slice(x);
+        return Ok(());
+    }
+    if msd(x, y, R::KEY_BYTES, cancel)? {
+        y.copy_from_slice(x);
+    }
+    Ok(())
+}
+
+/// Sorts a bucket of a larger sort in place (with `scratch` as long): the whole bucket when
+/// it is all one key is recognised in one read.
+pub fn sort_bucket<R: Record>(
+    data: &mut [R],
+    scratch: &mut [R],
+    cancel: &CancelToken,
+) -> Result<()> {
+    if data.iter().all(|r| *r == data[0]) {
+        return Ok(());
+    }
+    sort_records(data, scratch, cancel)
 }
 
 /// Sorts `x` on key bytes `byte - 1` down to 0 (and then full record order), with `y` as the
