@@ -17,7 +17,7 @@ use outcore_engine::{
 use outcore_kernels::copy::{convert, transpose, ConvertOptions};
 use outcore_kernels::expr::eval_to_file;
 use outcore_kernels::gen::{generate, Fill};
-use outcore_kernels::reduce::{reduce_all, ReduceOp, Value};
+use outcore_kernels::reduce::{reduce_all, stats, ReduceOp, Value};
 use outcore_kernels::sort::{argsort, sort, SortOptions};
 
 use super::common::{json_str, parse_size, Session};
@@ -244,6 +244,25 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         floor_seconds: floor_seconds(Floor::Read),
         peak_anon: peak,
         verified: r.value == Value::Float(n as f64 - 1.0),
+    });
+    // stats: count, sum, mean, std, min, max and NaNs in one pass (judged against one sum).
+    let (st, secs, peak) = time(|| Ok(stats(ctx, &a)?))?;
+    let mean = (n as f64 - 1.0) / 2.0;
+    let std = ((n as f64 * n as f64 - 1.0) / 12.0).sqrt();
+    rows.push(Measure {
+        name: "stats".into(),
+        bytes: bytes as u64,
+        seconds: secs,
+        floor: Some(Floor::Read),
+        floor_seconds: floor_seconds(Floor::Read),
+        peak_anon: peak,
+        verified: st.count == n as u64
+            && st.sum == Value::Float(expected_sum)
+            && st.min == Some(Value::Float(0.0))
+            && st.max == Some(Value::Float(n as f64 - 1.0))
+            && st.nan_count == 0
+            && (st.mean - mean).abs() <= 1e-12 * mean
+            && (st.std - std).abs() <= 1e-9 * std,
     });
     let gen_out = dir.path().join("gen.npy");
     let (_, secs, peak) = time(|| Ok(generate(ctx, &gen_out, &layout, Fill::Random, 7, &opts)?))?;

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use super::merge::{split_points, split_points_sampled, Merger, Samples};
 use super::radix::{sort_bucket, sort_records, Canon, Record};
-use super::sample::Splitters;
+use super::sample::{free_partition_ids, Splitters};
 use super::source::{Sink, Source};
 use super::SortStats;
 
@@ -32,6 +32,8 @@ const BUCKET_BYTES: usize = 8 << 20;
 /// The most buckets of the parallel in-memory sort: more buckets make the classification
 /// deeper and the scatter wider than the caches and TLB like.
 const MAX_BUCKETS: usize = 4096;
+/// Bytes of input per chunk of the counting and scatter passes.
+const SCATTER_CHUNK: usize = 4 << 20;
 /// Sample records per bucket, and records read at each sampled place.
 const SAMPLE_PER_BUCKET: usize = 16;
 const SAMPLE_BLOCK: usize = 16;
@@ -40,6 +42,25 @@ thread_local! {
     /// A worker's working space (a chunk of keys, a bucket's scratch), reused from task to
     /// task: fresh memory costs a page fault per page on first use.
     static WORK: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Frees every pool thread's working space when dropped (at the end of a sort, also on
+/// errors): a library user's threads must not keep a sort's buffers.
+pub struct FreeWorkOnDrop<'c>(pub &'c Context);
+
+impl Drop for FreeWorkOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.install(|| {
+            rayon::broadcast(|_| {
+                WORK.with(|w| {
+                    if let Ok(mut w) = w.try_borrow_mut() {
+                        *w = Vec::new();
+                    }
+                });
+                free_partition_ids();
+            })
+        });
+    }
 }
 
 /// Runs `f` on `len` records of this thread's working space (zeroed only when it grows).
@@ -233,7 +254,7 @@ impl<R: Record> Job<'_, R> {
             return self.sort_in_memory_serial(seg, out);
         }
         let rec = Self::REC;
-        // Buckets of about 512 KiB (they sort in the L2 cache), at least 8 per thread.
+        // Buckets of about 8 MiB, at least 8 per thread.
         let k = Splitters::<R>::buckets_for(
             n * rec,
             BUCKET_BYTES,
@@ -241,7 +262,9 @@ impl<R: Record> Job<'_, R> {
             MAX_BUCKETS,
         );
         let splitters = self.sample_splitters(seg.clone(), k)?;
-        let per_chunk = (self.ctx.chunk_bytes() / rec).max(4096);
+        // Chunks of the counting and scatter passes: small enough that a chunk's keys stay
+        // in the cache between reading and scattering them.
+        let per_chunk = (self.ctx.chunk_bytes().min(SCATTER_CHUNK) / rec).max(4096);
         let chunks: Vec<Range<usize>> = (0..n)
             .step_by(per_chunk)
             .map(|s| s..(s + per_chunk).min(n))
@@ -298,12 +321,13 @@ impl<R: Record> Job<'_, R> {
         // a chunk each, in key order: the scheduler's writeback then follows the file in
         // chunk-sized ranges.
         let item = self.sink.item_bytes();
+        let group_bytes = self.ctx.chunk_bytes().min(n * item / (4 * threads)).max(1);
         let mut groups: Vec<Range<usize>> = Vec::new();
         let mut first = 0;
         let mut bytes_in_group = 0;
         for (b, &len) in sizes.iter().enumerate() {
             bytes_in_group += len * item;
-            if bytes_in_group >= self.ctx.chunk_bytes() || b + 1 == k {
+            if bytes_in_group >= group_bytes || b + 1 == k {
                 groups.push(first..b + 1);
                 first = b + 1;
                 bytes_in_group = 0;

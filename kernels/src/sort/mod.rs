@@ -30,7 +30,7 @@ pub use keys::SortKey;
 pub use merge::{split_points, Merger};
 pub use radix::{sort_records, Canon, Record};
 
-use driver::Job;
+use driver::{FreeWorkOnDrop, Job};
 use source::{
     IndexSink, IndexSource, Reader, RowKeySource, RowSink, Sink, Source, ValueSink, ValueSource,
 };
@@ -250,6 +250,7 @@ fn drive<R: Record>(
         tmp_dir: &plan.tmp_dir,
         stats: Mutex::new(SortStats::default()),
     };
+    let _free_work = FreeWorkOnDrop(plan.ctx);
     match plan.shape {
         Shape::Flat(n) => job.sort_segment(0..n, out)?,
         Shape::Rows { rows, row_len } => job.sort_rows(rows, row_len, out)?,

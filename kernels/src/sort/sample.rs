@@ -138,6 +138,15 @@ thread_local! {
     static IDS: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Frees this thread's bucket-id buffer.
+pub fn free_partition_ids() {
+    IDS.with(|ids| {
+        if let Ok(mut ids) = ids.try_borrow_mut() {
+            *ids = Vec::new();
+        }
+    });
+}
+
 /// Moves `src` into `dst` (as long) grouped by bucket, in input order within a bucket, and
 /// returns the bucket sizes.
 pub fn partition<R: Record>(splitters: &Splitters<R>, src: &[R], dst: &mut [R]) -> Vec<usize> {
