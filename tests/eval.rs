@@ -128,6 +128,10 @@ for c in cases:
     if got.shape != want.shape:
         bad.append(f'{tag}: shape {got.shape} != {want.shape}')
         continue
+    # Outputs are C order whatever the inputs' orders (spec 5), unlike NumPy's K order.
+    if not got.flags.c_contiguous:
+        bad.append(f'{tag}: output is not C order')
+        continue
     if want.dtype.kind == 'f':
         exact = not any(f in c['expr'] for f in ('sqrt','exp','log','sin','cos','tan','arc','**'))
         rtol = {2: 1e-3, 4: 1e-6, 8: 1e-13}[want.dtype.itemsize] if not exact else 0
@@ -269,4 +273,24 @@ fn eval_errors_name_the_position_and_exit_2() {
     assert_eq!(rc, 2);
     assert!(err.contains("NAME=FILE"), "{err}");
     assert!(!dir.path().join("r.npy").exists());
+}
+
+#[test]
+fn eval_writes_c_order_for_fortran_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = outcore_in(
+        dir.path(),
+        &[
+            "gen", "f.npy", "--dtype", "f4", "--shape", "37,41", "--order", "F", "--fill", "arange",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = outcore_in(dir.path(), &["eval", "2*x + x", "-o", "r.npy", "x=f.npy"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let r = Array::open(dir.path().join("r.npy")).unwrap();
+    assert_eq!(r.order(), outcore::Order::C);
+    assert_eq!(r.shape(), &[37, 41]);
+    // `arange` fills each element with its flat C-order index, also in an F file.
+    let v = r.as_slice::<f32>().unwrap();
+    assert!(v.iter().enumerate().all(|(k, &x)| x == 3.0 * k as f32));
 }

@@ -1016,8 +1016,8 @@ pub struct EvalSummary {
 
 /// Evaluates `expr` over the named inputs into a new `.npy` file at `dest` (written
 /// atomically). `dtype` converts the result (NumPy `astype`); without it the result has the
-/// promoted dtype in native byte order. Inputs broadcast as in NumPy; the result's memory order
-/// is NumPy's `K` order (Fortran only when every full-size input is Fortran-ordered).
+/// promoted dtype in native byte order. Inputs broadcast as in NumPy; the result is C order
+/// whatever the inputs' orders (spec §5: outputs are C order).
 pub fn eval_to_file(
     ctx: &Context,
     expr: &str,
