@@ -63,8 +63,8 @@ fn make_input(dir: &Path, name: &str, shape: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// Every writing command, as (name, args) with `IN` and `OUT` placeholders. Commands that land
-/// later add their line here.
+/// Every writing command, as (name, args) with `IN` (a 1-d input), `IN2` (a 2-d input, for
+/// commands that need one) and `OUT` placeholders. Commands that land later add their line here.
 fn writing_commands() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
         (
@@ -90,13 +90,23 @@ fn writing_commands() -> Vec<(&'static str, Vec<&'static str>)> {
             "convert --to-raw",
             vec!["convert", "IN", "-o", "OUT", "--to-raw"],
         ),
+        (
+            "reduce -o",
+            vec!["reduce", "sum", "IN2", "--axis", "0", "-o", "OUT"],
+        ),
     ]
 }
 
-fn fill(args: &[&str], input: &Path, out: &Path) -> Vec<String> {
+/// True when the command reads the 2-d input.
+fn uses_2d(args: &[&str]) -> bool {
+    args.contains(&"IN2")
+}
+
+fn fill(args: &[&str], input: &Path, input_2d: &Path, out: &Path) -> Vec<String> {
     args.iter()
         .map(|a| match *a {
             "IN" => input.to_string_lossy().into_owned(),
+            "IN2" => input_2d.to_string_lossy().into_owned(),
             "x=IN" => format!("x={}", input.to_string_lossy()),
             "OUT" => out.to_string_lossy().into_owned(),
             other => other.to_string(),
@@ -111,12 +121,15 @@ fn disk_full_fails_cleanly_for_every_writing_command() {
     };
     let work = tempfile::tempdir().unwrap();
     let input = make_input(work.path(), "in.npy", "2097152"); // 16 MiB: does not fit in 8 MiB
+                                                              // 20 MiB; its reduction along axis 0 is 1310720 f8 = 10 MiB: does not fit in 8 MiB either.
+    let input_2d = make_input(work.path(), "in2.npy", "2,1310720");
     let before = checksum(&input);
+    let before_2d = checksum(&input_2d);
     std::fs::write(disk.path().join("old.npy"), b"precious").unwrap();
     for (name, args) in writing_commands() {
         for (dest, force) in [("new.npy", false), ("old.npy", true)] {
             let out_path = disk.path().join(dest);
-            let mut argv = fill(&args, &input, &out_path);
+            let mut argv = fill(&args, &input, &input_2d, &out_path);
             if force {
                 argv.push("--force".into());
             }
@@ -140,6 +153,7 @@ fn disk_full_fails_cleanly_for_every_writing_command() {
         }
     }
     assert_eq!(checksum(&input), before, "input changed");
+    assert_eq!(checksum(&input_2d), before_2d, "2-d input changed");
 }
 
 #[test]
@@ -420,17 +434,25 @@ fn special_files_and_non_utf8_paths() {
 fn output_equal_to_input_is_refused_also_through_links() {
     let work = tempfile::tempdir().unwrap();
     let input = make_input(work.path(), "in.npy", "65536");
+    let input_2d = make_input(work.path(), "in2.npy", "2,32768");
     let before = checksum(&input);
-    let sym = work.path().join("sym.npy");
-    std::os::unix::fs::symlink(&input, &sym).unwrap();
-    let hard = work.path().join("hard.npy");
-    std::fs::hard_link(&input, &hard).unwrap();
+    let before_2d = checksum(&input_2d);
+    let link = |target: &Path, sym: &str, hard: &str| {
+        let (sym, hard) = (work.path().join(sym), work.path().join(hard));
+        std::os::unix::fs::symlink(target, &sym).unwrap();
+        std::fs::hard_link(target, &hard).unwrap();
+        [target.to_path_buf(), sym, hard]
+    };
+    let dests = link(&input, "sym.npy", "hard.npy");
+    let dests_2d = link(&input_2d, "sym2.npy", "hard2.npy");
     for (name, args) in writing_commands()
         .into_iter()
         .filter(|(_, a)| a.iter().any(|s| s.contains("IN")))
     {
-        for dest in [&input, &sym, &hard] {
-            let mut argv = fill(&args, &input, dest);
+        // The destination is (a link to) the input the command reads.
+        let dests = if uses_2d(&args) { &dests_2d } else { &dests };
+        for dest in dests {
+            let mut argv = fill(&args, &input, &input_2d, dest);
             argv.push("--force".into());
             let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
             let out = outcore_in(work.path(), &argv);
@@ -443,5 +465,16 @@ fn output_equal_to_input_is_refused_also_through_links() {
         }
     }
     assert_eq!(checksum(&input), before);
-    assert_eq!(entries(work.path()), vec!["hard.npy", "in.npy", "sym.npy"]);
+    assert_eq!(checksum(&input_2d), before_2d);
+    assert_eq!(
+        entries(work.path()),
+        vec![
+            "hard.npy",
+            "hard2.npy",
+            "in.npy",
+            "in2.npy",
+            "sym.npy",
+            "sym2.npy"
+        ]
+    );
 }
