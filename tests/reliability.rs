@@ -3,40 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
-use crate::util::{bin, code, outcore_in, stderr, stdout};
-
-/// A small tmpfs mounted for the life of the value (needs root; `None` where not permitted).
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    fn mount(size: &str) -> Option<SmallDisk> {
-        let dir = tempfile::tempdir().ok()?;
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !ok {
-            eprintln!("skipping: cannot mount a tmpfs here (needs root)");
-            return None;
-        }
-        Some(SmallDisk { dir })
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
+use crate::util::{bin, code, outcore_in, signal_outcore, stderr, stdout, SmallDisk, LONG_GEN};
 
 fn entries(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -159,25 +128,7 @@ fn disk_full_fails_cleanly_for_every_writing_command() {
 #[test]
 fn kill_9_leaves_nothing_under_the_destination_name() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(bin())
-        .current_dir(dir.path())
-        .args([
-            "gen",
-            "big.npy",
-            "--dtype",
-            "f8",
-            "--shape",
-            "268435456",
-            "--chunk",
-            "64K",
-            "--threads",
-            "1",
-        ])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    signal_outcore(dir.path(), LONG_GEN, Duration::from_millis(500), "KILL");
     assert!(
         entries(dir.path()).is_empty(),
         "left: {:?}",
@@ -194,36 +145,9 @@ fn kill_9_leaves_nothing_under_the_destination_name() {
 #[test]
 fn sigterm_stops_with_143_and_cleans_up() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(bin())
-        .current_dir(dir.path())
-        .args([
-            "gen",
-            "big.npy",
-            "--dtype",
-            "f8",
-            "--shape",
-            "268435456",
-            "--chunk",
-            "64K",
-            "--threads",
-            "1",
-            "--fill",
-            "normal",
-        ])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(600));
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let t = std::time::Instant::now();
-    let status = child.wait().unwrap();
-    assert!(
-        t.elapsed().as_secs_f64() < 2.0,
-        "stopping took {:?}",
-        t.elapsed()
-    );
+    let args = [LONG_GEN, &["--fill", "normal"]].concat();
+    let (status, took) = signal_outcore(dir.path(), &args, Duration::from_millis(600), "TERM");
+    assert!(took.as_secs_f64() < 2.0, "stopping took {took:?}");
     assert_eq!(status.code(), Some(143));
     assert!(entries(dir.path()).is_empty());
 }
