@@ -272,7 +272,53 @@ fn eval_errors_name_the_position_and_exit_2() {
     let (rc, err) = run("x", &["x"]);
     assert_eq!(rc, 2);
     assert!(err.contains("NAME=FILE"), "{err}");
+    // Deep nesting is an error, not a stack overflow (these used to abort with SIGABRT).
+    for deep in [
+        format!("{}x{}", "(".repeat(5000), ")".repeat(5000)),
+        format!("{}x", "-".repeat(10000)),
+        format!("{}x", "x+".repeat(20000)),
+    ] {
+        let (rc, err) = run(&deep, &[&xa]);
+        assert_eq!(rc, 2, "{}", &err[..err.len().min(300)]);
+        assert!(
+            err.contains("nested too deeply"),
+            "{}",
+            &err[..err.len().min(300)]
+        );
+    }
     assert!(!dir.path().join("r.npy").exists());
+    // As deep as allowed evaluates, on the worker threads too.
+    let (n, d) = (
+        outcore::kernels::expr::MAX_NESTING,
+        outcore::kernels::expr::MAX_DEPTH,
+    );
+    for (i, text) in [
+        format!("{}x", "-".repeat(n - 2)),
+        format!("{}x", "x+".repeat(d - 1)),
+        format!("{}x{}", "abs(".repeat(n - 1), ")".repeat(n - 1)),
+        format!("{}x{}", "(".repeat(n - 1), ")".repeat(n - 1)),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = outcore_in(
+            dir.path(),
+            &[
+                "eval",
+                text,
+                "-o",
+                &format!("ok{i}.npy"),
+                &xa,
+                "--threads",
+                "2",
+            ],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    // An even number of minuses gives x back.
+    let x = Array::open(&a).unwrap();
+    let r = Array::open(dir.path().join("ok0.npy")).unwrap();
+    assert_eq!(r.as_slice::<f64>().unwrap(), x.as_slice::<f64>().unwrap());
 }
 
 #[test]
