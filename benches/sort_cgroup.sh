@@ -8,10 +8,10 @@
 # Needs root and a cgroup-v1 memory controller (/sys/fs/cgroup/memory); prints "skipped: …"
 # and exits 0 where that is not permitted.
 set -euo pipefail
-budget_mib=${1:-32}
+. "$(cd "$(dirname "$0")/.." && pwd)/scripts/cgroup-lib.sh"
+cg_budget "${1:-32}" 24          # margin: binary, thread stacks, allocator slack, page tables
 factor=${2:-10}
-dir=${3:-$(mktemp -d "${TMPDIR:-/tmp}/outcore-sort-cg-XXXXXX")}
-here=$(cd "$(dirname "$0")/.." && pwd)
+cg_workdir sort-cg "${3:-}"
 root=/sys/fs/cgroup/memory
 if [ "$(id -u)" != 0 ] || [ ! -d "$root" ] || [ ! -w "$root" ]; then
   echo "skipped: needs root and a cgroup-v1 memory controller at $root"
@@ -21,8 +21,6 @@ if ! python3 -c 'import numpy' 2>/dev/null; then
   echo "skipped: numpy not available"
   exit 0
 fi
-budget=$((budget_mib << 20))
-margin=$((24 << 20))            # binary, thread stacks, allocator slack, page tables
 limit=$((budget + margin))
 n=$((budget * factor / 8))      # float64 elements
 cg="$root/outcore-sort-$$"
@@ -33,8 +31,7 @@ echo "$limit" > "$cg/memory.limit_in_bytes"
 [ -w "$cg/memory.memsw.limit_in_bytes" ] && echo "$limit" > "$cg/memory.memsw.limit_in_bytes" 2>/dev/null || true
 [ -w "$cg/memory.swappiness" ] && echo 0 > "$cg/memory.swappiness" 2>/dev/null || true
 
-cargo build --release --quiet --manifest-path "$here/Cargo.toml" --bin outcore
-bin="$here/target/release/outcore"
+cg_build --bin outcore
 in="$dir/in.npy"
 "$bin" gen "$in" --dtype f8 --shape "$n" --fill normal --seed 11 --quiet
 echo "input: $(du -h "$in" | cut -f1) = ${factor}x the ${budget_mib} MiB budget; cgroup limit $((limit >> 20)) MiB"
@@ -55,7 +52,7 @@ start=$(date +%s.%N)
 in_cgroup "$bin" sort "$in" -o "$dir/sorted.npy" --mem "${budget_mib}M" --tmp-dir "$dir" --quiet
 secs=$(echo "$(date +%s.%N) - $start" | bc -l)
 printf 'outcore sort:  exit=%s  cgroup peak=%.1f MiB  %.1f s  %.0f MiB/s\n' "$status" \
-  "$(echo "$peak / 1048576" | bc -l)" "$secs" "$(echo "$n * 8 / 1048576 / $secs" | bc -l)"
+  "$(cg_mib "$peak")" "$secs" "$(echo "$n * 8 / 1048576 / $secs" | bc -l)"
 if [ "$status" != 0 ]; then echo "FAILED: outcore sort did not finish inside the cgroup"; fail=1; fi
 if [ "$status" = 0 ]; then
   python3 - "$in" "$dir/sorted.npy" <<'PY' || fail=1
@@ -72,7 +69,7 @@ if [ "$leftover" != 0 ]; then echo "FAILED: temporary files left in $dir"; fail=
 
 in_cgroup python3 -c "import numpy as np, sys; np.save(sys.argv[2], np.sort(np.load(sys.argv[1], mmap_mode='r')))" \
   "$in" "$dir/np_sorted.npy"
-printf 'numpy np.sort: exit=%s  cgroup peak=%.1f MiB  oom kills=%s\n' "$status" "$(echo "$peak / 1048576" | bc -l)" "$oom"
+printf 'numpy np.sort: exit=%s  cgroup peak=%.1f MiB  oom kills=%s\n' "$status" "$(cg_mib "$peak")" "$oom"
 if [ "$status" = 0 ]; then
   echo "FAILED: np.sort finished under the limit: the array is not larger than the cgroup"; fail=1
 else

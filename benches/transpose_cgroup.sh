@@ -9,41 +9,29 @@
 # The matrix's sides are odd (not multiples of any tile, page or chunk). Needs root for the
 # cgroup; prints "skipped" and exits 0 where that is not permitted.
 set -euo pipefail
-budget_mib=${1:-64}
-dir=${2:-$(mktemp -d "${TMPDIR:-/tmp}/outcore-transpose-XXXXXX")}
-here=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$here/Cargo.toml"
-bin="$here/target/release/outcore"
-budget=$((budget_mib * 1024 * 1024))
-margin=$((16 * 1024 * 1024))   # the binary, thread stacks, allocator slack
+. "$(cd "$(dirname "$0")/.." && pwd)/scripts/cgroup-lib.sh"
+cg_budget "${1:-64}"
+cg_workdir transpose "${2:-}"
+cg_build
 # rows x cols float64 >= 8 x budget bytes, both sides odd.
 side=$(python3 -c "import math; print(math.isqrt($budget) + 1)" 2>/dev/null || echo $(( $(awk "BEGIN{print int(sqrt($budget))}") + 1 )))
 rows=$((side + 3 - side % 2))
 cols=$((side + 7 - side % 2))
 file="$dir/m.npy"
-out="$dir/t.npy"
-trap 'rm -rf "$dir"' EXIT
+dest="$dir/t.npy"
 "$bin" gen "$file" --dtype f8 --shape "$rows,$cols" --fill random --seed 3 --quiet
 echo "matrix: ${rows}x${cols} float64 = $(du -h "$file" | cut -f1), 8x the ${budget_mib} MiB budget; cgroup limit = budget + 16 MiB"
 
-set +e
-start=$(date +%s.%N)
-"$here/scripts/under-cgroup.sh" $((budget + margin)) \
-  "$bin" --mem "${budget_mib}M" --quiet transpose "$file" -o "$out" 2>"$dir/err"
-status=$?
-secs=$(echo "$(date +%s.%N) - $start" | bc -l)
-set -e
-if [ $status -eq 77 ]; then cat "$dir/err"; echo "skipped"; exit 0; fi
-peak=$(sed -n 's/^peak_rss_anon_bytes=//p' "$dir/err")
-verdict=ok
-if [ $status -ne 0 ]; then verdict="FAILED (exit $status)"; cat "$dir/err"; fi
-if [ "${peak:-0}" -gt "$budget" ]; then verdict="FAILED (anon over budget)"; fi
+cg_measure "$bin" --mem "${budget_mib}M" --quiet transpose "$file" -o "$dest"
+if [ -n "$out" ]; then echo "$out"; fi
+cg_verdict
+if [ $status -ne 0 ]; then cat "$dir/err"; fi
 printf 'transpose %dx%d: exit=%s in %.1f s, peak RssAnon=%.1f MiB (budget %d MiB)  %s\n' "$rows" "$cols" \
-  "$status" "$secs" "$(echo "${peak:-0} / 1048576" | bc -l)" "$budget_mib" "$verdict"
+  "$status" "$secs" "$(cg_mib "$peak")" "$budget_mib" "$verdict"
 [ "$verdict" = ok ] || exit 1
 
 if python3 -c "import numpy" 2>/dev/null; then
-  python3 - "$file" "$out" <<'EOF'
+  python3 - "$file" "$dest" <<'PY'
 import sys
 import numpy as np
 a = np.load(sys.argv[1], mmap_mode='r')
@@ -53,7 +41,7 @@ step = 1024
 for i in range(0, a.shape[0], step):
     assert np.array_equal(t[:, i:i + step], a[i:i + step].T), "rows %d.." % i
 print("result: equal to NumPy's a.T")
-EOF
+PY
 else
   echo "result: not checked (numpy not available)"
 fi

@@ -443,37 +443,14 @@ fn bad_usage_and_bad_input_exit_2_and_change_nothing() {
 #[test]
 fn sigint_stops_a_job_with_130_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    // A job long enough to interrupt: 2 GiB generated with tiny chunks on one thread.
-    let mut child = std::process::Command::new(crate::util::bin())
-        .current_dir(dir.path())
-        .args([
-            "gen",
-            "big.npy",
-            "--dtype",
-            "f8",
-            "--shape",
-            "268435456",
-            "--chunk",
-            "64K",
-            "--threads",
-            "1",
-            "--fill",
-            "normal",
-        ])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    let pid = child.id().to_string();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
-    let started = std::time::Instant::now();
-    let status = child.wait().unwrap();
-    assert!(
-        started.elapsed().as_secs_f64() < 5.0,
-        "took too long to stop"
+    let args = [crate::util::LONG_GEN, &["--fill", "normal"]].concat();
+    let (status, took) = crate::util::signal_outcore(
+        dir.path(),
+        &args,
+        std::time::Duration::from_millis(700),
+        "INT",
     );
+    assert!(took.as_secs_f64() < 5.0, "took too long to stop");
     assert_eq!(status.code(), Some(130));
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),

@@ -729,18 +729,8 @@ print('ok')
 #[test]
 #[ignore = "needs root for a memory cgroup and a release build; run with --ignored"]
 fn out_of_core_transpose_stays_under_budget_in_a_memory_cgroup() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/transpose_cgroup.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg("32")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
-    if text.contains("skipped") {
-        eprintln!("skipping: memory cgroups are not available here");
+    let Some(text) = crate::util::run_cgroup_script("benches/transpose_cgroup.sh") else {
         return;
-    }
-    assert!(out.status.success(), "out-of-core transpose proof failed");
+    };
     assert!(text.contains("ok") && !text.contains("FAILED"));
 }

@@ -128,6 +128,10 @@ for c in cases:
     if got.shape != want.shape:
         bad.append(f'{tag}: shape {got.shape} != {want.shape}')
         continue
+    # Outputs are C order whatever the inputs' orders (spec 5), unlike NumPy's K order.
+    if not got.flags.c_contiguous:
+        bad.append(f'{tag}: output is not C order')
+        continue
     if want.dtype.kind == 'f':
         exact = not any(f in c['expr'] for f in ('sqrt','exp','log','sin','cos','tan','arc','**'))
         rtol = {2: 1e-3, 4: 1e-6, 8: 1e-13}[want.dtype.itemsize] if not exact else 0
@@ -268,5 +272,71 @@ fn eval_errors_name_the_position_and_exit_2() {
     let (rc, err) = run("x", &["x"]);
     assert_eq!(rc, 2);
     assert!(err.contains("NAME=FILE"), "{err}");
+    // Deep nesting is an error, not a stack overflow (these used to abort with SIGABRT).
+    for deep in [
+        format!("{}x{}", "(".repeat(5000), ")".repeat(5000)),
+        format!("{}x", "-".repeat(10000)),
+        format!("{}x", "x+".repeat(20000)),
+    ] {
+        let (rc, err) = run(&deep, &[&xa]);
+        assert_eq!(rc, 2, "{}", &err[..err.len().min(300)]);
+        assert!(
+            err.contains("nested too deeply"),
+            "{}",
+            &err[..err.len().min(300)]
+        );
+    }
     assert!(!dir.path().join("r.npy").exists());
+    // As deep as allowed evaluates, on the worker threads too.
+    let (n, d) = (
+        outcore::kernels::expr::MAX_NESTING,
+        outcore::kernels::expr::MAX_DEPTH,
+    );
+    for (i, text) in [
+        format!("{}x", "-".repeat(n - 2)),
+        format!("{}x", "x+".repeat(d - 1)),
+        format!("{}x{}", "abs(".repeat(n - 1), ")".repeat(n - 1)),
+        format!("{}x{}", "(".repeat(n - 1), ")".repeat(n - 1)),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = outcore_in(
+            dir.path(),
+            &[
+                "eval",
+                text,
+                "-o",
+                &format!("ok{i}.npy"),
+                &xa,
+                "--threads",
+                "2",
+            ],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    // An even number of minuses gives x back.
+    let x = Array::open(&a).unwrap();
+    let r = Array::open(dir.path().join("ok0.npy")).unwrap();
+    assert_eq!(r.as_slice::<f64>().unwrap(), x.as_slice::<f64>().unwrap());
+}
+
+#[test]
+fn eval_writes_c_order_for_fortran_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = outcore_in(
+        dir.path(),
+        &[
+            "gen", "f.npy", "--dtype", "f4", "--shape", "37,41", "--order", "F", "--fill", "arange",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = outcore_in(dir.path(), &["eval", "2*x + x", "-o", "r.npy", "x=f.npy"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let r = Array::open(dir.path().join("r.npy")).unwrap();
+    assert_eq!(r.order(), outcore::Order::C);
+    assert_eq!(r.shape(), &[37, 41]);
+    // `arange` fills each element with its flat C-order index, also in an F file.
+    let v = r.as_slice::<f32>().unwrap();
+    assert!(v.iter().enumerate().all(|(k, &x)| x == 3.0 * k as f32));
 }

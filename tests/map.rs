@@ -61,6 +61,19 @@ np.save('want.npy', x * y + z.astype('f8'))
         "import numpy as np\nw = np.load('want.npy')\nprint(np.array_equal(np.load('got.npy'), w), np.array_equal(np.load('into.npy'), w))",
     );
     assert_eq!(check.trim(), "True True");
+    // A new file is C order, even when its only input is Fortran-ordered.
+    assert_eq!(open("got.npy").order(), Order::C);
+    map(&ctx, (&tx,), dir.path().join("f.npy"), &opts, |(a,)| {
+        a * 2.0
+    })
+    .unwrap();
+    assert_eq!(open("f.npy").order(), Order::C);
+    let check = python(
+        dir.path(),
+        "import numpy as np\nx = np.load('x.npy')\nprint(np.array_equal(np.load('f.npy'), x * 2))",
+    );
+    assert_eq!(check.trim(), "True");
+    assert_eq!(open("into.npy").order(), Order::F);
 
     // A failing closure: the error comes back and nothing is left behind.
     let e = try_map(&ctx, (&tx,), dir.path().join("bad.npy"), &opts, |(a,)| {

@@ -3,40 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
-use crate::util::{bin, code, outcore_in, stderr, stdout};
-
-/// A small tmpfs mounted for the life of the value (needs root; `None` where not permitted).
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    fn mount(size: &str) -> Option<SmallDisk> {
-        let dir = tempfile::tempdir().ok()?;
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !ok {
-            eprintln!("skipping: cannot mount a tmpfs here (needs root)");
-            return None;
-        }
-        Some(SmallDisk { dir })
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
+use crate::util::{bin, code, outcore_in, signal_outcore, stderr, stdout, SmallDisk, LONG_GEN};
 
 fn entries(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -63,8 +32,8 @@ fn make_input(dir: &Path, name: &str, shape: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// Every writing command, as (name, args) with `IN` and `OUT` placeholders. Commands that land
-/// later add their line here.
+/// Every writing command, as (name, args) with `IN` (a 1-d input), `IN2` (a 2-d input, for
+/// commands that need one) and `OUT` placeholders. Commands that land later add their line here.
 fn writing_commands() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
         (
@@ -90,13 +59,23 @@ fn writing_commands() -> Vec<(&'static str, Vec<&'static str>)> {
             "convert --to-raw",
             vec!["convert", "IN", "-o", "OUT", "--to-raw"],
         ),
+        (
+            "reduce -o",
+            vec!["reduce", "sum", "IN2", "--axis", "0", "-o", "OUT"],
+        ),
     ]
 }
 
-fn fill(args: &[&str], input: &Path, out: &Path) -> Vec<String> {
+/// True when the command reads the 2-d input.
+fn uses_2d(args: &[&str]) -> bool {
+    args.contains(&"IN2")
+}
+
+fn fill(args: &[&str], input: &Path, input_2d: &Path, out: &Path) -> Vec<String> {
     args.iter()
         .map(|a| match *a {
             "IN" => input.to_string_lossy().into_owned(),
+            "IN2" => input_2d.to_string_lossy().into_owned(),
             "x=IN" => format!("x={}", input.to_string_lossy()),
             "OUT" => out.to_string_lossy().into_owned(),
             other => other.to_string(),
@@ -111,12 +90,15 @@ fn disk_full_fails_cleanly_for_every_writing_command() {
     };
     let work = tempfile::tempdir().unwrap();
     let input = make_input(work.path(), "in.npy", "2097152"); // 16 MiB: does not fit in 8 MiB
+                                                              // 20 MiB; its reduction along axis 0 is 1310720 f8 = 10 MiB: does not fit in 8 MiB either.
+    let input_2d = make_input(work.path(), "in2.npy", "2,1310720");
     let before = checksum(&input);
+    let before_2d = checksum(&input_2d);
     std::fs::write(disk.path().join("old.npy"), b"precious").unwrap();
     for (name, args) in writing_commands() {
         for (dest, force) in [("new.npy", false), ("old.npy", true)] {
             let out_path = disk.path().join(dest);
-            let mut argv = fill(&args, &input, &out_path);
+            let mut argv = fill(&args, &input, &input_2d, &out_path);
             if force {
                 argv.push("--force".into());
             }
@@ -140,30 +122,13 @@ fn disk_full_fails_cleanly_for_every_writing_command() {
         }
     }
     assert_eq!(checksum(&input), before, "input changed");
+    assert_eq!(checksum(&input_2d), before_2d, "2-d input changed");
 }
 
 #[test]
 fn kill_9_leaves_nothing_under_the_destination_name() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(bin())
-        .current_dir(dir.path())
-        .args([
-            "gen",
-            "big.npy",
-            "--dtype",
-            "f8",
-            "--shape",
-            "268435456",
-            "--chunk",
-            "64K",
-            "--threads",
-            "1",
-        ])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    signal_outcore(dir.path(), LONG_GEN, Duration::from_millis(500), "KILL");
     assert!(
         entries(dir.path()).is_empty(),
         "left: {:?}",
@@ -180,36 +145,9 @@ fn kill_9_leaves_nothing_under_the_destination_name() {
 #[test]
 fn sigterm_stops_with_143_and_cleans_up() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(bin())
-        .current_dir(dir.path())
-        .args([
-            "gen",
-            "big.npy",
-            "--dtype",
-            "f8",
-            "--shape",
-            "268435456",
-            "--chunk",
-            "64K",
-            "--threads",
-            "1",
-            "--fill",
-            "normal",
-        ])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(600));
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let t = std::time::Instant::now();
-    let status = child.wait().unwrap();
-    assert!(
-        t.elapsed().as_secs_f64() < 2.0,
-        "stopping took {:?}",
-        t.elapsed()
-    );
+    let args = [LONG_GEN, &["--fill", "normal"]].concat();
+    let (status, took) = signal_outcore(dir.path(), &args, Duration::from_millis(600), "TERM");
+    assert!(took.as_secs_f64() < 2.0, "stopping took {took:?}");
     assert_eq!(status.code(), Some(143));
     assert!(entries(dir.path()).is_empty());
 }
@@ -420,17 +358,25 @@ fn special_files_and_non_utf8_paths() {
 fn output_equal_to_input_is_refused_also_through_links() {
     let work = tempfile::tempdir().unwrap();
     let input = make_input(work.path(), "in.npy", "65536");
+    let input_2d = make_input(work.path(), "in2.npy", "2,32768");
     let before = checksum(&input);
-    let sym = work.path().join("sym.npy");
-    std::os::unix::fs::symlink(&input, &sym).unwrap();
-    let hard = work.path().join("hard.npy");
-    std::fs::hard_link(&input, &hard).unwrap();
+    let before_2d = checksum(&input_2d);
+    let link = |target: &Path, sym: &str, hard: &str| {
+        let (sym, hard) = (work.path().join(sym), work.path().join(hard));
+        std::os::unix::fs::symlink(target, &sym).unwrap();
+        std::fs::hard_link(target, &hard).unwrap();
+        [target.to_path_buf(), sym, hard]
+    };
+    let dests = link(&input, "sym.npy", "hard.npy");
+    let dests_2d = link(&input_2d, "sym2.npy", "hard2.npy");
     for (name, args) in writing_commands()
         .into_iter()
         .filter(|(_, a)| a.iter().any(|s| s.contains("IN")))
     {
-        for dest in [&input, &sym, &hard] {
-            let mut argv = fill(&args, &input, dest);
+        // The destination is (a link to) the input the command reads.
+        let dests = if uses_2d(&args) { &dests_2d } else { &dests };
+        for dest in dests {
+            let mut argv = fill(&args, &input, &input_2d, dest);
             argv.push("--force".into());
             let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
             let out = outcore_in(work.path(), &argv);
@@ -443,5 +389,16 @@ fn output_equal_to_input_is_refused_also_through_links() {
         }
     }
     assert_eq!(checksum(&input), before);
-    assert_eq!(entries(work.path()), vec!["hard.npy", "in.npy", "sym.npy"]);
+    assert_eq!(checksum(&input_2d), before_2d);
+    assert_eq!(
+        entries(work.path()),
+        vec![
+            "hard.npy",
+            "hard2.npy",
+            "in.npy",
+            "in2.npy",
+            "sym.npy",
+            "sym2.npy"
+        ]
+    );
 }

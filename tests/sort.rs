@@ -282,33 +282,7 @@ fn cancellation_and_failures_leave_nothing_behind() {
 
 // ---- the command line ----
 
-use crate::util::{bin, code, outcore_in, stderr};
-
-/// A small tmpfs for the life of the value (needs root; `None` where not permitted).
-struct SmallDisk(tempfile::TempDir);
-
-impl SmallDisk {
-    fn mount(size: &str) -> Option<SmallDisk> {
-        let dir = tempfile::tempdir().ok()?;
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if !ok {
-            eprintln!("skipping: cannot mount a tmpfs here (needs root)");
-            return None;
-        }
-        Some(SmallDisk(dir))
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.0.path()).status();
-    }
-}
+use crate::util::{code, outcore_in, signal_outcore, stderr, SmallDisk};
 
 #[test]
 fn cli_external_sort_and_argsort_match_numpy() {
@@ -388,7 +362,7 @@ fn cli_refusals_and_disk_full_exit_codes() {
     let Some(disk) = SmallDisk::mount("1m") else {
         return;
     };
-    let tmp = disk.0.path().to_str().unwrap();
+    let tmp = disk.path().to_str().unwrap();
     let out = outcore_in(
         d,
         &[
@@ -405,7 +379,7 @@ fn cli_refusals_and_disk_full_exit_codes() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("disk full"), "{}", stderr(&out));
     assert!(!d.join("o.npy").exists());
-    assert_empty_dir(disk.0.path());
+    assert_empty_dir(disk.path());
 }
 
 #[test]
@@ -417,28 +391,19 @@ fn cli_sigterm_during_a_sort_exits_143_and_cleans_up() {
     let d = dir.path();
     std::fs::create_dir(d.join("tmp")).unwrap();
     write_npy(d, "v.npy", "np.random.default_rng(2).random(12_000_000)");
-    let mut child = Command::new(bin())
-        .current_dir(d)
-        .args([
-            "sort",
-            "v.npy",
-            "-o",
-            "o.npy",
-            "--mem",
-            "1M",
-            "--threads",
-            "2",
-            "--tmp-dir",
-            "tmp",
-        ])
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
+    let args = [
+        "sort",
+        "v.npy",
+        "-o",
+        "o.npy",
+        "--mem",
+        "1M",
+        "--threads",
+        "2",
+        "--tmp-dir",
+        "tmp",
+    ];
+    let (status, _) = signal_outcore(d, &args, std::time::Duration::from_millis(700), "TERM");
     assert_eq!(status.code(), Some(143));
     assert!(!d.join("o.npy").exists());
     assert_empty_dir(&d.join("tmp"));

@@ -1,5 +1,6 @@
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -73,4 +74,98 @@ macro_rules! require_numpy {
             return;
         }
     };
+}
+
+/// A small tmpfs mounted for the life of the value (needs root; `None` where not permitted).
+pub struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `size` (`mount -o size=…`, e.g. `"8m"`) on a new temporary directory.
+    pub fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !ok {
+            eprintln!("skipping: cannot mount a tmpfs here (needs root)");
+            return None;
+        }
+        Some(SmallDisk { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// A `gen` job long enough to interrupt: 2 GiB of f8 into `big.npy`, in 64 KiB chunks on one
+/// thread.
+pub const LONG_GEN: &[&str] = &[
+    "gen",
+    "big.npy",
+    "--dtype",
+    "f8",
+    "--shape",
+    "268435456",
+    "--chunk",
+    "64K",
+    "--threads",
+    "1",
+];
+
+/// Starts `outcore args` in `dir`, sends it `signal` (a `kill -SIGNAL` name: `TERM`, `INT`,
+/// `KILL`) after `after`, and waits for it: its exit status and how long it took to stop once
+/// signalled.
+pub fn signal_outcore(
+    dir: &Path,
+    args: &[&str],
+    after: Duration,
+    signal: &str,
+) -> (ExitStatus, Duration) {
+    let mut child = Command::new(bin())
+        .current_dir(dir)
+        .args(args)
+        .spawn()
+        .expect("run outcore");
+    std::thread::sleep(after);
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -{signal} failed");
+    let t = Instant::now();
+    let status = child.wait().expect("wait for outcore");
+    (status, t.elapsed())
+}
+
+/// Runs an out-of-core proof script (`bash SCRIPT 32`, `script` relative to the crate root)
+/// that runs jobs inside a memory cgroup. Returns `None` when the script says it skipped
+/// (memory cgroups are not available here); otherwise asserts that it succeeded and returns
+/// its stdout.
+pub fn run_cgroup_script(script: &str) -> Option<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(script);
+    let out = Command::new("bash")
+        .arg(&path)
+        .arg("32")
+        .output()
+        .expect("run bash");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    if text.contains("skipped") {
+        eprintln!("skipping: memory cgroups are not available here");
+        return None;
+    }
+    assert!(out.status.success(), "{script} failed");
+    Some(text)
 }

@@ -29,7 +29,7 @@ use outcore_engine::{
 
 use crate::map::{Broadcast, Dest};
 pub use num::{Float, Num};
-pub use parse::{parse, Ast, BinKind, Lit, UnKind};
+pub use parse::{parse, Ast, BinKind, Lit, UnKind, MAX_DEPTH, MAX_NESTING};
 use tree::*;
 
 /// A compiled expression value of some element type.
@@ -752,6 +752,16 @@ impl<'s> Compiler<'s> {
             .iter()
             .map(|a| self.build(a))
             .collect::<Result<Vec<Val>>>()?;
+        let p: Vec<usize> = args.iter().map(|a| a.pos()).collect();
+        self.apply_call(func, vals, &p)
+    }
+
+    /// Types a call of `func` on its built arguments (at positions `p`). Kept out of
+    /// [`Compiler::call`] (`inline(never)`): its frame is large in unoptimized builds (tens of
+    /// KiB, from the per-dtype expansions) and must not sit on the stack once per nesting level.
+    #[inline(never)]
+    fn apply_call(&self, func: &str, vals: Vec<Val>, p: &[usize]) -> Result<Val> {
+        let arity = vals.len();
         let mut vals = vals.into_iter();
         let mut next = || vals.next().ok_or_else(|| internal("argument count"));
         if arity == 1 {
@@ -796,7 +806,6 @@ impl<'s> Compiler<'s> {
             };
             return Ok(Val::Strong(out));
         }
-        let p: Vec<usize> = args.iter().map(|a| a.pos()).collect();
         match func {
             "arctan2" => {
                 let (a, b) = (next()?, next()?);
@@ -1016,8 +1025,8 @@ pub struct EvalSummary {
 
 /// Evaluates `expr` over the named inputs into a new `.npy` file at `dest` (written
 /// atomically). `dtype` converts the result (NumPy `astype`); without it the result has the
-/// promoted dtype in native byte order. Inputs broadcast as in NumPy; the result's memory order
-/// is NumPy's `K` order (Fortran only when every full-size input is Fortran-ordered).
+/// promoted dtype in native byte order. Inputs broadcast as in NumPy; the result is C order
+/// whatever the inputs' orders (spec §5: outputs are C order).
 pub fn eval_to_file(
     ctx: &Context,
     expr: &str,

@@ -246,20 +246,41 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>> {
     Ok(toks)
 }
 
+/// How deep an expression's tree may be (each operator and call is a level: `a+b+c` is 3 deep).
+/// The compiler and the evaluator recurse over the tree, so a deeper expression is refused with
+/// an error rather than overflowing a thread's stack.
+pub const MAX_DEPTH: usize = 256;
+
+/// How deeply parentheses, calls, unary operators and `**` exponents may nest: each level is
+/// a recursion of the parser through every precedence level, which takes several KiB of stack
+/// in an unoptimized build, so this stays well inside a 2 MiB thread stack.
+pub const MAX_NESTING: usize = 64;
+
 struct Parser<'s> {
     src: &'s str,
     toks: Vec<(Tok, usize)>,
     at: usize,
+    /// Current recursion depth of [`Parser::factor`], which every recursive path goes through
+    /// (at most [`MAX_NESTING`]).
+    nest: usize,
 }
+
+/// A parsed subtree and its depth (1 for a leaf).
+type Node = (Ast, usize);
 
 /// Parses an expression.
 pub fn parse(src: &str) -> Result<Ast> {
     let toks = tokenize(src)?;
-    let mut p = Parser { src, toks, at: 0 };
+    let mut p = Parser {
+        src,
+        toks,
+        at: 0,
+        nest: 0,
+    };
     if p.peek() == &Tok::End {
         return Err(error_at(src, 0, "empty expression"));
     }
-    let ast = p.comparison()?;
+    let (ast, _) = p.comparison()?;
     match p.peek() {
         Tok::End => Ok(ast),
         Tok::Op(")") => Err(error_at(src, p.pos(), "unmatched ')'")),
@@ -319,10 +340,25 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn comparison(&mut self) -> Result<Ast> {
-        let a = self.bitor()?;
+    /// `depth` if it is within [`MAX_DEPTH`], else an error at `pos`.
+    fn check_depth(&self, pos: usize, depth: usize) -> Result<usize> {
+        if depth > MAX_DEPTH {
+            return Err(error_at(
+                self.src,
+                pos,
+                format!(
+                    "expression nested too deeply (more than {MAX_DEPTH} levels of operators \
+                     and calls)"
+                ),
+            ));
+        }
+        Ok(depth)
+    }
+
+    fn comparison(&mut self) -> Result<Node> {
+        let (a, da) = self.bitor()?;
         if let Some((op, pos)) = self.eat_op(&["<", "<=", ">", ">=", "==", "!="]) {
-            let b = self.bitor()?;
+            let (b, db) = self.bitor()?;
             if let Some((_, pos2)) = self.eat_op(&["<", "<=", ">", ">=", "==", "!="]) {
                 return Err(error_at(
                     self.src,
@@ -330,24 +366,27 @@ impl<'s> Parser<'s> {
                     "chained comparisons are not supported on arrays: write (a < b) & (b < c)",
                 ));
             }
-            return Ok(Ast::Binary {
+            let depth = self.check_depth(pos, 1 + da.max(db))?;
+            let ast = Ast::Binary {
                 op: Self::binary(op),
                 a: Box::new(a),
                 b: Box::new(b),
                 pos,
-            });
+            };
+            return Ok((ast, depth));
         }
-        Ok(a)
+        Ok((a, da))
     }
 
     fn left_assoc(
         &mut self,
         ops: &[&'static str],
-        next: fn(&mut Self) -> Result<Ast>,
-    ) -> Result<Ast> {
-        let mut a = next(self)?;
+        next: fn(&mut Self) -> Result<Node>,
+    ) -> Result<Node> {
+        let (mut a, mut depth) = next(self)?;
         while let Some((op, pos)) = self.eat_op(ops) {
-            let b = next(self)?;
+            let (b, db) = next(self)?;
+            depth = self.check_depth(pos, 1 + depth.max(db))?;
             a = Ast::Binary {
                 op: Self::binary(op),
                 a: Box::new(a),
@@ -355,66 +394,92 @@ impl<'s> Parser<'s> {
                 pos,
             };
         }
-        Ok(a)
+        Ok((a, depth))
     }
 
-    fn bitor(&mut self) -> Result<Ast> {
+    fn bitor(&mut self) -> Result<Node> {
         self.left_assoc(&["|"], Self::bitxor)
     }
-    fn bitxor(&mut self) -> Result<Ast> {
+    fn bitxor(&mut self) -> Result<Node> {
         self.left_assoc(&["^"], Self::bitand)
     }
-    fn bitand(&mut self) -> Result<Ast> {
+    fn bitand(&mut self) -> Result<Node> {
         self.left_assoc(&["&"], Self::arith)
     }
-    fn arith(&mut self) -> Result<Ast> {
+    fn arith(&mut self) -> Result<Node> {
         self.left_assoc(&["+", "-"], Self::term)
     }
-    fn term(&mut self) -> Result<Ast> {
+    fn term(&mut self) -> Result<Node> {
         self.left_assoc(&["*", "/", "//", "%"], Self::factor)
     }
 
-    fn factor(&mut self) -> Result<Ast> {
+    /// Every recursion of the parser (parentheses, call arguments, unary operators, exponents)
+    /// passes through here, so its depth is bounded here.
+    fn factor(&mut self) -> Result<Node> {
+        if self.nest >= MAX_NESTING {
+            return Err(error_at(
+                self.src,
+                self.pos(),
+                format!(
+                    "expression nested too deeply (more than {MAX_NESTING} levels of \
+                     parentheses, calls, unary operators or `**`)"
+                ),
+            ));
+        }
+        self.nest += 1;
+        let r = self.unary();
+        self.nest -= 1;
+        r
+    }
+
+    fn unary(&mut self) -> Result<Node> {
         if let Some((op, pos)) = self.eat_op(&["-", "+", "~"]) {
-            let arg = self.factor()?;
+            let (arg, da) = self.factor()?;
             let op = match op {
                 "-" => UnKind::Neg,
                 "+" => UnKind::Plus,
                 _ => UnKind::Not,
             };
-            return Ok(Ast::Unary {
+            let depth = self.check_depth(pos, 1 + da)?;
+            let ast = Ast::Unary {
                 op,
                 arg: Box::new(arg),
                 pos,
-            });
+            };
+            return Ok((ast, depth));
         }
         self.power()
     }
 
-    fn power(&mut self) -> Result<Ast> {
-        let base = self.atom()?;
+    fn power(&mut self) -> Result<Node> {
+        let (base, db) = self.atom()?;
         if let Some((_, pos)) = self.eat_op(&["**"]) {
-            let exp = self.factor()?;
-            return Ok(Ast::Binary {
+            let (exp, de) = self.factor()?;
+            let depth = self.check_depth(pos, 1 + db.max(de))?;
+            let ast = Ast::Binary {
                 op: BinKind::Pow,
                 a: Box::new(base),
                 b: Box::new(exp),
                 pos,
-            });
+            };
+            return Ok((ast, depth));
         }
-        Ok(base)
+        Ok((base, db))
     }
 
-    fn atom(&mut self) -> Result<Ast> {
+    fn atom(&mut self) -> Result<Node> {
         let (tok, pos) = self.bump();
         match tok {
-            Tok::Num(value) => Ok(Ast::Lit { value, pos }),
+            Tok::Num(value) => Ok((Ast::Lit { value, pos }, 1)),
             Tok::Ident(name) => {
                 if self.eat_op(&["("]).is_some() {
                     let mut args = Vec::new();
+                    let mut depth = 0;
                     if self.eat_op(&[")"]).is_none() {
                         loop {
-                            args.push(self.comparison()?);
+                            let (arg, da) = self.comparison()?;
+                            args.push(arg);
+                            depth = depth.max(da);
                             if self.eat_op(&[","]).is_some() {
                                 continue;
                             }
@@ -428,31 +493,34 @@ impl<'s> Parser<'s> {
                             ));
                         }
                     }
-                    return Ok(Ast::Call {
+                    let depth = self.check_depth(pos, 1 + depth)?;
+                    let ast = Ast::Call {
                         func: name,
                         args,
                         pos,
-                    });
+                    };
+                    return Ok((ast, depth));
                 }
-                match name.as_str() {
-                    "inf" => Ok(Ast::Lit {
+                let ast = match name.as_str() {
+                    "inf" => Ast::Lit {
                         value: Lit::Float(f64::INFINITY),
                         pos,
-                    }),
-                    "nan" => Ok(Ast::Lit {
+                    },
+                    "nan" => Ast::Lit {
                         value: Lit::Float(f64::NAN),
                         pos,
-                    }),
-                    "True" => Ok(Ast::Lit {
+                    },
+                    "True" => Ast::Lit {
                         value: Lit::Bool(true),
                         pos,
-                    }),
-                    "False" => Ok(Ast::Lit {
+                    },
+                    "False" => Ast::Lit {
                         value: Lit::Bool(false),
                         pos,
-                    }),
-                    _ => Ok(Ast::Name { name, pos }),
-                }
+                    },
+                    _ => Ast::Name { name, pos },
+                };
+                Ok((ast, 1))
             }
             Tok::Op("(") => {
                 let inner = self.comparison()?;
@@ -522,5 +590,62 @@ mod tests {
         assert!(parse("(x))").is_err());
         assert!(parse("1e").is_err());
         assert!(parse("999999999999999999999999999999999999999999").is_err());
+    }
+
+    /// Deep nesting used to overflow the stack (SIGABRT) in the recursive parser (3000
+    /// parentheses), the compiler (a chain of 20000 `+`) or the evaluator on a worker thread
+    /// (10000 unary minuses); it is now an error pointing at the level that is too deep.
+    /// `cargo fuzz run expr` with its default 4096-byte inputs did not reach these depths.
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let n = 100_000;
+        let deep = [
+            format!("{}x{}", "(".repeat(n), ")".repeat(n)),
+            format!("{}x", "-".repeat(n)),
+            format!("{}x", "~".repeat(n)),
+            format!("{}x", "x**".repeat(n)),
+            format!("{}x", "x+".repeat(n)),
+            format!("{}x", "x*".repeat(n)),
+            format!("{}x{}", "sqrt(".repeat(n), ")".repeat(n)),
+            format!("{}x{}", "(x+".repeat(n), ")".repeat(n)),
+            format!("{}x{}", "where(x, x, ".repeat(n), ")".repeat(n)),
+            format!("{}x", "x | ".repeat(n)),
+        ];
+        for text in &deep {
+            let e = parse(text).unwrap_err();
+            assert!(
+                e.message().contains("nested too deeply"),
+                "{}",
+                &e.message()[..200.min(e.message().len())]
+            );
+        }
+        // Up to the limits is fine.
+        let (n, d) = (MAX_NESTING, MAX_DEPTH);
+        let ok = [
+            format!("{}x{}", "(".repeat(n - 1), ")".repeat(n - 1)),
+            format!("{}x", "-".repeat(n - 1)),
+            format!("{}x", "x**".repeat(n - 1)),
+            format!("{}x{}", "abs(".repeat(n - 1), ")".repeat(n - 1)),
+            format!("{}x", "x+".repeat(d - 1)),
+            format!("{}x", "x*x+".repeat((d - 2) / 2)),
+        ];
+        for text in &ok {
+            parse(text).unwrap();
+        }
+        assert!(parse(&format!("{}x{}", "(".repeat(n), ")".repeat(n))).is_err());
+        assert!(parse(&format!("{}x", "x+".repeat(d))).is_err());
+        // The error points at the operator or operand that goes one level too deep.
+        let e = parse(&format!("{}x", "-".repeat(n + 5))).unwrap_err();
+        assert!(
+            e.message().contains(&format!("column {}", n + 1)),
+            "{}",
+            e.message()
+        );
+        let e = parse(&format!("{}x", "x+".repeat(d + 5))).unwrap_err();
+        assert!(
+            e.message().contains(&format!("column {}", 2 * d)),
+            "{}",
+            &e.message()[..80]
+        );
     }
 }

@@ -51,27 +51,6 @@ pub fn broadcast_shapes(shapes: &[&[usize]]) -> Result<Vec<usize>> {
     Ok(out)
 }
 
-/// The memory order of an elementwise result, as NumPy's default `K` order gives it: Fortran
-/// when every input that spans the whole result is Fortran-ordered (and not also C-contiguous),
-/// C otherwise.
-pub fn result_order(layouts: &[&Layout], shape: &[usize]) -> Order {
-    let mut any_f = false;
-    for l in layouts {
-        if l.len() <= 1 {
-            continue;
-        }
-        if l.shape() != shape || l.is_c_contiguous() {
-            return Order::C;
-        }
-        any_f = true;
-    }
-    if any_f {
-        Order::F
-    } else {
-        Order::C
-    }
-}
-
 /// How an input's values are found at a given position of the iteration (output memory order).
 #[derive(Debug, Clone)]
 enum Access {
@@ -222,13 +201,13 @@ pub struct Broadcast<'a> {
 }
 
 impl<'a> Broadcast<'a> {
-    /// Broadcasts `arrays` (NumPy rules); the walk follows [`result_order`].
+    /// Broadcasts `arrays` (NumPy rules) and walks the result in C order, whatever the inputs'
+    /// orders: results are C-order files (spec §5). Inputs in another order are gathered
+    /// through strides; [`Broadcast::with_order`] walks in Fortran order instead.
     pub fn new(arrays: &[&'a Array]) -> Result<Broadcast<'a>> {
         let shapes: Vec<&[usize]> = arrays.iter().map(|a| a.shape()).collect();
         let shape = broadcast_shapes(&shapes)?;
-        let layouts: Vec<&Layout> = arrays.iter().map(|a| a.layout()).collect();
-        let order = result_order(&layouts, &shape);
-        Broadcast::with_order(arrays, shape, order)
+        Broadcast::with_order(arrays, shape, Order::C)
     }
 
     /// Broadcasts `arrays` to `shape` (which must be their broadcast shape or larger), walking
@@ -523,7 +502,8 @@ pub fn typed<T: Element>(array: &Array) -> Result<TypedArray<'_, T>> {
 }
 
 /// Maps `f` over the broadcast elements of `inputs` into a new `.npy` file at `dest` (dtype
-/// `R`, native byte order, memory order as NumPy's `K`), created atomically.
+/// `R`, native byte order, C order whatever the inputs' orders), created atomically. To get a
+/// Fortran-ordered result, create it with [`Array::create`] and use [`map_into`].
 ///
 /// ```no_run
 /// # use outcore_engine::{Array, Context, OutputOptions};

@@ -241,56 +241,39 @@ fn round_to(v: f64, kind: ScalarKind) -> f64 {
     }
 }
 
-struct SumInt;
-impl<T: Num> Fold<T> for SumInt {
-    type Acc = i64;
-    fn identity(&self) -> i64 {
-        0
-    }
-    fn fold_one(&self, acc: &mut i64, x: T, _: u64) {
-        *acc = acc.wrapping_add(x.to_i128() as i64);
-    }
-    fn fold_run(&self, acc: &mut i64, run: &[T], _: u64) {
-        *acc = run
-            .iter()
-            .fold(*acc, |a, &x| a.wrapping_add(x.to_i128() as i64));
-    }
-    fn combine(&self, a: &mut i64, b: &i64) {
-        *a = a.wrapping_add(*b);
-    }
+/// An integer sum or product (`$op` is `wrapping_add` or `wrapping_mul`): NumPy accumulates in
+/// int64 (uint64 for unsigned inputs, the same bits) and wraps on overflow.
+macro_rules! wrapping_int_fold {
+    ($name:ident, $identity:expr, $op:ident) => {
+        struct $name;
+        impl<T: Num> Fold<T> for $name {
+            type Acc = i64;
+            fn identity(&self) -> i64 {
+                $identity
+            }
+            fn fold_one(&self, acc: &mut i64, x: T, _: u64) {
+                *acc = acc.$op(x.to_i128() as i64);
+            }
+            fn fold_run(&self, acc: &mut i64, run: &[T], _: u64) {
+                *acc = run.iter().fold(*acc, |a, &x| a.$op(x.to_i128() as i64));
+            }
+            fn combine(&self, a: &mut i64, b: &i64) {
+                *a = a.$op(*b);
+            }
+        }
+        impl<T: Num> Finish<T> for $name {
+            fn finish(&self, acc: &i64, _: &mut Warnings) -> Result<Value> {
+                Ok(if T::KIND.is_unsigned_int() {
+                    Value::UInt(*acc as u64)
+                } else {
+                    Value::Int(*acc)
+                })
+            }
+        }
+    };
 }
-impl<T: Num> Finish<T> for SumInt {
-    fn finish(&self, acc: &i64, _: &mut Warnings) -> Result<Value> {
-        Ok(if T::KIND.is_unsigned_int() {
-            Value::UInt(*acc as u64)
-        } else {
-            Value::Int(*acc)
-        })
-    }
-}
-
-struct ProdInt;
-impl<T: Num> Fold<T> for ProdInt {
-    type Acc = i64;
-    fn identity(&self) -> i64 {
-        1
-    }
-    fn fold_one(&self, acc: &mut i64, x: T, _: u64) {
-        *acc = acc.wrapping_mul(x.to_i128() as i64);
-    }
-    fn combine(&self, a: &mut i64, b: &i64) {
-        *a = a.wrapping_mul(*b);
-    }
-}
-impl<T: Num> Finish<T> for ProdInt {
-    fn finish(&self, acc: &i64, _: &mut Warnings) -> Result<Value> {
-        Ok(if T::KIND.is_unsigned_int() {
-            Value::UInt(*acc as u64)
-        } else {
-            Value::Int(*acc)
-        })
-    }
-}
+wrapping_int_fold!(SumInt, 0, wrapping_add);
+wrapping_int_fold!(ProdInt, 1, wrapping_mul);
 
 struct ProdFloat;
 impl<T: Num> Fold<T> for ProdFloat {
@@ -311,6 +294,16 @@ impl<T: Num> Finish<T> for ProdFloat {
     }
 }
 
+/// True when `x` beats `b`: smaller for a minimum, larger for a maximum (false for NaNs).
+#[inline(always)]
+fn better<T: Num>(min: bool, x: T, b: T) -> bool {
+    if min {
+        x < b
+    } else {
+        x > b
+    }
+}
+
 /// The best value so far (min or max), and whether a NaN was seen.
 #[derive(Debug, Clone, Copy)]
 pub struct Extreme<T> {
@@ -326,11 +319,7 @@ struct MinMax {
 impl MinMax {
     #[inline(always)]
     fn better<T: Num>(&self, x: T, b: T) -> bool {
-        if self.min {
-            x < b
-        } else {
-            x > b
-        }
+        better(self.min, x, b)
     }
 }
 impl<T: Num> Fold<T> for MinMax {
@@ -358,7 +347,7 @@ impl<T: Num> Fold<T> for MinMax {
         let mut best = first;
         for &x in rest {
             // `best` may start as NaN; any real value replaces it.
-            let take = if self.min { x < best } else { x > best };
+            let take = better(self.min, x, best);
             best = if take || best.is_nan() { x } else { best };
             nan |= x.is_nan();
         }
@@ -456,11 +445,7 @@ struct Arg {
 impl Arg {
     #[inline(always)]
     fn better<T: Num>(&self, x: T, b: T) -> bool {
-        if self.min {
-            x < b
-        } else {
-            x > b
-        }
+        better(self.min, x, b)
     }
 }
 impl<T: Num> Fold<T> for Arg {
