@@ -73,20 +73,42 @@ impl<T: Num> Fold<T> for StatsFold {
             });
             let m = Moments { n, mean, m2 };
             acc.fsum.add(sum);
-            if float {
-                acc.nans += block.iter().filter(|x| x.is_nan()).count() as u64;
-            } else {
+            if !float {
                 acc.isum = block
                     .iter()
                     .fold(acc.isum, |a, &x| a.wrapping_add(x.to_i128() as i64));
             }
             acc.moments.merge(&m);
-            let (mut lo, mut hi) = (block[0], block[0]);
-            for &x in &block[1..] {
-                lo = if x < lo || lo.is_nan() { x } else { lo };
-                hi = if x > hi || hi.is_nan() { x } else { hi };
+            // Extremes and NaNs in one pass with independent lanes (no dependency chain
+            // through one running min). NaNs need no care here: one NaN makes min and max
+            // NaN whatever the lanes found.
+            const LANES: usize = 8;
+            let mut lo = [block[0]; LANES];
+            let mut hi = [block[0]; LANES];
+            let mut nans = [0u64; LANES];
+            let mut lanes = block.chunks_exact(LANES);
+            for c in &mut lanes {
+                for l in 0..LANES {
+                    let x = c[l];
+                    nans[l] += x.is_nan() as u64;
+                    lo[l] = if x < lo[l] { x } else { lo[l] };
+                    hi[l] = if x > hi[l] { x } else { hi[l] };
+                }
             }
-            if !lo.is_nan() {
+            let mut nan_count: u64 = nans.iter().sum();
+            let (mut min, mut max) = (lo[0], hi[0]);
+            for (&l, &h) in lo.iter().zip(&hi).skip(1) {
+                min = if l < min { l } else { min };
+                max = if h > max { h } else { max };
+            }
+            for &x in lanes.remainder() {
+                nan_count += x.is_nan() as u64;
+                min = if x < min { x } else { min };
+                max = if x > max { x } else { max };
+            }
+            let (lo, hi) = (min, max);
+            acc.nans += nan_count;
+            if nan_count == 0 {
                 if !acc.has || lo < acc.min {
                     acc.min = lo;
                 }
