@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use outcore_engine::{Array, Error, ErrorKind, ScalarKind};
-use outcore_kernels::reduce::{float_text, reduce_all_with, reduce_axis, stats, ReduceOp, Value};
+use outcore_kernels::reduce::{
+    float_text, reduce_all_with, reduce_axis, reduce_axis_to_file, stats, ReduceOp, Value,
+};
 
 use super::common::{json_str, Session};
 
@@ -108,13 +110,11 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         }
         return Ok(());
     };
-    let r = reduce_axis(&session.ctx, &array, op, axis, args.ddof)?;
-    warn(&r.warnings);
-    let dtype = r.layout.dtype().clone();
-    let kind = dtype.scalar_kind().unwrap_or(ScalarKind::F64);
     if let Some(out) = &args.output {
         let opts = session.output_options(&[args.file.as_path()]);
-        r.write_npy(out, &opts)?;
+        let r = reduce_axis_to_file(&session.ctx, &array, op, axis, args.ddof, out, &opts)?;
+        warn(&r.warnings);
+        let dtype = r.layout.dtype().clone();
         if args.json {
             let shape: Vec<String> = r.layout.shape().iter().map(|d| d.to_string()).collect();
             println!(
@@ -127,6 +127,10 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         }
         return Ok(());
     }
+    let r = reduce_axis(&session.ctx, &array, op, axis, args.ddof)?;
+    warn(&r.warnings);
+    let dtype = r.layout.dtype().clone();
+    let kind = dtype.scalar_kind().unwrap_or(ScalarKind::F64);
     if r.layout.len() > PRINT_LIMIT {
         return Err(Error::new(
             ErrorKind::InvalidArgument,

@@ -936,6 +936,58 @@ pub fn reduce_axis(
     })
 }
 
+/// [`reduce_axis`] written to a new `.npy` file `dest`. The output is created (and its space
+/// allocated) before any work, so a full disk or an existing destination is an error up front
+/// rather than after the whole reduction.
+pub fn reduce_axis_to_file(
+    ctx: &Context,
+    array: &Array,
+    op: ReduceOp,
+    axis: i64,
+    ddof: f64,
+    dest: impl AsRef<std::path::Path>,
+    opts: &OutputOptions,
+) -> Result<AxisReduced> {
+    let ndim = array.shape().len() as i64;
+    let k = if axis < 0 { axis + ndim } else { axis };
+    let predicted = match array.dtype().scalar_kind() {
+        Some(kind) if (0..ndim).contains(&k) => {
+            let mut shape = array.shape().to_vec();
+            shape.remove(k as usize);
+            Some(Layout::new(
+                DType::native(result_kind(op, kind)),
+                shape,
+                array.order(),
+            )?)
+        }
+        _ => None,
+    };
+    let Some(layout) = predicted else {
+        // Refused by reduce_axis with its own message (bad axis, unsupported dtype).
+        let r = reduce_axis(ctx, array, op, axis, ddof)?;
+        r.write_npy(dest, opts)?;
+        return Ok(r);
+    };
+    let mut out = OutputFile::create_npy(dest, &layout, opts)?;
+    let r = reduce_axis(ctx, array, op, axis, ddof)?;
+    if r.layout.dtype() != layout.dtype() || r.layout.shape() != layout.shape() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "internal error: {} result predicted as {:?} {:?}, got {:?} {:?}",
+                r.op,
+                layout.dtype(),
+                layout.shape(),
+                r.layout.dtype(),
+                r.layout.shape()
+            ),
+        ));
+    }
+    out.data_mut().copy_from_slice(&r.data);
+    out.commit()?;
+    Ok(r)
+}
+
 /// Folds the whole array (elements of type `T`, either byte order) with a user fold:
 /// `identity()`, `fold(acc, x) -> acc`, `combine(a, b) -> a`, run in parallel over chunks.
 ///
