@@ -199,13 +199,14 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         check: "ok (every element)".into(),
     });
 
+    let width = rows.iter().map(|r| r.step.len()).max().unwrap_or(0).max(16);
     println!(
-        "{:<16} {:>12} {:>9} {:>10}  check",
+        "{:<width$} {:>12} {:>9} {:>10}  check",
         "step", "bytes", "seconds", "GB/s"
     );
     for row in &rows {
         println!(
-            "{:<16} {:>12} {:>9.3} {:>10.2}  {}",
+            "{:<width$} {:>12} {:>9.3} {:>10.2}  {}",
             row.step,
             format_bytes(row.bytes),
             row.seconds,
