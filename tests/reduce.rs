@@ -84,6 +84,9 @@ for c in cases:
     if got.dtype != want.dtype.newbyteorder('=') or got.shape != want.shape:
         bad.append(f'{tag}: {got.dtype.str}{got.shape} != {want.dtype.str}{want.shape}')
         continue
+    if not got.flags['C_CONTIGUOUS']:
+        bad.append(f'{tag}: the output is not C order')
+        continue
     if want.dtype.kind == 'f' and c['op'] not in ('min', 'max', 'nanmin', 'nanmax'):
         rtol = {2: 2e-2, 4: 1e-5, 8: 1e-12}[want.dtype.itemsize]
         ok = np.allclose(got, want, rtol=rtol, atol=0, equal_nan=True) and \

@@ -876,31 +876,65 @@ pub struct AxisReduced {
 }
 
 impl AxisReduced {
+    /// Memory index (in the result's order) of every element, in C (logical) order.
+    fn memory_indices_c_order(&self) -> impl Iterator<Item = usize> + '_ {
+        let strides = self.layout.strides();
+        let shape = self.layout.shape();
+        (0..self.layout.len()).map(move |c| {
+            let mut rest = c;
+            let mut m = 0;
+            for k in (0..shape.len()).rev() {
+                m += (rest % shape[k]) * strides[k];
+                rest /= shape[k];
+            }
+            m
+        })
+    }
+
     /// The results in C (logical) order.
     pub fn values_c_order(&self) -> Vec<Value> {
         let kind = self.layout.dtype().scalar_kind().unwrap_or(ScalarKind::F64);
         let size = kind.size();
-        let n = self.layout.len();
-        let strides = self.layout.strides();
-        let shape = self.layout.shape();
-        (0..n)
-            .map(|c| {
-                // C index → memory index in the result's order.
-                let mut rest = c;
-                let mut m = 0;
-                for k in (0..shape.len()).rev() {
-                    m += (rest % shape[k]) * strides[k];
-                    rest /= shape[k];
-                }
-                decode(&self.data[m * size..(m + 1) * size], kind)
-            })
+        self.memory_indices_c_order()
+            .map(|m| decode(&self.data[m * size..(m + 1) * size], kind))
             .collect()
     }
 
+    /// The C-order layout and bytes of the result (borrowed when it is C order already).
+    fn c_order(&self) -> Result<(Layout, std::borrow::Cow<'_, [u8]>)> {
+        let layout = Layout::new(
+            self.layout.dtype().clone(),
+            self.layout.shape().to_vec(),
+            Order::C,
+        )?;
+        if self.layout.order() == Order::C || self.layout.shape().len() < 2 {
+            return Ok((layout, std::borrow::Cow::Borrowed(&self.data)));
+        }
+        let size = self.layout.itemsize();
+        let mut data = Vec::with_capacity(self.data.len());
+        for m in self.memory_indices_c_order() {
+            data.extend_from_slice(&self.data[m * size..(m + 1) * size]);
+        }
+        Ok((layout, std::borrow::Cow::Owned(data)))
+    }
+
+    /// The same result laid out in C order (outputs are C order, spec §5).
+    pub fn into_c_order(self) -> Result<AxisReduced> {
+        let (layout, data) = self.c_order()?;
+        let data = data.into_owned();
+        Ok(AxisReduced {
+            layout,
+            data,
+            ..self
+        })
+    }
+
     /// Writes the result as a new `.npy` file (atomically).
+    /// The file is C order whatever the result's memory order (spec §5).
     pub fn write_npy(&self, dest: impl AsRef<std::path::Path>, opts: &OutputOptions) -> Result<()> {
-        let mut out = OutputFile::create_npy(dest, &self.layout, opts)?;
-        out.data_mut().copy_from_slice(&self.data);
+        let (layout, data) = self.c_order()?;
+        let mut out = OutputFile::create_npy(dest, &layout, opts)?;
+        out.data_mut().copy_from_slice(&data);
         out.commit()
     }
 }
@@ -936,9 +970,9 @@ pub fn reduce_axis(
     })
 }
 
-/// [`reduce_axis`] written to a new `.npy` file `dest`. The output is created (and its space
-/// allocated) before any work, so a full disk or an existing destination is an error up front
-/// rather than after the whole reduction.
+/// [`reduce_axis`] written to a new C-order `.npy` file `dest` (returned in C order). The
+/// output is created (and its space allocated) before any work, so a full disk or an existing
+/// destination is an error up front rather than after the whole reduction.
 pub fn reduce_axis_to_file(
     ctx: &Context,
     array: &Array,
@@ -957,19 +991,19 @@ pub fn reduce_axis_to_file(
             Some(Layout::new(
                 DType::native(result_kind(op, kind)),
                 shape,
-                array.order(),
+                Order::C,
             )?)
         }
         _ => None,
     };
     let Some(layout) = predicted else {
         // Refused by reduce_axis with its own message (bad axis, unsupported dtype).
-        let r = reduce_axis(ctx, array, op, axis, ddof)?;
+        let r = reduce_axis(ctx, array, op, axis, ddof)?.into_c_order()?;
         r.write_npy(dest, opts)?;
         return Ok(r);
     };
     let mut out = OutputFile::create_npy(dest, &layout, opts)?;
-    let r = reduce_axis(ctx, array, op, axis, ddof)?;
+    let r = reduce_axis(ctx, array, op, axis, ddof)?.into_c_order()?;
     if r.layout.dtype() != layout.dtype() || r.layout.shape() != layout.shape() {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
