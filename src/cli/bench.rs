@@ -111,6 +111,23 @@ fn time<R>(f: impl FnOnce() -> Result<R>) -> Result<(R, f64, u64)> {
     Ok((r?, t.elapsed().as_secs_f64(), peak))
 }
 
+/// Read-only kernels are timed like the pread floor: the best of `READ_REPEATS` runs (they
+/// leave nothing behind, so repeating them is cheap). Every run must give the same result.
+const READ_REPEATS: usize = 3;
+
+fn time_best<R: PartialEq + std::fmt::Debug>(
+    mut f: impl FnMut() -> Result<R>,
+) -> Result<(R, f64, u64)> {
+    let (first, mut best, mut peak) = time(&mut f)?;
+    for _ in 1..READ_REPEATS {
+        let (r, secs, p) = time(&mut f)?;
+        ensure!(r == first, "repeated run gave {r:?}, the first gave {first:?}");
+        best = best.min(secs);
+        peak = peak.max(p);
+    }
+    Ok((first, best, peak))
+}
+
 /// The floors, measured on `path` (already cached) and on new files in `dir`.
 struct Floors {
     read: f64,
@@ -225,7 +242,7 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
 
     let a = Array::open(&input)?;
     let expected_sum = (n as f64) * (n as f64 - 1.0) / 2.0;
-    let (r, secs, peak) = time(|| Ok(reduce_all(ctx, &a, ReduceOp::Sum)?))?;
+    let (r, secs, peak) = time_best(|| Ok(reduce_all(ctx, &a, ReduceOp::Sum)?))?;
     rows.push(Measure {
         name: "reduce sum".into(),
         bytes: bytes as u64,
@@ -235,7 +252,7 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         peak_anon: peak,
         verified: r.value == Value::Float(expected_sum),
     });
-    let (r, secs, peak) = time(|| Ok(reduce_all(ctx, &a, ReduceOp::Max)?))?;
+    let (r, secs, peak) = time_best(|| Ok(reduce_all(ctx, &a, ReduceOp::Max)?))?;
     rows.push(Measure {
         name: "reduce max".into(),
         bytes: bytes as u64,
@@ -246,7 +263,7 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         verified: r.value == Value::Float(n as f64 - 1.0),
     });
     // stats: count, sum, mean, std, min, max and NaNs in one pass (judged against one sum).
-    let (st, secs, peak) = time(|| Ok(stats(ctx, &a)?))?;
+    let (st, secs, peak) = time_best(|| Ok(stats(ctx, &a)?))?;
     let mean = (n as f64 - 1.0) / 2.0;
     let std = ((n as f64 * n as f64 - 1.0) / 12.0).sqrt();
     rows.push(Measure {
