@@ -4,15 +4,38 @@
 //! Both use the same total order: records compared as [`Record::canon`] makes them, ties
 //! broken by run number (runs are consecutive input ranges, so this keeps a stable order).
 
+use outcore_engine::sys::prefetch_read;
+
 use super::radix::{Canon, Record};
 
-/// `(a, run_a)` before `(b, run_b)`.
-#[inline(always)]
-fn before<R: Record>(a: &R, ra: usize, b: &R, rb: usize) -> bool {
-    match a.cmp(b) {
-        std::cmp::Ordering::Less => true,
-        std::cmp::Ordering::Greater => false,
-        std::cmp::Ordering::Equal => ra < rb,
+/// How far ahead in a run the merge asks for the next cache lines (records).
+const PREFETCH_AHEAD: usize = 32;
+
+
+/// A loser-tree entry: a run's current head (canonical) and the run's number. Exhausted runs
+/// hold [`Node::DONE`]: the all-ones key with the largest run number, which every real record
+/// beats (a real record with the all-ones key still has a smaller run number), so the tree
+/// needs no liveness checks.
+#[derive(Clone, Copy)]
+struct Node<R> {
+    key: R,
+    run: usize,
+}
+
+impl<R: Record> Node<R> {
+    fn done() -> Node<R> {
+        let mut key = R::zeroed();
+        bytemuck::bytes_of_mut(&mut key).fill(0xFF);
+        Node {
+            key,
+            run: usize::MAX,
+        }
+    }
+
+    /// `self` comes out of the merge before `other`.
+    #[inline(always)]
+    fn before(&self, other: &Node<R>) -> bool {
+        (self.key, self.run) < (other.key, other.run)
     }
 }
 
@@ -21,12 +44,11 @@ pub struct Merger<'a, R: Record> {
     runs: Vec<&'a [R]>,
     pos: Vec<usize>,
     canon: Canon,
-    /// Canonical head of each leaf (valid while `live`).
-    head: Vec<R>,
-    live: Vec<bool>,
-    /// Loser tree over `leaves` (a power of two): `tree[0]` is the winner, `tree[1..]` the
-    /// loser at each inner node.
-    tree: Vec<usize>,
+    /// Loser tree over `leaves` (a power of two): `tree[node]` is the loser at each inner node
+    /// (`1..leaves`); the winner is kept apart in `winner`. The nodes carry their keys, so a
+    /// replay touches only this small array (no indirection through the runs).
+    tree: Vec<Node<R>>,
+    winner: Node<R>,
     leaves: usize,
 }
 
@@ -36,25 +58,19 @@ impl<'a, R: Record> Merger<'a, R> {
         let leaves = k.next_power_of_two().max(2);
         let mut m = Merger {
             pos: vec![0; k],
-            head: vec![R::default(); leaves],
-            live: vec![false; leaves],
-            tree: vec![0; leaves],
+            tree: vec![Node::done(); leaves],
+            winner: Node::done(),
             leaves,
             runs,
             canon,
         };
-        for i in 0..k {
-            m.load(i);
-        }
         if k > 2 {
             // Build bottom-up: winners of each subtree, losers stored at inner nodes.
-            let mut win = vec![0usize; 2 * leaves];
-            for (i, w) in win[leaves..].iter_mut().enumerate() {
-                *w = i;
-            }
+            let mut win: Vec<Node<R>> = (0..leaves).map(|i| m.head(i)).collect();
+            win.splice(0..0, vec![Node::done(); leaves]);
             for node in (1..leaves).rev() {
                 let (a, b) = (win[2 * node], win[2 * node + 1]);
-                if m.beats(a, b) {
+                if a.before(&b) {
                     win[node] = a;
                     m.tree[node] = b;
                 } else {
@@ -62,25 +78,21 @@ impl<'a, R: Record> Merger<'a, R> {
                     m.tree[node] = a;
                 }
             }
-            m.tree[0] = win[1];
+            m.winner = win[1];
         }
         m
     }
 
+    /// The node of leaf `i`: its run's next record, canonical, or `DONE`.
     #[inline(always)]
-    fn load(&mut self, i: usize) {
-        match self.runs[i].get(self.pos[i]) {
-            Some(r) => {
-                self.head[i] = r.canon(&self.canon);
-                self.live[i] = true;
-            }
-            None => self.live[i] = false,
+    fn head(&self, i: usize) -> Node<R> {
+        match self.runs.get(i).and_then(|r| r.get(self.pos[i])) {
+            Some(r) => Node {
+                key: r.canon(&self.canon),
+                run: i,
+            },
+            None => Node::done(),
         }
-    }
-
-    #[inline(always)]
-    fn beats(&self, a: usize, b: usize) -> bool {
-        self.live[a] && (!self.live[b] || before(&self.head[a], a, &self.head[b], b))
     }
 
     /// Fills `out` with the next records; returns how many (fewer only when all runs are done).
@@ -134,27 +146,39 @@ impl<'a, R: Record> Merger<'a, R> {
 
     fn fill_tree(&mut self, out: &mut [R]) -> usize {
         let mut n = 0;
-        while n < out.len() {
-            let w = self.tree[0];
-            if !self.live[w] {
-                break;
-            }
-            out[n] = self.runs[w][self.pos[w]];
+        let mut cur = self.winner;
+        while n < out.len() && cur.run != usize::MAX {
+            let w = cur.run;
+            let p = self.pos[w];
+            let run = self.runs[w];
+            out[n] = run[p];
             n += 1;
-            self.pos[w] += 1;
-            self.load(w);
-            let mut winner = w;
+            self.pos[w] = p + 1;
+            // The runs are long streams in DRAM, read a record at a time in an order the
+            // hardware prefetcher cannot follow across `k` streams and page boundaries: ask
+            // for the line a few records ahead (a hint; it never faults).
+            prefetch_read(run.as_ptr().wrapping_add(p + PREFETCH_AHEAD));
+            cur = match run.get(p + 1) {
+                Some(r) => Node {
+                    key: r.canon(&self.canon),
+                    run: w,
+                },
+                None => Node::done(),
+            };
+            // Replay the path from leaf `w` to the root: at each node the loser stays, the
+            // winner goes on up.
             let mut node = (w + self.leaves) / 2;
             while node >= 1 {
+                // Written as a select (not a branch): which side wins is a coin toss.
                 let other = self.tree[node];
-                if self.beats(other, winner) {
-                    self.tree[node] = winner;
-                    winner = other;
-                }
+                let pair = [cur, other];
+                let swap = other.before(&cur) as usize;
+                self.tree[node] = pair[1 - swap];
+                cur = pair[swap];
                 node /= 2;
             }
-            self.tree[0] = winner;
         }
+        self.winner = cur;
         n
     }
 }
