@@ -307,6 +307,38 @@ impl ScratchFile {
             .expect("scratch files are mapped read-write")
     }
 
+    /// Writes `bytes` at `offset` with `pwrite` rather than through the mapping. For data that
+    /// is already in a buffer (a sorted run), this skips the zero-fill the kernel must do for
+    /// every fresh page a mapping writes to, and the page faults. The range was allocated at
+    /// creation, so it cannot run out of space.
+    pub fn write_at(&self, offset: usize, bytes: &[u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        let end = offset.checked_add(bytes.len()).filter(|&e| e <= self.len());
+        if end.is_none() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "internal error: write of {} bytes at {offset} past the end of a {}-byte temporary file",
+                    bytes.len(),
+                    self.len()
+                ),
+            ));
+        }
+        self.file
+            .write_all_at(bytes, offset as u64)
+            .map_err(|e| Error::io("cannot write a temporary file", e).with_path(&self.dir))
+    }
+
+    /// Starts writing a range back to disk without waiting.
+    pub fn start_writeback(&self, range: Range<usize>) {
+        sys::start_writeback(&self.file, range.start as u64..range.end as u64);
+    }
+
+    /// Waits until a range is on disk, so its cached pages are clean (and reclaimable).
+    pub fn finish_writeback(&self, range: Range<usize>) {
+        sys::finish_writeback(&self.file, range.start as u64..range.end as u64);
+    }
+
     /// The file as a chunked input for the scheduler (reading back what was written).
     pub fn input(&self) -> Input<'_> {
         Input::from_mapping(&self.map, 0, &self.dir)

@@ -126,8 +126,37 @@ fn split_by_lens<'a, T>(mut s: &'a mut [T], lens: &[usize]) -> Vec<&'a mut [T]> 
     parts
 }
 
+/// Deletes consumed scratch files on background threads. Freeing gigabytes of temporary
+/// blocks can take seconds (file systems mounted with `discard` trim them synchronously), time
+/// the job can spend merging or syncing its output instead. Dropping the reaper waits for every
+/// deletion, so no temporary file outlives the job, whether it succeeded or failed.
+#[derive(Default)]
+pub struct Reaper(Mutex<Vec<std::thread::JoinHandle<()>>>);
+
+impl Reaper {
+    pub fn dispose(&self, file: ScratchFile) {
+        // Where no thread can be spawned, the file is dropped (deleted) with the failed spawn.
+        if let Ok(handle) = std::thread::Builder::new()
+            .name("outcore-reaper".into())
+            .spawn(move || drop(file))
+        {
+            self.0.lock().expect("reaper lock").push(handle);
+        }
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let handles = std::mem::take(self.0.get_mut().unwrap_or_else(|e| e.into_inner()));
+        for h in handles {
+            let _ = h.join();
+        }
+    }
+}
+
 pub struct Job<'a, R: Record> {
     pub ctx: &'a Context,
+    pub reaper: &'a Reaper,
     pub input: Input<'a>,
     pub pattern: Pattern,
     pub source: &'a dyn Source<R>,
@@ -497,35 +526,48 @@ impl<R: Record> Job<'_, R> {
         let every = self.sample_every(n);
         let mut samples: Vec<Vec<R>>;
         {
+            // Each worker sorts a run in two buffers of its own (records and radix scratch),
+            // reused from run to run, and writes it with `pwrite`: writing through a mapping
+            // would make the kernel zero-fill every fresh page of the file first.
             let _reservation = self
                 .ctx
                 .budget()
-                .reserve(self.ctx.threads() * per_run * rec, "sort run buffers")?;
-            let pool: Mutex<Vec<Vec<R>>> = Mutex::new(Vec::new());
+                .reserve(2 * self.ctx.threads() * per_run * rec, "sort run buffers")?;
+            type Buffers<R> = (Vec<R>, Vec<R>);
+            let pool: Mutex<Vec<Buffers<R>>> = Mutex::new(Vec::new());
             let plan: Vec<ChunkIo> = runs
                 .iter()
                 .map(|r| ChunkIo {
-                    write: Some(r.start * rec..r.end * rec),
                     bytes: (r.len() * rec) as u64,
                     ..Default::default()
                 })
                 .collect();
-            samples = self.ctx.run(
-                "sort: runs",
-                self.pattern,
-                &[self.input],
-                Some(file.output()),
-                &plan,
-                |i, bytes| {
-                    let recs = as_records_mut::<R>(bytes)?;
-                    let mut scratch = pool.lock().expect("pool lock").pop().unwrap_or_default();
-                    scratch.resize(recs.len(), R::zeroed());
-                    let result = self.form_run(seg.start + runs[i].start, recs, &mut scratch);
-                    pool.lock().expect("pool lock").push(scratch);
-                    result?;
-                    Ok(recs.iter().step_by(every).copied().collect())
-                },
-            )?;
+            // Dirty run pages stay bounded: a run's writeback starts when it is written and
+            // is waited for `lag` runs later.
+            let lag = 2 * self.ctx.threads();
+            let bytes_of = |r: &Range<usize>| r.start * rec..r.end * rec;
+            let spill = &file;
+            samples = self
+                .ctx
+                .run("sort: runs", self.pattern, &[self.input], None, &plan, |i, _| {
+                    let (mut recs, mut scratch) =
+                        pool.lock().expect("pool lock").pop().unwrap_or_default();
+                    let len = runs[i].len();
+                    recs.resize(len, R::zeroed());
+                    scratch.resize(len, R::zeroed());
+                    let result = self
+                        .form_run(seg.start + runs[i].start, &mut recs, &mut scratch)
+                        .and_then(|()| {
+                            spill.write_at(runs[i].start * rec, bytemuck::cast_slice(&recs))
+                        })
+                        .map(|()| recs.iter().step_by(every).copied().collect());
+                    pool.lock().expect("pool lock").push((recs, scratch));
+                    spill.start_writeback(bytes_of(&runs[i]));
+                    if let Some(old) = i.checked_sub(lag) {
+                        spill.finish_writeback(bytes_of(&runs[old]));
+                    }
+                    result
+                })?;
         }
         {
             let mut st = self.stats.lock().expect("stats lock");
@@ -546,7 +588,8 @@ impl<R: Record> Job<'_, R> {
                 Some((every, &samples)),
                 Dest::Scratch(&mut next),
             )?;
-            file = next; // the consumed runs vanish with their unnamed file
+            // The consumed runs vanish with their unnamed file.
+            self.reaper.dispose(std::mem::replace(&mut file, next));
             pass += 1;
             let mut st = self.stats.lock().expect("stats lock");
             st.merge_passes += 1;
@@ -564,6 +607,7 @@ impl<R: Record> Job<'_, R> {
                 first: seg.start,
             },
         )?;
+        self.reaper.dispose(file);
         self.stats.lock().expect("stats lock").merge_passes += 1;
         Ok(())
     }

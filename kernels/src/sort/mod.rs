@@ -30,7 +30,7 @@ pub use keys::SortKey;
 pub use merge::{split_points, Merger};
 pub use radix::{sort_records, Canon, Record};
 
-use driver::{FreeWorkOnDrop, Job};
+use driver::{FreeWorkOnDrop, Job, Reaper};
 use source::{
     IndexSink, IndexSource, Reader, RowKeySource, RowSink, Sink, Source, ValueSink, ValueSource,
 };
@@ -108,6 +108,9 @@ struct Plan<'a> {
     tmp_dir: PathBuf,
     opts: &'a SortOptions,
     shape: Shape,
+    /// Deletes scratch files in the background; dropped (waiting for them) after the output
+    /// is committed, or on the way out of a failed job.
+    reaper: Reaper,
 }
 
 fn run(
@@ -179,6 +182,7 @@ fn run(
         tmp_dir,
         opts,
         shape: job_shape,
+        reaper: Reaper::default(),
     };
     let stats = outcore_engine::with_scalar_type!(kind, T => {
         match &by {
@@ -242,6 +246,7 @@ fn drive<R: Record>(
 ) -> Result<SortStats> {
     let job = Job {
         ctx: plan.ctx,
+        reaper: &plan.reaper,
         input: *plan.reader.input(),
         pattern: plan.pattern,
         source,
