@@ -121,7 +121,10 @@ fn time_best<R: PartialEq + std::fmt::Debug>(
     let (first, mut best, mut peak) = time(&mut f)?;
     for _ in 1..READ_REPEATS {
         let (r, secs, p) = time(&mut f)?;
-        ensure!(r == first, "repeated run gave {r:?}, the first gave {first:?}");
+        ensure!(
+            r == first,
+            "repeated run gave {r:?}, the first gave {first:?}"
+        );
         best = best.min(secs);
         peak = peak.max(p);
     }

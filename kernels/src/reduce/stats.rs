@@ -3,7 +3,7 @@
 //! Every value is what NumPy's plain function gives on the whole array (`a.size`, `a.sum()`,
 //! `a.mean()`, `a.std()`, `a.min()`, `a.max()`, `np.isnan(a).sum()`): NaNs propagate into sum,
 //! mean, std, min and max, and `nan_count` says how many there were. Each chunk is read once,
-//! in cache-sized blocks on which the sum, the extremes and the two-pass moments are computed.
+//! in cache-sized blocks, each in one pass (`block_stats`: shifted moments, sum, extremes).
 
 use super::ops::{CompSum, Moments};
 use super::*;
@@ -41,7 +41,87 @@ struct Acc<T> {
 
 struct StatsFold;
 
-const BLOCK: usize = 2048;
+struct BlockStats<T> {
+    sum: f64,
+    /// The mean less the caller's reference value, as `(k - reference) + S1/n`: accurate to
+    /// the size of the deviations where the values share a large offset (the Chan merge of
+    /// blocks needs accurate differences of means).
+    mean: f64,
+    m2: f64,
+    min: T,
+    max: T,
+}
+
+/// Sum, squared deviations from the mean, and extremes of a non-empty block of at most
+/// `BLOCK` values, in ONE pass (a second pass, even over cached data, made `stats` cost 1.5x a
+/// `sum`, which is memory-bound). The deviations are taken from the block's first value `k`:
+/// `m2 = S2 - S1²/n` with `S1 = Σ(x-k)`, `S2 = Σ(x-k)²`. As `k` is one of the values,
+/// `n·(mean-k)² <= m2`, so `S2 <= (n+1)·m2` and the cancellation costs at most `(n+1)` ulps of
+/// `m2` (129 for `BLOCK = 128`: ~1e-14 relative). The sum is `n·k + S1` (8 accumulators over 128
+/// values, NumPy's leaf scheme); blocks are then added with compensation. Independent lanes
+/// keep min/max off one dependency chain; NaNs need no care in the extremes (a block with a
+/// NaN makes min and max NaN whatever the lanes found). Compiled for AVX2 too, picked at run
+/// time; no FMA contraction, so both versions give the same bits.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn block_stats<T: Num>(block: &[T], reference: f64) -> BlockStats<T> {
+    const LANES: usize = 8;
+    // An infinite first value would make every deviation infinite (and its own NaN); then
+    // the block holds an infinity, its std is NaN anyway, and plain sums (k = 0) give NumPy's
+    // sum and mean.
+    let k = match block[0].to_f64() {
+        k if k.is_finite() => k,
+        _ => 0.0,
+    };
+    let mut s1 = [0.0f64; LANES];
+    let mut s2 = [0.0f64; LANES];
+    let mut lo = [block[0]; LANES];
+    let mut hi = [block[0]; LANES];
+    let mut lanes = block.chunks_exact(LANES);
+    for c in &mut lanes {
+        for l in 0..LANES {
+            let x = c[l];
+            let v = x.to_f64();
+            let d = v - k;
+            s1[l] += d;
+            s2[l] += d * d;
+            lo[l] = if x < lo[l] { x } else { lo[l] };
+            hi[l] = if x > hi[l] { x } else { hi[l] };
+        }
+    }
+    let tree = |a: &[f64; LANES]| ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    let (mut sd, mut sdd) = (tree(&s1), tree(&s2));
+    let (mut min, mut max) = (lo[0], hi[0]);
+    for (&l, &h) in lo.iter().zip(&hi).skip(1) {
+        min = if l < min { l } else { min };
+        max = if h > max { h } else { max };
+    }
+    for &x in lanes.remainder() {
+        let v = x.to_f64();
+        let d = v - k;
+        sd += d;
+        sdd += d * d;
+        min = if x < min { x } else { min };
+        max = if x > max { x } else { max };
+    }
+    let n = block.len() as f64;
+    // Σx = n·k + Σ(x-k): one rounding more than a plain sum of the lanes, whose error it
+    // shares in size (both bounded by ~16 ulps of Σ|x| per block).
+    let sum = n * k + sd;
+    let m2 = sdd - sd * sd / n;
+    // Rounding can leave a tiny negative where the values are all equal.
+    let m2 = if m2 < 0.0 { 0.0 } else { m2 };
+    BlockStats {
+        sum,
+        mean: (k - reference) + sd / n,
+        m2,
+        min,
+        max,
+    }
+}
+
+/// Values per [`block_stats`] call: NumPy's pairwise leaf, and the error bound of the
+/// shifted moments (see there).
+const BLOCK: usize = 128;
 
 impl<T: Num> Fold<T> for StatsFold {
     type Acc = Acc<T>;
@@ -62,49 +142,37 @@ impl<T: Num> Fold<T> for StatsFold {
     }
     fn fold_run(&self, acc: &mut Acc<T>, run: &[T], _: u64) {
         let float = T::KIND.is_float();
+        // The blocks' moments are merged about a reference value of the run (its first
+        // finite value): merging many block means of the size of a large common offset would
+        // round each difference of means to the offset's ulp, and the errors add up.
+        let reference = run
+            .first()
+            .map(|x| x.to_f64())
+            .filter(|r| r.is_finite())
+            .unwrap_or(0.0);
+        let mut local = Moments::default();
         for block in run.chunks(BLOCK) {
             acc.count += block.len() as u64;
-            let sum = pairwise_sum(block, &|x: T| x.to_f64());
+            let BlockStats {
+                sum,
+                mean,
+                m2,
+                min,
+                max,
+            } = block_stats(block, reference);
             let n = block.len() as f64;
-            let mean = sum / n;
-            let m2 = pairwise_sum(block, &|x: T| {
-                let d = x.to_f64() - mean;
-                d * d
-            });
-            let m = Moments { n, mean, m2 };
+            // A NaN anywhere makes the block's sum NaN, so only such blocks need counting.
+            let nan_count = if sum.is_nan() {
+                block.iter().filter(|x| x.is_nan()).count() as u64
+            } else {
+                0
+            };
+            local.merge(&Moments { n, mean, m2 });
             acc.fsum.add(sum);
             if !float {
                 acc.isum = block
                     .iter()
                     .fold(acc.isum, |a, &x| a.wrapping_add(x.to_i128() as i64));
-            }
-            acc.moments.merge(&m);
-            // Extremes and NaNs in one pass with independent lanes (no dependency chain
-            // through one running min). NaNs need no care here: one NaN makes min and max
-            // NaN whatever the lanes found.
-            const LANES: usize = 8;
-            let mut lo = [block[0]; LANES];
-            let mut hi = [block[0]; LANES];
-            let mut nans = [0u64; LANES];
-            let mut lanes = block.chunks_exact(LANES);
-            for c in &mut lanes {
-                for l in 0..LANES {
-                    let x = c[l];
-                    nans[l] += x.is_nan() as u64;
-                    lo[l] = if x < lo[l] { x } else { lo[l] };
-                    hi[l] = if x > hi[l] { x } else { hi[l] };
-                }
-            }
-            let mut nan_count: u64 = nans.iter().sum();
-            let (mut min, mut max) = (lo[0], hi[0]);
-            for (&l, &h) in lo.iter().zip(&hi).skip(1) {
-                min = if l < min { l } else { min };
-                max = if h > max { h } else { max };
-            }
-            for &x in lanes.remainder() {
-                nan_count += x.is_nan() as u64;
-                min = if x < min { x } else { min };
-                max = if x > max { x } else { max };
             }
             let (lo, hi) = (min, max);
             acc.nans += nan_count;
@@ -118,6 +186,8 @@ impl<T: Num> Fold<T> for StatsFold {
                 acc.has = true;
             }
         }
+        local.mean += reference;
+        acc.moments.merge(&local);
     }
     fn combine(&self, a: &mut Acc<T>, b: &Acc<T>) {
         a.count += b.count;

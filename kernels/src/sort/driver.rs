@@ -547,9 +547,13 @@ impl<R: Record> Job<'_, R> {
             let lag = 2 * self.ctx.threads();
             let bytes_of = |r: &Range<usize>| r.start * rec..r.end * rec;
             let spill = &file;
-            samples = self
-                .ctx
-                .run("sort: runs", self.pattern, &[self.input], None, &plan, |i, _| {
+            samples = self.ctx.run(
+                "sort: runs",
+                self.pattern,
+                &[self.input],
+                None,
+                &plan,
+                |i, _| {
                     let (mut recs, mut scratch) =
                         pool.lock().expect("pool lock").pop().unwrap_or_default();
                     let len = runs[i].len();
@@ -567,7 +571,8 @@ impl<R: Record> Job<'_, R> {
                         spill.finish_writeback(bytes_of(&runs[old]));
                     }
                     result
-                })?;
+                },
+            )?;
         }
         {
             let mut st = self.stats.lock().expect("stats lock");

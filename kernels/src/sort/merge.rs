@@ -11,7 +11,6 @@ use super::radix::{Canon, Record};
 /// How far ahead in a run the merge asks for the next cache lines (records).
 const PREFETCH_AHEAD: usize = 32;
 
-
 /// A loser-tree entry: a run's current head (canonical) and the run's number. Exhausted runs
 /// hold [`Node::DONE`]: the all-ones key with the largest run number, which every real record
 /// beats (a real record with the all-ones key still has a smaller run number), so the tree
