@@ -13,7 +13,7 @@ use outcore_engine::{
 };
 use rayon::prelude::*;
 
-use super::merge::{split_points, split_points_sampled, Merger, Samples};
+use super::merge::{split_points_sampled, Merger, Samples};
 use super::radix::{sort_bucket, sort_records, Canon, Record};
 use super::sample::{free_partition_ids, Splitters};
 use super::source::{Sink, Source};
@@ -588,9 +588,9 @@ impl<R: Record> Job<'_, R> {
             (runs, samples) = self.merge(
                 &phase,
                 records,
-                Some(file.input()),
+                file.input(),
                 &runs,
-                Some((every, &samples)),
+                (every, &samples),
                 Dest::Scratch(&mut next),
             )?;
             // The consumed runs vanish with their unnamed file.
@@ -604,9 +604,9 @@ impl<R: Record> Job<'_, R> {
         self.merge(
             "sort: merge",
             records,
-            Some(file.input()),
+            file.input(),
             &runs,
-            Some((every, &samples)),
+            (every, &samples),
             Dest::Final {
                 out,
                 first: seg.start,
@@ -635,15 +635,14 @@ impl<R: Record> Job<'_, R> {
         &self,
         phase: &str,
         records: &[R],
-        input: Option<Input<'_>>,
+        input: Input<'_>,
         runs: &[Range<usize>],
-        samples: Option<(usize, &[Vec<R>])>,
+        samples: (usize, &[Vec<R>]),
         dest: Dest<'_>,
     ) -> Result<MergedRuns<R>> {
         let rec = Self::REC;
         let to_scratch = matches!(dest, Dest::Scratch(_));
-        // The final merge takes every run at once (the external path arrives with at most
-        // `fan_in` runs; in-memory pieces are not limited by I/O).
+        // The final merge takes every run at once (earlier passes left at most `fan_in`).
         let fan_in = if to_scratch {
             self.fan_in()
         } else {
@@ -675,24 +674,20 @@ impl<R: Record> Job<'_, R> {
         // handful of binary searches per run). Binary searches over mapped runs must not
         // trigger readahead: each probe would read (and, under memory pressure, evict) a whole
         // readahead window instead of one page.
-        if let Some(inp) = &input {
-            inp.advise(0..inp.bytes.len(), Advice::Random);
-        }
+        input.advise(0..input.bytes.len(), Advice::Random);
         let slices_of =
             |g: usize| -> Vec<&[R]> { groups[g].iter().map(|r| &records[r.clone()]).collect() };
-        let group_samples: Vec<Samples<'_, R>> = match samples {
-            Some((every, per_run)) => (0..groups.len())
-                .map(|g| {
-                    let first_run = g * fan_in;
-                    let mine = per_run[first_run..first_run + groups[g].len()]
-                        .iter()
-                        .map(|v| v.as_slice())
-                        .collect();
-                    Samples::new(every, mine, &self.canon)
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        let (every, per_run) = samples;
+        let group_samples: Vec<Samples<'_, R>> = (0..groups.len())
+            .map(|g| {
+                let first_run = g * fan_in;
+                let mine = per_run[first_run..first_run + groups[g].len()]
+                    .iter()
+                    .map(|v| v.as_slice())
+                    .collect();
+                Samples::new(every, mine, &self.canon)
+            })
+            .collect();
         let cancel = self.ctx.cancel_token();
         let cuts: Vec<Vec<usize>> = self.ctx.install(|| {
             chunks
@@ -700,19 +695,18 @@ impl<R: Record> Job<'_, R> {
                 .map(|(g, c)| {
                     cancel.check()?;
                     let rank = c.start - spans[*g].start;
-                    Ok(match group_samples.get(*g) {
-                        Some(smp) => split_points_sampled(&slices_of(*g), smp, rank, &self.canon),
-                        None => split_points(&slices_of(*g), rank, &self.canon),
-                    })
+                    Ok(split_points_sampled(
+                        &slices_of(*g),
+                        &group_samples[*g],
+                        rank,
+                        &self.canon,
+                    ))
                 })
                 .collect::<Result<Vec<_>>>()
         })?;
         drop(group_samples);
-        if let Some(inp) = &input {
-            // The probed pages stay cached (clean), but not resident in this process.
-            inp.release(0..inp.bytes.len());
-        }
-        let every = samples.map_or(1, |s| s.0);
+        // The probed pages stay cached (clean), but not resident in this process.
+        input.release(0..input.bytes.len());
         let cut_after = |i: usize| -> Vec<usize> {
             match chunks.get(i + 1) {
                 Some((g, _)) if *g == chunks[i].0 => cuts[i + 1].clone(),
@@ -724,33 +718,28 @@ impl<R: Record> Job<'_, R> {
             .iter()
             .enumerate()
             .map(|(i, (g, c))| ChunkIo {
-                reads: match input {
-                    Some(_) => groups[*g]
-                        .iter()
-                        .zip(cuts[i].iter().zip(&ends[i]))
-                        .filter(|(_, (a, b))| b > a)
-                        .map(|(r, (a, b))| ReadRange {
-                            input: 0,
-                            range: (r.start + a) * rec..(r.start + b) * rec,
-                            release: true,
-                        })
-                        .collect(),
-                    None => Vec::new(),
-                },
+                reads: groups[*g]
+                    .iter()
+                    .zip(cuts[i].iter().zip(&ends[i]))
+                    .filter(|(_, (a, b))| b > a)
+                    .map(|(r, (a, b))| ReadRange {
+                        input: 0,
+                        range: (r.start + a) * rec..(r.start + b) * rec,
+                        release: true,
+                    })
+                    .collect(),
                 write: Some((first + c.start) * item..(first + c.end) * item),
                 bytes: (c.len() * (rec + item)) as u64,
             })
             .collect();
-        let inputs: Vec<Input<'_>> = input.into_iter().collect();
+        let inputs = [input];
         // The scheduler hints WILLNEED on exactly the run ranges of the chunks ahead; beyond
         // those, readahead on the mapped runs only hurts: a merge reads `fan_in` streams, whose
         // readahead windows together would outgrow a small budget and evict each other.
         let random_set = std::sync::atomic::AtomicBool::new(false);
         let work = |i: usize, bytes: &mut [u8]| -> Result<Vec<R>> {
-            if let Some(inp) = &input {
-                if !random_set.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                    inp.advise(0..inp.bytes.len(), Advice::Random);
-                }
+            if !random_set.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                input.advise(0..input.bytes.len(), Advice::Random);
             }
             let (g, c) = &chunks[i];
             let parts: Vec<&[R]> = groups[*g]
