@@ -12,7 +12,7 @@ use super::radix::{Canon, Record};
 const PREFETCH_AHEAD: usize = 32;
 
 /// A loser-tree entry: a run's current head (canonical) and the run's number. Exhausted runs
-/// hold [`Node::DONE`]: the all-ones key with the largest run number, which every real record
+/// hold `Node::done()`: the all-ones key with the largest run number, which every real record
 /// beats (a real record with the all-ones key still has a smaller run number), so the tree
 /// needs no liveness checks.
 #[derive(Clone, Copy)]
@@ -65,8 +65,9 @@ impl<'a, R: Record> Merger<'a, R> {
         };
         if k > 2 {
             // Build bottom-up: winners of each subtree, losers stored at inner nodes.
-            let mut win: Vec<Node<R>> = (0..leaves).map(|i| m.head(i)).collect();
-            win.splice(0..0, vec![Node::done(); leaves]);
+            // `win[leaves + i]` is leaf `i`; `win[node]` the winner below an inner node.
+            let mut win = vec![Node::done(); leaves];
+            win.extend((0..leaves).map(|i| m.head(i)));
             for node in (1..leaves).rev() {
                 let (a, b) = (win[2 * node], win[2 * node + 1]);
                 if a.before(&b) {
