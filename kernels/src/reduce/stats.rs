@@ -66,13 +66,7 @@ struct BlockStats<T> {
 #[multiversion::multiversion(targets("x86_64+avx2"))]
 fn block_stats<T: Num>(block: &[T], reference: f64) -> BlockStats<T> {
     const LANES: usize = 8;
-    // An infinite first value would make every deviation infinite (and its own NaN); then
-    // the block holds an infinity, its std is NaN anyway, and plain sums (k = 0) give NumPy's
-    // sum and mean.
-    let k = match block[0].to_f64() {
-        k if k.is_finite() => k,
-        _ => 0.0,
-    };
+    let k = shift(block[0].to_f64());
     let mut s1 = [0.0f64; LANES];
     let mut s2 = [0.0f64; LANES];
     let mut lo = [block[0]; LANES];
@@ -85,93 +79,82 @@ fn block_stats<T: Num>(block: &[T], reference: f64) -> BlockStats<T> {
             let d = v - k;
             s1[l] += d;
             s2[l] += d * d;
-            lo[l] = if x < lo[l] { x } else { lo[l] };
-            hi[l] = if x > hi[l] { x } else { hi[l] };
+            lo[l] = min_rule(lo[l], x);
+            hi[l] = max_rule(hi[l], x);
         }
     }
-    let tree = |a: &[f64; LANES]| ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    let (mut sd, mut sdd) = (tree(&s1), tree(&s2));
-    let (mut min, mut max) = (lo[0], hi[0]);
-    for (&l, &h) in lo.iter().zip(&hi).skip(1) {
-        min = if l < min { l } else { min };
-        max = if h > max { h } else { max };
-    }
-    for &x in lanes.remainder() {
-        let v = x.to_f64();
-        let d = v - k;
-        sd += d;
-        sdd += d * d;
-        min = if x < min { x } else { min };
-        max = if x > max { x } else { max };
-    }
-    block_summary(block.len(), k, reference, sd, sdd, min, max)
+    block_finish(
+        block.len(),
+        &s1,
+        &s2,
+        &lo,
+        &hi,
+        lanes.remainder(),
+        k,
+        reference,
+    )
 }
 
-/// [`block_stats`] for float64, the common case, in explicit 4-lane vectors (`wide`): the
-/// compiler's own vectorisation of the generic loop pairs each lane's `Σd` with its `Σd²`
-/// and shuffles more than it adds, which made `stats` compute-bound (1.3-1.5x a `sum`).
-/// The sums are the generic version's arithmetic in the same order per lane (the same bits);
-/// the extremes use MINPD/MAXPD, which differ only in which of two equal values (0.0 and
-/// -0.0) is kept.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
-fn block_stats_f64(block: &[f64], reference: f64) -> BlockStats<f64> {
-    use wide::f64x4;
-    let k = match block[0] {
-        k if k.is_finite() => k,
-        _ => 0.0,
-    };
-    let kv = f64x4::splat(k);
-    // Two vectors per statistic: lanes 0-3 and 4-7 of the generic version's 8 lanes.
-    let mut s1 = [f64x4::ZERO; 2];
-    let mut s2 = [f64x4::ZERO; 2];
-    let mut lo = [f64x4::splat(block[0]); 2];
-    let mut hi = lo;
-    let mut lanes = block.chunks_exact(8);
-    for c in &mut lanes {
-        for h in 0..2 {
-            let x = f64x4::from([c[4 * h], c[4 * h + 1], c[4 * h + 2], c[4 * h + 3]]);
-            let d = x - kv;
-            s1[h] += d;
-            s2[h] += d * d;
-            // MINPD/MAXPD: of equal values (0.0 and -0.0) the later one wins, as in NumPy's
-            // own SIMD loops; NaNs need no care (see `block_stats`).
-            lo[h] = lo[h].fast_min(x);
-            hi[h] = hi[h].fast_max(x);
-        }
+/// The shift `k` of a block whose first value is `first`. An infinite first value would make
+/// every deviation infinite (and its own NaN); then the block holds an infinity, its std is
+/// NaN anyway, and plain sums (k = 0) give NumPy's sum and mean.
+#[inline(always)]
+fn shift(first: f64) -> f64 {
+    if first.is_finite() {
+        first
+    } else {
+        0.0
     }
-    let lanes8 = |v: &[f64x4; 2]| -> [f64; 8] {
-        let (a, b) = (v[0].to_array(), v[1].to_array());
-        [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
-    };
-    let tree = |a: [f64; 8]| ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    let (mut sd, mut sdd) = (tree(lanes8(&s1)), tree(lanes8(&s2)));
-    let (lo, hi) = (lanes8(&lo), lanes8(&hi));
-    let (mut min, mut max) = (lo[0], hi[0]);
-    for (&l, &h) in lo.iter().zip(&hi).skip(1) {
-        min = if l < min { l } else { min };
-        max = if h > max { h } else { max };
-    }
-    for &x in lanes.remainder() {
-        let d = x - k;
-        sd += d;
-        sdd += d * d;
-        min = if x < min { x } else { min };
-        max = if x > max { x } else { max };
-    }
-    block_summary(block.len(), k, reference, sd, sdd, min, max)
 }
 
-/// Sum, mean about `reference` and `m2` of a block from its sums shifted by `k` (see
-/// [`block_stats`]).
-fn block_summary<T>(
+/// The extremes' rule, MINPD's and MAXPD's (so the vector kernel gives the same bits): of two
+/// equal values (0.0 and -0.0) the later one wins, as in NumPy's own SIMD loops.
+#[inline(always)]
+fn min_rule<T: PartialOrd>(acc: T, x: T) -> T {
+    if acc < x {
+        acc
+    } else {
+        x
+    }
+}
+
+#[inline(always)]
+fn max_rule<T: PartialOrd>(acc: T, x: T) -> T {
+    if acc > x {
+        acc
+    } else {
+        x
+    }
+}
+
+/// Folds the 8 lanes of a block of `len` values and its last `< 8` values (`rest`) into its
+/// summary.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn block_finish<T: Num>(
     len: usize,
+    s1: &[f64; 8],
+    s2: &[f64; 8],
+    lo: &[T; 8],
+    hi: &[T; 8],
+    rest: &[T],
     k: f64,
     reference: f64,
-    sd: f64,
-    sdd: f64,
-    min: T,
-    max: T,
 ) -> BlockStats<T> {
+    let tree = |a: &[f64; 8]| ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    let (mut sd, mut sdd) = (tree(s1), tree(s2));
+    let (mut min, mut max) = (lo[0], hi[0]);
+    for (&l, &h) in lo.iter().zip(hi).skip(1) {
+        min = min_rule(min, l);
+        max = max_rule(max, h);
+    }
+    for &x in rest {
+        let d = x.to_f64() - k;
+        sd += d;
+        sdd += d * d;
+        min = min_rule(min, x);
+        max = max_rule(max, x);
+    }
     let n = len as f64;
     // Σx = n·k + Σ(x-k): one rounding more than a plain sum of the lanes, whose error it
     // shares in size (both bounded by ~16 ulps of Σ|x| per block).
@@ -185,6 +168,76 @@ fn block_summary<T>(
         m2,
         min,
         max,
+    }
+}
+
+/// [`block_stats`] for float64, the common case: on CPUs with AVX2 in explicit 4-lane vectors
+/// (`pulp`), two per statistic, i.e. the generic version's 8 lanes with the same arithmetic in
+/// the same order, so the same bits. The compiler's own vectorisation of the generic loop
+/// pairs each lane's `Σd` with its `Σd²` and shuffles more than it adds, which left `stats`
+/// partly compute-bound (1.3-1.5x a memory-bound `sum`).
+fn block_stats_f64(block: &[f64], reference: f64) -> BlockStats<f64> {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V3::try_new() {
+        return simd.vectorize(BlockStatsAvx2 {
+            simd,
+            block,
+            reference,
+        });
+    }
+    block_stats(block, reference)
+}
+
+#[cfg(target_arch = "x86_64")]
+struct BlockStatsAvx2<'a> {
+    simd: pulp::x86::V3,
+    block: &'a [f64],
+    reference: f64,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl pulp::NullaryFnOnce for BlockStatsAvx2<'_> {
+    type Output = BlockStats<f64>;
+
+    #[inline(always)]
+    fn call(self) -> BlockStats<f64> {
+        use pulp::f64x4;
+        let BlockStatsAvx2 {
+            simd,
+            block,
+            reference,
+        } = self;
+        let k = shift(block[0]);
+        let kv = simd.splat_f64x4(k);
+        // Lanes 0-3 and 4-7 of the generic version's 8.
+        let mut s1 = [simd.splat_f64x4(0.0); 2];
+        let mut s2 = s1;
+        let mut lo = [simd.splat_f64x4(block[0]); 2];
+        let mut hi = lo;
+        let mut lanes = block.chunks_exact(8);
+        for c in &mut lanes {
+            for h in 0..2 {
+                let x: f64x4 = bytemuck::cast([c[4 * h], c[4 * h + 1], c[4 * h + 2], c[4 * h + 3]]);
+                let d = simd.sub_f64x4(x, kv);
+                s1[h] = simd.add_f64x4(s1[h], d);
+                s2[h] = simd.add_f64x4(s2[h], simd.mul_f64x4(d, d));
+                // MINPD(lo, x) is `if lo < x { lo } else { x }`, the generic version's rule.
+                lo[h] = simd.min_f64x4(lo[h], x);
+                hi[h] = simd.max_f64x4(hi[h], x);
+            }
+        }
+        let lanes8 = |v: [f64x4; 2]| -> [f64; 8] { bytemuck::cast(v) };
+        let (s1, s2, lo, hi) = (lanes8(s1), lanes8(s2), lanes8(lo), lanes8(hi));
+        block_finish(
+            block.len(),
+            &s1,
+            &s2,
+            &lo,
+            &hi,
+            lanes.remainder(),
+            k,
+            reference,
+        )
     }
 }
 
@@ -371,4 +424,40 @@ fn stats_typed<T: Num>(ctx: &Context, array: &Array) -> Result<Stats> {
         mean_dtype: DType::native(mean_kind),
         dtype: DType::native(kind),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The float64 vector kernel gives the generic kernel's bits, extremes included (on CPUs
+    /// without AVX2 both are the generic kernel).
+    #[test]
+    fn float64_kernel_is_the_generic_kernel() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in [1, 7, 8, 9, 64, 127, 128] {
+            for case in 0..50 {
+                let block: Vec<f64> = (0..len)
+                    .map(|_| match (case, next() % 8) {
+                        (0..=9, 0) => 0.0,
+                        (0..=9, 1) => -0.0,
+                        (10..=19, 0) => f64::INFINITY,
+                        (10..=19, 1) => f64::NAN,
+                        _ => 1e4 + (next() % 1_000_000) as f64 * 1e-3,
+                    })
+                    .collect();
+                let a = block_stats(&block, 1e4);
+                let b = block_stats_f64(&block, 1e4);
+                let bits =
+                    |s: &BlockStats<f64>| [s.sum, s.mean, s.m2, s.min, s.max].map(|v| v.to_bits());
+                assert_eq!(bits(&a), bits(&b), "len {len} case {case}: {block:?}");
+            }
+        }
+    }
 }
