@@ -311,6 +311,46 @@ print(json.dumps(out))
 }
 
 #[test]
+fn signed_zero_extremes_are_numpys() {
+    // Of equal extremes 0.0 and -0.0 NumPy's min and max keep the later one; `stats` and
+    // `reduce` do too, with the runs long enough for the vector kernels and several chunks.
+    require_numpy!();
+    let dir = fast_tempdir();
+    let want = python(
+        dir.path(),
+        r#"
+import numpy as np
+rng = np.random.default_rng(5)
+for i, n in enumerate([2, 3, 1000, 50_001]):
+    a = np.where(rng.random(n) < 0.5, 0.0, -0.0)
+    a[-1] = -a[-1] if i % 2 else a[-1]
+    np.save(f'z{i}.npy', a)
+    print(repr(float(a.min())), repr(float(a.max())))
+"#,
+    );
+    for (i, line) in want.lines().enumerate() {
+        let (min, max) = line.split_once(' ').unwrap();
+        let file = format!("z{i}.npy");
+        for chunk in ["4K", "64M"] {
+            let got = |op: &str| {
+                let out = outcore_in(dir.path(), &["reduce", op, &file, "--chunk", chunk]);
+                assert_eq!(code(&out), 0, "{}", stderr(&out));
+                stdout(&out).trim().to_string()
+            };
+            assert_eq!((got("min"), got("max")), (min.into(), max.into()), "{file}");
+            let out = outcore_in(dir.path(), &["stats", &file, "--json", "--chunk", chunk]);
+            let stats: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
+            let text = |v: &Json| format!("{:?}", v.as_f64().unwrap());
+            assert_eq!(
+                (text(&stats["min"]), text(&stats["max"])),
+                (min.into(), max.into()),
+                "{file} stats"
+            );
+        }
+    }
+}
+
+#[test]
 fn reduce_cli_prints_numpy_json() {
     require_numpy!();
     let dir = fast_tempdir();

@@ -317,9 +317,15 @@ struct MinMax {
     skip_nan: bool,
 }
 impl MinMax {
+    /// True when `x`, coming after `b`, takes its place: not worse. Of two equal values the
+    /// later one wins, as in NumPy (`np.min([0.0, -0.0])` is `-0.0`); a NaN never does.
     #[inline(always)]
-    fn better<T: Num>(&self, x: T, b: T) -> bool {
-        better(self.min, x, b)
+    fn replaces<T: Num>(&self, x: T, b: T) -> bool {
+        if self.min {
+            x <= b
+        } else {
+            x >= b
+        }
     }
 }
 impl<T: Num> Fold<T> for MinMax {
@@ -334,7 +340,7 @@ impl<T: Num> Fold<T> for MinMax {
     fn fold_one(&self, acc: &mut Extreme<T>, x: T, _: u64) {
         if x.is_nan() {
             acc.nan = true;
-        } else if !acc.has || self.better(x, acc.best) {
+        } else if !acc.has || self.replaces(x, acc.best) {
             acc.best = x;
             acc.has = true;
         }
@@ -347,7 +353,7 @@ impl<T: Num> Fold<T> for MinMax {
         let mut best = first;
         for &x in rest {
             // `best` may start as NaN; any real value replaces it.
-            let take = better(self.min, x, best);
+            let take = self.replaces(x, best);
             best = if take || best.is_nan() { x } else { best };
             nan |= x.is_nan();
         }
@@ -358,7 +364,7 @@ impl<T: Num> Fold<T> for MinMax {
     }
     fn combine(&self, a: &mut Extreme<T>, b: &Extreme<T>) {
         a.nan |= b.nan;
-        if b.has && (!a.has || self.better(b.best, a.best)) {
+        if b.has && (!a.has || self.replaces(b.best, a.best)) {
             a.best = b.best;
             a.has = true;
         }
