@@ -11,3 +11,18 @@ pub mod gen;
 pub mod map;
 pub mod reduce;
 pub mod sort;
+
+/// Test helpers shared by the kernels' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// A small deterministic xorshift generator: test data without a dependency.
+    pub fn xorshift() -> impl FnMut() -> u64 {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+}

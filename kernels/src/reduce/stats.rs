@@ -434,13 +434,7 @@ mod tests {
     /// without AVX2 both are the generic kernel).
     #[test]
     fn float64_kernel_is_the_generic_kernel() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift();
         for len in [1, 7, 8, 9, 64, 127, 128] {
             for case in 0..50 {
                 let block: Vec<f64> = (0..len)

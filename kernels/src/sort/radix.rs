@@ -249,13 +249,7 @@ mod tests {
 
     #[test]
     fn radix_sorts_every_record_kind() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::testing::xorshift();
         for n in [0, 1, 10, 1024, 1025, 5000, 200_000] {
             check((0..n).map(|_| next() as u8).collect());
             check((0..n).map(|_| next() as u16).collect());
