@@ -321,9 +321,13 @@ fn signed_zero_extremes_are_numpys() {
         r#"
 import numpy as np
 rng = np.random.default_rng(5)
-for i, n in enumerate([2, 3, 1000, 50_001]):
-    a = np.where(rng.random(n) < 0.5, 0.0, -0.0)
-    a[-1] = -a[-1] if i % 2 else a[-1]
+arrays = []
+for n in [2, 3, 1000, 50_001]:
+    arrays.append(np.where(rng.random(n) < 0.5, 0.0, -0.0))
+    # Every block, stream and chunk holds a tie; only the last value differs in sign.
+    arrays.append(np.r_[np.zeros(n - 1), -0.0])
+    arrays.append(np.r_[np.full(n - 1, -0.0), 0.0])
+for i, a in enumerate(arrays):
     np.save(f'z{i}.npy', a)
     print(repr(float(a.min())), repr(float(a.max())))
 "#,

@@ -285,13 +285,19 @@ fn fold_block<T: Num>(acc: &mut Acc<T>, local: &mut Moments, block: &[T], refere
     }
     acc.nans += nan_count;
     if nan_count == 0 {
-        if !acc.has || min < acc.min {
-            acc.min = min;
-        }
-        if !acc.has || max > acc.max {
-            acc.max = max;
-        }
-        acc.has = true;
+        acc.extremes(min, max);
+    }
+}
+
+impl<T: Num> Acc<T> {
+    /// Takes in the extremes of values that come after the ones already folded.
+    fn extremes(&mut self, min: T, max: T) {
+        (self.min, self.max) = if self.has {
+            (min_rule(self.min, min), max_rule(self.max, max))
+        } else {
+            (min, max)
+        };
+        self.has = true;
     }
 }
 
@@ -322,23 +328,21 @@ impl<T: Num> Fold<T> for StatsFold {
             .filter(|r| r.is_finite())
             .unwrap_or(0.0);
         // Long runs are read as interleaved streams (see `interleaved_blocks`), each folded
-        // into its own accumulator; the short tail after them in order.
-        let mut streams = [(self.identity(), Moments::default()); STREAMS];
+        // into its own accumulator, and the short tail after them into one more; they are
+        // combined in the order of their values (the later of equal extremes wins).
+        let mut parts = [(self.identity(), Moments::default()); STREAMS + 1];
         let tail = interleaved_blocks(run.len(), BLOCK, |stream, block| {
-            let (acc, local) = &mut streams[stream];
+            let (acc, local) = &mut parts[stream];
             fold_block(acc, local, &run[block], reference);
         });
-        let mut local = Moments::default();
+        let (tail_acc, tail_local) = &mut parts[STREAMS];
         for block in run[tail..].chunks(BLOCK) {
-            fold_block(acc, &mut local, block, reference);
+            fold_block(tail_acc, tail_local, block, reference);
         }
-        local.mean += reference;
-        acc.moments.merge(&local);
-        for (stream, mut local) in streams {
+        for (mut part, mut local) in parts {
             local.mean += reference;
-            let mut stream = stream;
-            stream.moments.merge(&local);
-            self.combine(acc, &stream);
+            part.moments.merge(&local);
+            self.combine(acc, &part);
         }
     }
     fn combine(&self, a: &mut Acc<T>, b: &Acc<T>) {
@@ -348,13 +352,7 @@ impl<T: Num> Fold<T> for StatsFold {
         a.isum = a.isum.wrapping_add(b.isum);
         a.moments.merge(&b.moments);
         if b.has {
-            if !a.has || b.min < a.min {
-                a.min = b.min;
-            }
-            if !a.has || b.max > a.max {
-                a.max = b.max;
-            }
-            a.has = true;
+            a.extremes(b.min, b.max);
         }
     }
 }
