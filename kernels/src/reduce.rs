@@ -109,6 +109,14 @@ fn normalise_exp(s: &str) -> String {
 /// combined as a balanced binary tree). Error grows as O(log n) instead of O(n). Long slices
 /// are read as interleaved streams ([`interleaved_blocks`]), each with its own tree.
 pub fn pairwise_sum<T: Copy>(xs: &[T], f: &impl Fn(T) -> f64) -> f64 {
+    // Short slices (rows of an axis reduction, cache blocks of var/std) skip the streams'
+    // trees, and one leaf needs no tree at all.
+    if xs.len() <= LEAF {
+        return leaf_sum(xs, f);
+    }
+    if xs.len() < STREAMS * STREAM_BLOCKS * LEAF {
+        return pairwise_sum_one(xs, f);
+    }
     let mut trees = [PairwiseTree::default(); STREAMS];
     let tail = interleaved_blocks(xs.len(), LEAF, |stream, block| {
         trees[stream].push(leaf_sum(&xs[block], f))
@@ -123,6 +131,9 @@ pub fn pairwise_sum<T: Copy>(xs: &[T], f: &impl Fn(T) -> f64) -> f64 {
 /// Sequential streams one core reads at once in [`interleaved_blocks`].
 pub(crate) const STREAMS: usize = 4;
 
+/// Fewest blocks per stream for which [`interleaved_blocks`] interleaves.
+const STREAM_BLOCKS: usize = 16;
+
 /// Visits the blocks of `0..len` as `STREAMS` interleaved streams: the range is cut into
 /// `STREAMS` equal parts of whole blocks, and `visit(stream, block)` is called for one block of
 /// each part in turn. Returns where the unvisited tail starts (`0` when `len` is too short
@@ -136,7 +147,7 @@ pub(crate) fn interleaved_blocks(
     block: usize,
     mut visit: impl FnMut(usize, Range<usize>),
 ) -> usize {
-    if len < STREAMS * 16 * block {
+    if len < STREAMS * STREAM_BLOCKS * block {
         return 0;
     }
     let part = len / STREAMS / block * block;
