@@ -4,7 +4,8 @@
 //! Chunks are handed out in order from one atomic counter, so at any moment the `threads`
 //! chunks in flight are neighbours and the input is read nearly sequentially. For each chunk a
 //! worker:
-//! 1. hints `MADV_WILLNEED` on the chunk `threads` places ahead (readahead overlaps compute);
+//! 1. for [`Pattern::Prefetched`] runs, hints `MADV_WILLNEED` on the exact ranges of the
+//!    chunk `threads` places ahead (sequential runs leave readahead to the kernel's faults);
 //! 2. prefaults the chunk's input with `MADV_POPULATE_READ` (one call instead of a fault per
 //!    page; an input truncated underneath us becomes an error here instead of a SIGBUS) and
 //!    its output range with `MADV_POPULATE_WRITE`;
@@ -175,10 +176,15 @@ pub struct ChunkIo {
 /// How the inputs of a run are accessed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pattern {
-    /// Chunk by chunk through the file: readahead helps.
+    /// Chunk by chunk through the file: the kernel's fault-driven readahead (in 2 MiB
+    /// folios, see [`Advice::Sequential`]) keeps ahead of the workers.
     Sequential,
     /// Strided or scattered: readahead would read pages no one needs.
     Random,
+    /// Scattered ranges known in advance (a merge reads a slice of every run): no kernel
+    /// readahead, but each chunk's exact read ranges are hinted `MADV_WILLNEED` one round
+    /// before a worker takes it, so their reading overlaps the chunks in flight.
+    Prefetched,
 }
 
 /// Output ranges each worker keeps dirty before waiting for their writeback.
@@ -272,7 +278,7 @@ impl Context {
         let slots = split_outputs(out_bytes, plan)?;
         let advice = match pattern {
             Pattern::Sequential => Advice::Sequential,
-            Pattern::Random => Advice::Random,
+            Pattern::Random | Pattern::Prefetched => Advice::Random,
         };
         for input in inputs {
             input.advise(0..input.bytes.len(), advice);
@@ -297,7 +303,7 @@ impl Context {
                 if i >= n {
                     break;
                 }
-                if pattern == Pattern::Sequential {
+                if pattern == Pattern::Prefetched {
                     if let Some(ahead) = plan.get(i + workers) {
                         for r in &ahead.reads {
                             inputs[r.input].advise(r.range.clone(), Advice::WillNeed);

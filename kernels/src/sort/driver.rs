@@ -733,14 +733,11 @@ impl<R: Record> Job<'_, R> {
             })
             .collect();
         let inputs = [input];
-        // The scheduler hints WILLNEED on exactly the run ranges of the chunks ahead; beyond
-        // those, readahead on the mapped runs only hurts: a merge reads `fan_in` streams, whose
-        // readahead windows together would outgrow a small budget and evict each other.
-        let random_set = std::sync::atomic::AtomicBool::new(false);
+        // `Prefetched`: the scheduler hints WILLNEED on exactly the run ranges of the chunks
+        // ahead; beyond those, readahead on the mapped runs only hurts: a merge reads `fan_in`
+        // streams, whose readahead windows together would outgrow a small budget and evict
+        // each other.
         let work = |i: usize, bytes: &mut [u8]| -> Result<Vec<R>> {
-            if !random_set.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                input.advise(0..input.bytes.len(), Advice::Random);
-            }
             let (g, c) = &chunks[i];
             let parts: Vec<&[R]> = groups[*g]
                 .iter()
@@ -783,7 +780,7 @@ impl<R: Record> Job<'_, R> {
         let per_chunk = match dest {
             Dest::Scratch(file) => self.ctx.run(
                 phase,
-                Pattern::Sequential,
+                Pattern::Prefetched,
                 &inputs,
                 Some(file.output()),
                 &plan,
@@ -791,7 +788,7 @@ impl<R: Record> Job<'_, R> {
             )?,
             Dest::Final { out, .. } => self.ctx.run(
                 phase,
-                Pattern::Sequential,
+                Pattern::Prefetched,
                 &inputs,
                 Some(out.output()),
                 &plan,

@@ -80,7 +80,8 @@ impl<'a> Reader<'a> {
 
     /// Calls `f(offset, values)` over the elements of logical `range`, in order, block by
     /// block, with native values. Contiguous inputs are prefaulted block by block (a truncated
-    /// file is an error here, not a crash), read ahead, and released behind.
+    /// file is an error here, not a crash; the faults read ahead, as the run advised the
+    /// input `Sequential`) and released behind.
     pub fn visit<T: Element>(
         &self,
         range: Range<usize>,
@@ -94,9 +95,6 @@ impl<'a> Reader<'a> {
             if self.contiguous {
                 let bytes = start * self.itemsize..end * self.itemsize;
                 self.input.populate(bytes.clone())?;
-                let ahead = range.end.min(end + block) * self.itemsize;
-                self.input
-                    .advise(bytes.end..ahead, outcore_engine::sys::Advice::WillNeed);
                 let raw = &self.input.bytes[bytes.clone()];
                 match (self.swap, bytemuck::try_cast_slice::<u8, T>(raw)) {
                     (false, Ok(values)) => f(start - range.start, values),
