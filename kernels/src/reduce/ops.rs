@@ -346,16 +346,20 @@ impl<T: Num> Fold<T> for MinMax {
         }
     }
     fn fold_run(&self, acc: &mut Extreme<T>, run: &[T], _: u64) {
-        let Some((&first, rest)) = run.split_first() else {
+        if run.is_empty() {
             return;
+        }
+        let (mut best, nan) = if self.min {
+            run_extreme::<T, Lower>(run)
+        } else {
+            run_extreme::<T, Higher>(run)
         };
-        let mut nan = first.is_nan();
-        let mut best = first;
-        for &x in rest {
-            // `best` may start as NaN; any real value replaces it.
-            let take = self.replaces(x, best);
-            best = if take || best.is_nan() { x } else { best };
-            nan |= x.is_nan();
+        // The lanes keep no positions, so of equal extremes they may not have kept the last;
+        // for floats only a zero's sign can tell (0.0 == -0.0), so look it up: the last zero.
+        if T::KIND.is_float() && best.to_f64() == 0.0 {
+            if let Some(&z) = run.iter().rev().find(|x| x.to_f64() == 0.0) {
+                best = z;
+            }
         }
         acc.nan |= nan;
         if !best.is_nan() {
@@ -370,6 +374,59 @@ impl<T: Num> Fold<T> for MinMax {
         }
     }
 }
+/// Which extreme [`run_extreme`] finds: `takes(x, b)` when `x`, coming after `b`, is not
+/// worse (or `b` is a NaN, which any value replaces).
+trait Direction {
+    fn takes<T: Num>(x: T, b: T) -> bool;
+}
+struct Lower;
+struct Higher;
+impl Direction for Lower {
+    #[inline(always)]
+    fn takes<T: Num>(x: T, b: T) -> bool {
+        (x <= b) | b.is_nan()
+    }
+}
+impl Direction for Higher {
+    #[inline(always)]
+    fn takes<T: Num>(x: T, b: T) -> bool {
+        (x >= b) | b.is_nan()
+    }
+}
+
+/// The extreme of a non-empty `run` ignoring NaNs (NaN only when all are; of equal values
+/// not necessarily the last), and whether it holds a NaN. Eight independent lanes instead of one compare-and-select chain, which ran at
+/// half the speed of a sum (`reduce max` 0.30 s vs `sum` 0.16 s per cached 2 GiB). Compiled
+/// for AVX2 too, picked at run time.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn run_extreme<T: Num, D: Direction>(run: &[T]) -> (T, bool) {
+    const LANES: usize = 8;
+    let mut best = [run[0]; LANES];
+    let mut nan = [false; LANES];
+    let mut blocks = run.chunks_exact(LANES);
+    for c in &mut blocks {
+        for l in 0..LANES {
+            let x = c[l];
+            best[l] = if D::takes(x, best[l]) { x } else { best[l] };
+            nan[l] |= x.is_nan();
+        }
+    }
+    let mut b = best[0];
+    let mut any_nan = nan.iter().any(|&n| n);
+    for &x in &best[1..] {
+        if D::takes(x, b) {
+            b = x;
+        }
+    }
+    for &x in blocks.remainder() {
+        if D::takes(x, b) {
+            b = x;
+        }
+        any_nan |= x.is_nan();
+    }
+    (b, any_nan)
+}
+
 impl<T: Num> Finish<T> for MinMax {
     fn finish(&self, acc: &Extreme<T>, warn: &mut Warnings) -> Result<Value> {
         if acc.nan && !self.skip_nan {
@@ -480,14 +537,39 @@ impl<T: Num> Fold<T> for Arg {
         }
     }
     fn fold_run(&self, acc: &mut ArgAcc<T>, run: &[T], first: u64) {
-        let identity = matches!(self.map, IndexMap::Identity);
-        for (k, &x) in run.iter().enumerate() {
-            if identity && !self.skip_nan && x.is_nan() {
+        if !matches!(self.map, IndexMap::Identity) {
+            for (k, &x) in run.iter().enumerate() {
+                self.fold_one(acc, x, first + k as u64);
+            }
+            return;
+        }
+        // Positions are flat indices here, so the first occurrence is the earliest position:
+        // per block, the lanes find the block's extreme, and only a block that beats the best
+        // so far is searched again (from L1) for where it first occurs. A one-chain scan ran
+        // at a seventh of a sum's speed.
+        const BLOCK: usize = 2048;
+        for (b, block) in run.chunks(BLOCK).enumerate() {
+            let base = first + (b * BLOCK) as u64;
+            let (best, nan) = if self.min {
+                run_extreme::<T, Lower>(block)
+            } else {
+                run_extreme::<T, Higher>(block)
+            };
+            if nan && !self.skip_nan {
                 // The first NaN of this run is its answer unless an earlier one exists.
-                acc.nan_idx = acc.nan_idx.min(first + k as u64);
+                let k = block.iter().position(|x| x.is_nan()).unwrap_or(0);
+                acc.nan_idx = acc.nan_idx.min(base + k as u64);
                 return;
             }
-            self.fold_one(acc, x, first + k as u64);
+            if best.is_nan() {
+                continue; // all NaN, skipped
+            }
+            if !acc.has || self.better(best, acc.best) {
+                let k = block.iter().position(|&x| x == best).unwrap_or(0);
+                acc.best = block[k];
+                acc.idx = base + k as u64;
+                acc.has = true;
+            }
         }
     }
     fn combine(&self, a: &mut ArgAcc<T>, b: &ArgAcc<T>) {
@@ -1061,4 +1143,121 @@ where
     };
     let mut accs = fold_array::<T, _>(ctx, array, AxisView::whole(array.len()), &f)?;
     Ok(accs.pop().unwrap_or_else(|| (f.identity)()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-chain scan `run_extreme` replaced: the later of equal values wins, NaNs skipped.
+    fn sequential<T: Num>(run: &[T], min: bool) -> (Option<T>, bool) {
+        let rule = MinMax {
+            min,
+            skip_nan: true,
+        };
+        let mut best: Option<T> = None;
+        for &x in run {
+            if !x.is_nan() && best.is_none_or(|b| rule.replaces(x, b)) {
+                best = Some(x);
+            }
+        }
+        (best, run.iter().any(|x| x.is_nan()))
+    }
+
+    fn folded<T: Num>(run: &[T], min: bool) -> (Option<T>, bool) {
+        let rule = MinMax {
+            min,
+            skip_nan: true,
+        };
+        let mut acc = Fold::<T>::identity(&rule);
+        rule.fold_run(&mut acc, run, 0);
+        (acc.has.then_some(acc.best), acc.nan)
+    }
+
+    #[test]
+    fn blockwise_arg_extremes_equal_the_element_by_element_fold() {
+        let mut next = crate::testing::xorshift();
+        let pool = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            f64::NAN,
+            f64::INFINITY,
+            -f64::INFINITY,
+        ];
+        for len in [1, 7, 100, 2047, 2048, 2049, 5000] {
+            for trial in 0..40 {
+                let distinct = 2 + trial % 7;
+                let nan_free = trial % 3 == 0;
+                let run: Vec<f64> = (0..len)
+                    .map(|_| pool[(next() % distinct as u64) as usize])
+                    .map(|x: f64| if nan_free && x.is_nan() { 2.0 } else { x })
+                    .collect();
+                for (min, skip_nan) in [(true, false), (false, false), (true, true), (false, true)]
+                {
+                    let arg = Arg {
+                        min,
+                        skip_nan,
+                        map: IndexMap::Identity,
+                    };
+                    let mut want = Fold::<f64>::identity(&arg);
+                    for (k, &x) in run.iter().enumerate() {
+                        arg.fold_one(&mut want, x, 10 + k as u64);
+                    }
+                    let mut got = Fold::<f64>::identity(&arg);
+                    arg.fold_run(&mut got, &run, 10);
+                    let mut warn = Warnings::default();
+                    let (want, got) = (arg.finish(&want, &mut warn), arg.finish(&got, &mut warn));
+                    assert_eq!(
+                        format!("{got:?}"),
+                        format!("{want:?}"),
+                        "{run:?} {min} {skip_nan}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lane_extremes_equal_the_sequential_scan_bit_for_bit() {
+        let mut next = crate::testing::xorshift();
+        let pool = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            f64::NAN,
+            f64::INFINITY,
+            -f64::INFINITY,
+        ];
+        for len in (1..40).chain([63, 64, 65, 200, 1001]) {
+            for trial in 0..60 {
+                // Few distinct values: many ties, zeros of both signs, NaN runs.
+                let run: Vec<f64> = (0..len)
+                    .map(|_| pool[(next() % (2 + trial % 7) as u64) as usize])
+                    .collect();
+                for min in [true, false] {
+                    let (want, want_nan) = sequential(&run, min);
+                    let (got, got_nan) = folded(&run, min);
+                    assert_eq!(got_nan, want_nan, "{run:?}");
+                    assert_eq!(
+                        got.map(f64::to_bits),
+                        want.map(f64::to_bits),
+                        "{run:?} min={min}"
+                    );
+                    let run32: Vec<f32> = run.iter().map(|&x| x as f32).collect();
+                    let (want, _) = sequential(&run32, min);
+                    let (got, _) = folded(&run32, min);
+                    assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits), "{run32:?}");
+                }
+                let ints: Vec<i16> = (0..len).map(|_| (next() % 7) as i16 - 3).collect();
+                for min in [true, false] {
+                    assert_eq!(folded(&ints, min), sequential(&ints, min));
+                }
+            }
+        }
+    }
 }
