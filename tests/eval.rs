@@ -87,7 +87,8 @@ for p in mixed:
         tp = p[1:] + ('be' if p[0] == '>' else '')
         tq = q[1:] + ('be' if q[0] == '>' else '')
         inputs = {'x': f'a_{tp}.npy', 'y': f'r_{tq}.npy'}
-        for e in ['x + y', 'x * y', 'x / y', 'x < y', 'x == y', 'maximum(x, y)']:
+        for e in ['x + y', 'x * y', 'x / y', 'x < y', 'x == y', 'maximum(x, y)', 'arctan2(x, y)',
+                  'abs(x) ** (abs(y) % 3)']:
             case(e, inputs)
 
 # N-d broadcasting across orders, 0-d and empty inputs.
@@ -107,6 +108,7 @@ case('2 * x', {'x': 'f_f4.npy'})
 case('sqrt(x*x + y*y)', {'x': 'f_f4.npy', 'y': 'f_f4.npy'})
 case('x + 2**3 - 7 // 2 + 1 / 4', {'x': 'a_f8.npy'})
 case('1 + 2', {})
+case('x ** x + (x ** True)', {'x': 'a_b1.npy'})   # no bool power loop in NumPy: int8
 print(json.dumps(cases))
 "#;
 

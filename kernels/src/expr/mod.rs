@@ -526,8 +526,17 @@ impl<'s> Compiler<'s> {
                     real!(k2, T => bin_op::<T, tree::Rem>(ta, tb))?
                 }
             }
-            Pow => real!(k, T => bin_op::<T, tree::Pow>(ta, tb))
-                .map_err(|e| self.err(pos, e.message()))?,
+            Pow => {
+                // NumPy's power has no bool loop: bools are raised in int8.
+                let k2 = if k == ScalarKind::Bool {
+                    ScalarKind::I8
+                } else {
+                    k
+                };
+                let (ta, tb) = (cast(ta, k2)?, cast(tb, k2)?);
+                real!(k2, T => bin_op::<T, tree::Pow>(ta, tb))
+                    .map_err(|e| self.err(pos, e.message()))?
+            }
             And | Or | Xor => {
                 if k.is_float() {
                     let which = if ka.is_some_and(|k| k.is_float()) || kb.is_none() {
@@ -810,7 +819,14 @@ impl<'s> Compiler<'s> {
             "arctan2" => {
                 let (a, b) = (next()?, next()?);
                 let (a, b) = self.both_strong(a, b);
-                let fk = float_result(self.common_kind(&a, &b));
+                // NumPy picks the first float loop both inputs cast to safely, not the float
+                // of their common type (int8 with uint8: float16, not int16's float32).
+                let fk = match (&a, &b) {
+                    (Val::Strong(x), Val::Strong(y)) => {
+                        larger_float(float_result(x.kind()), float_result(y.kind()))
+                    }
+                    _ => float_result(self.common_kind(&a, &b)),
+                };
                 let (ta, tb) = (self.to_kind(a, fk, p[0])?, self.to_kind(b, fk, p[1])?);
                 float!(fk, T => bin_op::<T, Atan2>(ta, tb)).map(Val::Strong)
             }

@@ -95,6 +95,30 @@ fn block_stats<T: Num>(block: &[T], reference: f64) -> BlockStats<T> {
     )
 }
 
+/// A block's summary computed as NumPy does (pairwise sum, mean, then squared deviations from
+/// it; extremes in order, the later of equal ones winning): for the rare blocks whose shifted
+/// sums are not finite (see `fold_block`).
+fn block_stats_plain<T: Num>(block: &[T], reference: f64) -> BlockStats<T> {
+    let sum = pairwise_sum(block, &|x: T| x.to_f64());
+    let mean = sum / block.len() as f64;
+    let m2 = pairwise_sum(block, &|x: T| {
+        let d = x.to_f64() - mean;
+        d * d
+    });
+    let (mut min, mut max) = (block[0], block[0]);
+    for &x in block {
+        min = min_rule(min, x);
+        max = max_rule(max, x);
+    }
+    BlockStats {
+        sum,
+        mean: mean - reference,
+        m2,
+        min,
+        max,
+    }
+}
+
 /// The shift `k` of a block whose first value is `first`. An infinite first value would make
 /// every deviation infinite (and its own NaN); then the block holds an infinity, its std is
 /// NaN anyway, and plain sums (k = 0) give NumPy's sum and mean.
@@ -269,6 +293,15 @@ fn fold_block<T: Num>(acc: &mut Acc<T>, local: &mut Moments, block: &[T], refere
     } else {
         block_stats(block, reference)
     };
+    // Deviations from the block's first value can overflow where the values themselves do
+    // not (1e308 and -1e308): such a block (and one with infinities or NaNs) is redone as
+    // NumPy computes it, sum first, then deviations from the mean.
+    let (sum, mean, m2, min, max) = if sum.is_finite() && m2.is_finite() {
+        (sum, mean, m2, min, max)
+    } else {
+        let b = block_stats_plain(block, reference);
+        (b.sum, b.mean, b.m2, b.min, b.max)
+    };
     let n = block.len() as f64;
     // A NaN anywhere makes the block's sum NaN, so only such blocks need counting.
     let nan_count = if sum.is_nan() {
@@ -391,10 +424,19 @@ fn stats_typed<T: Num>(ctx: &Context, array: &Array) -> Result<Stats> {
         (f64::NAN, f64::NAN)
     } else {
         let n = acc.count as f64;
-        (
-            round(acc.fsum.value() / n, mean_kind),
-            round((acc.moments.m2 / n).sqrt(), mean_kind),
-        )
+        let sum = acc.fsum.value();
+        let infinite_input = kind.is_float()
+            && (acc.min.to_f64() == f64::NEG_INFINITY || acc.max.to_f64() == f64::INFINITY);
+        // As NumPy's a.std(): an infinite value makes it NaN (x - mean = inf - inf); else a
+        // sum or a squared deviation that overflows makes it inf.
+        let m2 = if infinite_input {
+            f64::NAN
+        } else if !sum.is_finite() || !acc.moments.m2.is_finite() {
+            f64::INFINITY
+        } else {
+            acc.moments.m2
+        };
+        (round(sum / n, mean_kind), round((m2 / n).sqrt(), mean_kind))
     };
     let extreme = |x: T| -> Value {
         if nan {
