@@ -889,20 +889,41 @@ impl<'s> Compiler<'s> {
                         Val::Weak(l) => promote_weak(k, *l),
                     },
                 );
-                let clamp = |v: Val| -> Val {
-                    // NumPy 2 accepts out-of-range Python int bounds: clamp them to the kind.
-                    match v {
-                        Val::Weak(Lit::Int(i)) if kind.is_int() => {
-                            let (lo, hi) =
-                                real!(kind, T => Ok((T::MIN_I128, T::MAX_I128))).unwrap_or((i, i));
-                            Val::Weak(Lit::Int(i.clamp(lo, hi)))
-                        }
-                        v => v,
+                // NumPy 2 checks Python int bounds against the array's integer kind: a bound
+                // the values cannot reach (lo below its minimum, hi above its maximum) is
+                // dropped, one that would clip every value out of range is an OverflowError.
+                let xk = Self::val_kind(&x).unwrap_or(ScalarKind::Bool);
+                let bound = |v: Val, is_lo: bool, pos: usize| -> Result<Val> {
+                    let Val::Weak(Lit::Int(i)) = v else {
+                        return Ok(v);
+                    };
+                    if !xk.is_int() {
+                        return Ok(v);
                     }
+                    let (min, max) = real!(xk, T => Ok((T::MIN_I128, T::MAX_I128)))?;
+                    if (is_lo && i > max) || (!is_lo && i < min) {
+                        return Err(self.err(
+                            pos,
+                            format!("Python integer {i} out of bounds for {}", xk.name()),
+                        ));
+                    }
+                    if (is_lo && i >= min) || (!is_lo && i <= max) {
+                        return Ok(v);
+                    }
+                    Ok(if kind.is_int() {
+                        let (kmin, kmax) = real!(kind, T => Ok((T::MIN_I128, T::MAX_I128)))?;
+                        Val::Weak(Lit::Int(if is_lo { kmin } else { kmax }))
+                    } else {
+                        Val::Weak(Lit::Float(if is_lo {
+                            f64::NEG_INFINITY
+                        } else {
+                            f64::INFINITY
+                        }))
+                    })
                 };
                 let tx = self.to_kind(x, kind, p[0])?;
-                let tlo = self.to_kind(clamp(lo), kind, p[1])?;
-                let thi = self.to_kind(clamp(hi), kind, p[2])?;
+                let tlo = self.to_kind(bound(lo, true, p[1])?, kind, p[1])?;
+                let thi = self.to_kind(bound(hi, false, p[2])?, kind, p[2])?;
                 let m = real!(kind, T => bin_op::<T, Maximum>(tx, tlo))?;
                 real!(kind, T => bin_op::<T, Minimum>(m, thi)).map(Val::Strong)
             }
@@ -1172,6 +1193,10 @@ mod tests {
         assert_eq!(kind_of("1 + 2", &[]).unwrap(), I64);
         assert_eq!(kind_of("where(x > 0, x, 2.5)", &[("x", U8)]).unwrap(), F64);
         assert_eq!(kind_of("clip(x, 0, 300)", &[("x", U8)]).unwrap(), U8);
+        let e = kind_of("clip(x, 300, 400)", &[("x", U8)]).unwrap_err();
+        assert!(e.message().contains("300 out of bounds for uint8"), "{e}");
+        let e = kind_of("clip(x, 0, -5)", &[("x", U8)]).unwrap_err();
+        assert!(e.message().contains("-5 out of bounds for uint8"), "{e}");
         assert_eq!(kind_of("round(x)", &[("x", B)]).unwrap(), F16);
         let e = kind_of("x + 300", &[("x", U8)]).unwrap_err();
         assert!(e.message().contains("out of bounds for uint8"), "{e}");
