@@ -1247,6 +1247,18 @@ where
 mod tests {
     use super::*;
 
+    /// Few distinct values for test runs: many ties, zeros of both signs, NaNs, infinities.
+    const POOL: [f64; 8] = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        f64::NAN,
+        f64::INFINITY,
+        -f64::INFINITY,
+    ];
+
     /// The one-chain scan `run_extreme` replaced: the later of equal values wins, NaNs skipped.
     fn sequential<T: Num>(run: &[T], min: bool) -> (Option<T>, bool) {
         let rule = MinMax {
@@ -1275,22 +1287,12 @@ mod tests {
     #[test]
     fn blockwise_arg_extremes_equal_the_element_by_element_fold() {
         let mut next = crate::testing::xorshift();
-        let pool = [
-            0.0,
-            -0.0,
-            1.0,
-            -1.0,
-            0.5,
-            f64::NAN,
-            f64::INFINITY,
-            -f64::INFINITY,
-        ];
         for len in [1, 7, 100, 2047, 2048, 2049, 5000] {
             for trial in 0..40 {
                 let distinct = 2 + trial % 7;
                 let nan_free = trial % 3 == 0;
                 let run: Vec<f64> = (0..len)
-                    .map(|_| pool[(next() % distinct as u64) as usize])
+                    .map(|_| POOL[(next() % distinct as u64) as usize])
                     .map(|x: f64| if nan_free && x.is_nan() { 2.0 } else { x })
                     .collect();
                 for (min, skip_nan) in [(true, false), (false, false), (true, true), (false, true)]
@@ -1321,21 +1323,11 @@ mod tests {
     #[test]
     fn lane_extremes_equal_the_sequential_scan_bit_for_bit() {
         let mut next = crate::testing::xorshift();
-        let pool = [
-            0.0,
-            -0.0,
-            1.0,
-            -1.0,
-            0.5,
-            f64::NAN,
-            f64::INFINITY,
-            -f64::INFINITY,
-        ];
         for len in (1..40).chain([63, 64, 65, 200, 1001]) {
             for trial in 0..60 {
                 // Few distinct values: many ties, zeros of both signs, NaN runs.
                 let run: Vec<f64> = (0..len)
-                    .map(|_| pool[(next() % (2 + trial % 7) as u64) as usize])
+                    .map(|_| POOL[(next() % (2 + trial % 7) as u64) as usize])
                     .collect();
                 for min in [true, false] {
                     let (want, want_nan) = sequential(&run, min);
