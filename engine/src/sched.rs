@@ -10,8 +10,8 @@
 //!    page; an input truncated underneath us becomes an error here instead of a SIGBUS) and
 //!    its output range with `MADV_POPULATE_WRITE`;
 //! 3. runs the kernel on the chunk's bytes;
-//! 4. drops the input pages from the resident set (`MADV_DONTNEED`, they stay cached), starts
-//!    writeback of the output range, and waits for the writeback of its output from two
+//! 4. drops the input pages from the resident set (`MADV_DONTNEED`, they stay cached), unmaps
+//!    the output range and starts its writeback (see `OutputHints::start_writeback`), and waits for the writeback of its output from two
 //!    chunks ago before dropping those pages too — so resident and dirty memory stay within
 //!    a few chunks per thread whatever the size of the data.
 //!
