@@ -706,19 +706,33 @@ impl VarAcc {
         let Some(first) = xs.iter().find(|x| keep(x)) else {
             return VarAcc::default();
         };
-        let n = xs.iter().filter(|x| keep(x)).count() as f64;
+        let n = if skip_nan {
+            xs.iter().filter(|x| keep(x)).count()
+        } else {
+            xs.len()
+        } as f64;
         let k = Some(f(*first)).filter(|k| k.is_finite()).unwrap_or(0.0);
-        let dev = |x: T| if keep(&x) { f(x) - k } else { 0.0 };
-        let mean = pairwise_sum(xs, &dev) / n;
-        let mut m2 = pairwise_sum(xs, &|x: T| {
-            let d = dev(x) - mean;
-            if keep(&x) {
-                d * d
-            } else {
-                0.0
-            }
-        });
-        let sum = pairwise_sum(xs, &|x: T| if keep(&x) { f(x) } else { 0.0 });
+        // Separate loops per form: a NaN test per value made `reduce var` ~7% slower.
+        let (mean, mut m2) = if skip_nan {
+            let dev = |x: T| if x.is_nan() { 0.0 } else { f(x) - k };
+            let mean = pairwise_sum(xs, &dev) / n;
+            let sq = |x: T| {
+                if x.is_nan() {
+                    0.0
+                } else {
+                    (dev(x) - mean) * (dev(x) - mean)
+                }
+            };
+            (mean, pairwise_sum(xs, &sq))
+        } else {
+            let mean = pairwise_sum(xs, &|x: T| f(x) - k) / n;
+            (
+                mean,
+                pairwise_sum(xs, &|x: T| (f(x) - k - mean) * (f(x) - k - mean)),
+            )
+        };
+        // Only tells whether NumPy's sum overflows: the block's mean times its count does.
+        let sum = (k + mean) * n;
         if !m2.is_finite() {
             // As NumPy: NaN when an input is infinite or NaN, else (deviations overflow) inf.
             let finite = xs.iter().filter(|x| keep(x)).all(|x| f(*x).is_finite());
