@@ -879,7 +879,8 @@ impl<'s> Compiler<'s> {
                 .map(Val::Strong)
             }
             _ => {
-                // clip(x, lo, hi) = minimum(maximum(x, lo), hi), in the kind all three promote to.
+                // clip(x, lo, hi): raised to lo, then lowered to hi (so hi wins when lo > hi),
+                // in the kind all three promote to.
                 let (x, lo, hi) = (next()?, next()?, next()?);
                 let x = Val::Strong(self.materialize(x)?);
                 let kind = [&lo, &hi].iter().fold(
@@ -924,8 +925,8 @@ impl<'s> Compiler<'s> {
                 let tx = self.to_kind(x, kind, p[0])?;
                 let tlo = self.to_kind(bound(lo, true, p[1])?, kind, p[1])?;
                 let thi = self.to_kind(bound(hi, false, p[2])?, kind, p[2])?;
-                let m = real!(kind, T => bin_op::<T, Maximum>(tx, tlo))?;
-                real!(kind, T => bin_op::<T, Minimum>(m, thi)).map(Val::Strong)
+                let m = real!(kind, T => bin_op::<T, ClipLo>(tx, tlo))?;
+                real!(kind, T => bin_op::<T, ClipHi>(m, thi)).map(Val::Strong)
             }
         }
     }

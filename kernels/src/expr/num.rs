@@ -391,8 +391,10 @@ macro_rules! calc_float {
 calc_float!(f32);
 calc_float!(f64);
 
+/// `$tie_first`: on equal operands `minimum`/`maximum` return the first one (NumPy's float16
+/// loops) rather than the second (its float32/float64 SIMD loops); it shows with signed zeros.
 macro_rules! float_num {
-    ($t:ty, $calc:ty, $up:expr, $down:expr) => {
+    ($t:ty, $calc:ty, $up:expr, $down:expr, $tie_first:expr) => {
         impl Float for $t {
             type Calc = $calc;
             #[inline(always)]
@@ -462,7 +464,7 @@ macro_rules! float_num {
             #[inline(always)]
             fn minimum(self, o: Self) -> Self {
                 let (a, b) = (self.up(), o.up());
-                if a.is_nan() || a < b {
+                if a.is_nan() || a < b || ($tie_first && a == b) {
                     self
                 } else {
                     o
@@ -471,7 +473,7 @@ macro_rules! float_num {
             #[inline(always)]
             fn maximum(self, o: Self) -> Self {
                 let (a, b) = (self.up(), o.up());
-                if a.is_nan() || a > b {
+                if a.is_nan() || a > b || ($tie_first && a == b) {
                     self
                 } else {
                     o
@@ -512,9 +514,9 @@ macro_rules! float_num {
         }
     };
 }
-float_num!(f32, f32, |v| v, |v| v);
-float_num!(f64, f64, |v| v, |v| v);
-float_num!(f16, f32, |v: f16| v.to_f32(), f16::from_f32);
+float_num!(f32, f32, |v| v, |v| v, false);
+float_num!(f64, f64, |v| v, |v| v, false);
+float_num!(f16, f32, |v: f16| v.to_f32(), f16::from_f32, true);
 
 #[cfg(test)]
 mod tests {
@@ -543,6 +545,10 @@ mod tests {
         assert!(Num::rem(1.0f64, 0.0).is_nan());
         assert_eq!(Num::floordiv(3.0f32, 0.0), f32::INFINITY);
         assert_eq!(Num::minimum(0.0f64, -0.0).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(Num::maximum(-0.0f32, 0.0).to_bits(), 0.0f32.to_bits());
+        let (pz, nz) = (f16::from_f32(0.0), f16::from_f32(-0.0));
+        assert_eq!(Num::maximum(nz, pz).to_bits(), nz.to_bits());
+        assert_eq!(Num::minimum(pz, nz).to_bits(), pz.to_bits());
         assert!(Num::maximum(1.0f64, f64::NAN).is_nan());
         assert_eq!(Num::round(2.5f64), 2.0);
         assert_eq!(Num::round(f16::from_f32(3.5)), f16::from_f32(4.0));

@@ -315,6 +315,10 @@ bin_ops! {
     Rem: |a, b| a.rem(b);
     Minimum: |a, b| a.minimum(b);
     Maximum: |a, b| a.maximum(b);
+    // clip's two halves: a value equal to a bound is kept (so is the sign of a zero), a NaN
+    // value or bound gives NaN, as NumPy's clip.
+    ClipLo: |x, lo| if x.is_nan() || !(lo.is_nan() || x < lo) { x } else { lo };
+    ClipHi: |x, hi| if x.is_nan() || !(hi.is_nan() || x > hi) { x } else { hi };
     BitAnd: |a, b| a.bitand(b);
     BitOr: |a, b| a.bitor(b);
     BitXor: |a, b| a.bitxor(b);
