@@ -73,7 +73,7 @@ for i, dt in enumerate(codes):
               'expm1(x / 200)', 'sin(x) + cos(y) * tan(r)', 'arcsin(x / 1000)', 'arccos(x / 1000)',
               'arctan(x)', 'arctan2(x, y)', 'sinh(x / 300)', 'cosh(x / 300)', 'tanh(x)',
               'floor(x)', 'ceil(x)', 'round(x)', 'isnan(x)', 'isfinite(y)', 'clip(x, 2, 7)',
-              'clip(x, -3, 300)', 'where(x > 1, x, 300)', 'x ** 0.5', 'arctan2(x, 300)', 'x / 300', 'x < 300', 'x == -1', 'x + 100', 'x % 0 + x // 0', 'x ** -1']:
+              'clip(x, -3, 300)', 'clip(x, 2.5, -2)', 'where(x > 1, x, 300)', 'x ** 0.5', 'arctan2(x, 300)', 'x / 300', 'x < 300', 'x == -1', 'x + 100', 'x % 0 + x // 0', 'x ** -1']:
         case(e, all4 if any(n in e for n in ('r', 'c')) and 'clip' not in e else xy)
     if i % 3 == 0:
         case('where(isfinite(x), x, 0) * 2 + 1', xy, 'int16')

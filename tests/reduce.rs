@@ -98,7 +98,8 @@ for c in cases:
 print('\n'.join(bad[:40]))
 "#;
 
-/// Values at the edges of float64 and empty reduced axes, along every axis: infinities of both
+/// Values at the edges of float64 and empty reduced axes (and integer nan-functions), along every
+/// axis: infinities of both
 /// signs, finite values whose sum or squared deviations overflow, and shapes with a zero-length
 /// axis (NumPy raises for min/max/arg* over one even when the result has no elements).
 const MAKE_EDGE_CASES: &str = r#"
@@ -121,6 +122,8 @@ arrays = [
     np.array([np.nan, np.inf, np.inf]), np.array([np.nan, -np.inf, 1.0]),
     np.array([[np.nan, np.inf, 1.0], [np.inf, np.nan, -np.inf], [np.nan, -np.inf, np.inf]]),
     np.zeros((0, 0)), np.zeros((4, 0)), np.zeros((0, 4)), np.zeros((3, 0, 2)),
+    # Integer nan-functions are the plain ones: nanvar with ddof == n is x/0 (inf, or nan).
+    np.array([[3, 1], [2, 5]], dtype='i4'), np.array([[7, 7], [7, 7]], dtype='>u2'),
 ]
 cases = []
 for i, a in enumerate(arrays):

@@ -890,9 +890,10 @@ impl<'s> Compiler<'s> {
                         Val::Weak(l) => promote_weak(k, *l),
                     },
                 );
-                // NumPy 2 checks Python int bounds against the array's integer kind: a bound
-                // the values cannot reach (lo below its minimum, hi above its maximum) is
-                // dropped, one that would clip every value out of range is an OverflowError.
+                // NumPy 2 (`_clip`) drops a Python int bound the values of an integer array
+                // cannot pass (lo at or below its kind's minimum, hi at or above its maximum);
+                // any other Python int bound must fit the kind the clip computes in, or it is
+                // an OverflowError (a float bound makes that kind a float: no error).
                 let xk = Self::val_kind(&x).unwrap_or(ScalarKind::Bool);
                 let bound = |v: Val, is_lo: bool, pos: usize| -> Result<Val> {
                     let Val::Weak(Lit::Int(i)) = v else {
@@ -902,13 +903,17 @@ impl<'s> Compiler<'s> {
                         return Ok(v);
                     }
                     let (min, max) = real!(xk, T => Ok((T::MIN_I128, T::MAX_I128)))?;
-                    if (is_lo && i > max) || (!is_lo && i < min) {
-                        return Err(self.err(
-                            pos,
-                            format!("Python integer {i} out of bounds for {}", xk.name()),
-                        ));
-                    }
-                    if (is_lo && i >= min) || (!is_lo && i <= max) {
+                    let dropped = if is_lo { i <= min } else { i >= max };
+                    if !dropped {
+                        if kind.is_int() {
+                            let (kmin, kmax) = real!(kind, T => Ok((T::MIN_I128, T::MAX_I128)))?;
+                            if i < kmin || i > kmax {
+                                return Err(self.err(
+                                    pos,
+                                    format!("Python integer {i} out of bounds for {}", kind.name()),
+                                ));
+                            }
+                        }
                         return Ok(v);
                     }
                     Ok(if kind.is_int() {
@@ -1198,6 +1203,12 @@ mod tests {
         assert!(e.message().contains("300 out of bounds for uint8"), "{e}");
         let e = kind_of("clip(x, 0, -5)", &[("x", U8)]).unwrap_err();
         assert!(e.message().contains("-5 out of bounds for uint8"), "{e}");
+        // A float bound makes the clip a float one: an int bound outside uint64 is fine then.
+        assert_eq!(kind_of("clip(x, 3.25, -2)", &[("x", U64)]).unwrap(), F64);
+        assert_eq!(
+            kind_of("clip(x, y, -2)", &[("x", U8), ("y", I16)]).unwrap(),
+            I16
+        );
         assert_eq!(kind_of("round(x)", &[("x", B)]).unwrap(), F16);
         let e = kind_of("x + 300", &[("x", U8)]).unwrap_err();
         assert!(e.message().contains("out of bounds for uint8"), "{e}");

@@ -1019,7 +1019,9 @@ fn reduce_view(
         );
     }
     let out = result_kind(op, kind);
-    let skip = op.skips_nan();
+    // NumPy's nan-functions hand integer and bool arrays to the plain ones (nanvar with
+    // ddof >= n is then x/0 = inf, not NaN).
+    let skip = op.skips_nan() && kind.is_float();
     let (bytes, warnings) = with_scalar_type!(kind, T => {
         match op {
             Sum | NanSum if kind.is_float() => run::<T, _>(ctx, array, view, &SumFloat { skip_nan: skip }, out),
