@@ -116,6 +116,9 @@ arrays = [
     np.array([[1.7e308, 1.0], [-1.7e308, 1.0], [1.0, 1.0]]),
     np.array([[1.7e308, 1.0], [1.7e308, 2.0]]),
     np.array([[M, -M, 2.5], [1e308, -1e308, 1e308]]),
+    # NumPy's pairwise sum overflows both ways here (8 accumulators: inf and -inf): NaN mean.
+    np.array([M, -M, 0, 0, 0, 0, 0, 0, M, -M, 1, 0, 0, 0, 0, 0]),
+    np.array([M, -M, 0, 0, 0, 0, 0, 0, M, -M, 1, 0, 0, 0, 0, 0]).reshape(2, 8),
     np.array([[2.876894872641354e307, 1.3650452879013143e308]] * 3),
     np.array([[1.0, np.nan], [2.0, np.nan], [np.nan, 5.0]]),
     # np.nanargmin counts a NaN as +inf (nanargmax: -inf): a NaN before an equal infinity wins.

@@ -732,11 +732,20 @@ impl VarAcc {
             )
         };
         // Only tells whether NumPy's sum overflows: the block's mean times its count does.
-        let sum = (k + mean) * n;
+        let mut sum = (k + mean) * n;
         if !m2.is_finite() {
-            // As NumPy: NaN when an input is infinite or NaN, else (deviations overflow) inf.
+            // As NumPy: NaN when an input is infinite or NaN, else (deviations overflow) inf,
+            // or NaN again where NumPy's own pairwise sum (NaNs as 0 in the nan-forms)
+            // overflows both ways, so that its mean is NaN.
             let finite = xs.iter().filter(|x| keep(x)).all(|x| f(*x).is_finite());
-            m2 = if finite { f64::INFINITY } else { f64::NAN };
+            if finite {
+                sum = pairwise_sum(xs, &|x: T| if keep(&x) { f(x) } else { 0.0 });
+            }
+            m2 = if finite && !sum.is_nan() {
+                f64::INFINITY
+            } else {
+                f64::NAN
+            };
         }
         VarAcc {
             k,
@@ -803,7 +812,8 @@ impl<T: Num> Finish<T> for VarFold {
         let kind = result_float(T::KIND);
         // NumPy sums the squared deviations in the input's float type: where that sum
         // overflows (float16 deviations beyond ~255), its variance is inf; so is ours.
-        let m2 = if acc.n == 0.0 {
+        // A sum that overflowed both ways (NaN) makes NumPy's mean NaN, and so its variance.
+        let m2 = if acc.n == 0.0 || acc.sum.is_nan() {
             f64::NAN
         } else if !acc.m2.is_nan()
             && (round_to(acc.m2, kind).is_infinite() || acc.sum.is_infinite())

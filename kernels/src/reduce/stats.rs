@@ -427,9 +427,10 @@ fn stats_typed<T: Num>(ctx: &Context, array: &Array) -> Result<Stats> {
         let sum = acc.fsum.value();
         let infinite_input = kind.is_float()
             && (acc.min.to_f64() == f64::NEG_INFINITY || acc.max.to_f64() == f64::INFINITY);
-        // As NumPy's a.std(): an infinite value makes it NaN (x - mean = inf - inf); else a
-        // sum or a squared deviation that overflows makes it inf.
-        let m2 = if infinite_input {
+        // As NumPy's a.std(): an infinite value makes it NaN (x - mean = inf - inf), so does a
+        // sum that overflowed both ways (the mean is NaN); else a sum or a squared deviation
+        // that overflows makes it inf.
+        let m2 = if infinite_input || sum.is_nan() {
             f64::NAN
         } else if !sum.is_finite() || !acc.moments.m2.is_finite() {
             f64::INFINITY
