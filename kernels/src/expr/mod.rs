@@ -66,6 +66,10 @@ macro_rules! wrap {
             pub fn kind(&self) -> ScalarKind {
                 match self { $(Typed::$v(_) => ScalarKind::$v,)* }
             }
+            /// A constant (a literal, or folded from literals) rather than per-element values.
+            fn is_const(&self) -> bool {
+                match self { $(Typed::$v(o) => matches!(o, Operand::Const(_)),)* }
+            }
         }
     };
 }
@@ -930,6 +934,15 @@ impl<'s> Compiler<'s> {
                 let tx = self.to_kind(x, kind, p[0])?;
                 let tlo = self.to_kind(bound(lo, true, p[1])?, kind, p[1])?;
                 let thi = self.to_kind(bound(hi, false, p[2])?, kind, p[2])?;
+                // NumPy's float32/64 clip has two loops that differ on ties (signed zeros):
+                // with both bounds scalars a value equal to a bound is kept, with array bounds
+                // the bound is taken. (A 0-d or size-1 input used as a bound counts as an
+                // array here; NumPy's stride test counts it as a scalar when it broadcasts.)
+                let scalar_bounds = tlo.is_const() && thi.is_const();
+                if matches!(kind, ScalarKind::F32 | ScalarKind::F64) && !scalar_bounds {
+                    let m = float!(kind, T => bin_op::<T, ClipLoBound>(tx, tlo))?;
+                    return float!(kind, T => bin_op::<T, ClipHiBound>(m, thi)).map(Val::Strong);
+                }
                 let m = real!(kind, T => bin_op::<T, ClipLo>(tx, tlo))?;
                 real!(kind, T => bin_op::<T, ClipHi>(m, thi)).map(Val::Strong)
             }

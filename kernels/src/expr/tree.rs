@@ -319,6 +319,9 @@ bin_ops! {
     // value or bound gives NaN, as NumPy's clip.
     ClipLo: |x, lo| if x.is_nan() || !(lo.is_nan() || x < lo) { x } else { lo };
     ClipHi: |x, hi| if x.is_nan() || !(hi.is_nan() || x > hi) { x } else { hi };
+    // The same where NumPy's float clip loop runs over array bounds: a tie takes the bound.
+    ClipLoBound: |x, lo| if x.is_nan() || (!lo.is_nan() && x > lo) { x } else { lo };
+    ClipHiBound: |x, hi| if x.is_nan() || (!hi.is_nan() && x < hi) { x } else { hi };
     BitAnd: |a, b| a.bitand(b);
     BitOr: |a, b| a.bitor(b);
     BitXor: |a, b| a.bitxor(b);
