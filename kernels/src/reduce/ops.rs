@@ -812,8 +812,7 @@ impl<T: Num> Finish<T> for VarFold {
         let kind = result_float(T::KIND);
         // NumPy sums the squared deviations in the input's float type: where that sum
         // overflows (float16 deviations beyond ~255), its variance is inf; so is ours.
-        // A sum that overflowed both ways (NaN) makes NumPy's mean NaN, and so its variance.
-        let m2 = if acc.n == 0.0 || acc.sum.is_nan() {
+        let m2 = if acc.n == 0.0 {
             f64::NAN
         } else if !acc.m2.is_nan()
             && (round_to(acc.m2, kind).is_infinite() || acc.sum.is_infinite())
