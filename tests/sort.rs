@@ -179,6 +179,29 @@ fn unsupported_dtypes_and_bad_options_are_refused_cleanly() {
             .kind(),
         ErrorKind::InvalidArgument
     );
+    // NumPy's argsort of a 0-d array is [0] (int64, shape (1,)), with or without axis=None.
+    for flatten in [false, true] {
+        let o = SortOptions {
+            flatten,
+            force: true,
+            ..Default::default()
+        };
+        argsort(&ctx, &scalar, d.join("z_idx.npy"), &o).unwrap();
+        let check = format!(
+            "import numpy as np; a = np.load({z:?}); r = np.load({i:?}); \
+             e = np.argsort(a, axis=None if {f} else -1); \
+             assert r.dtype == e.dtype and r.shape == e.shape == (1,) and (r == e).all(), (r, e)",
+            z = d.join("z.npy").to_str().unwrap(),
+            i = d.join("z_idx.npy").to_str().unwrap(),
+            f = if flatten { "True" } else { "False" },
+        );
+        let st = Command::new("python3")
+            .args(["-c", &check])
+            .status()
+            .unwrap();
+        assert!(st.success(), "argsort of a 0-d array differs from NumPy's");
+    }
+    std::fs::remove_file(d.join("z_idx.npy")).unwrap();
     let v = Array::open(write_npy(d, "v.npy", "np.arange(10.0)")).unwrap();
     let by = |by: Vec<isize>, flatten| SortOptions {
         by,

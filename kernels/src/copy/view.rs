@@ -338,8 +338,8 @@ pub fn normalize_axes(axes: &[isize], n: usize) -> Result<Vec<usize>> {
     Ok(perm)
 }
 
-/// NumPy's reshape shape resolution: one `-1` is inferred; other negatives are refused;
-/// the product must equal `len`.
+/// NumPy's reshape shape resolution: one negative entry (`-1`; NumPy takes any negative
+/// value the same way) is inferred; the product must equal `len`.
 pub fn resolve_shape(len: usize, shape: &[isize]) -> Result<Vec<usize>> {
     let shown = || {
         let parts: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
@@ -352,7 +352,7 @@ pub fn resolve_shape(len: usize, shape: &[isize]) -> Result<Vec<usize>> {
     let mut unknown = None;
     let mut known = 1usize;
     for (i, &d) in shape.iter().enumerate() {
-        if d == -1 {
+        if d < 0 {
             if unknown.is_some() {
                 return Err(err!(
                     Shape,
@@ -361,12 +361,6 @@ pub fn resolve_shape(len: usize, shape: &[isize]) -> Result<Vec<usize>> {
                 ));
             }
             unknown = Some(i);
-        } else if d < 0 {
-            return Err(err!(
-                Shape,
-                "negative dimensions not allowed in shape {}",
-                shown()
-            ));
         } else {
             known = known.checked_mul(d as usize).ok_or_else(|| {
                 err!(
@@ -552,6 +546,9 @@ mod tests {
         assert!(resolve_shape(12, &[5, -1]).is_err());
         assert!(resolve_shape(12, &[-1, -1]).is_err());
         assert!(resolve_shape(12, &[-2, -6]).is_err());
+        // NumPy takes any negative entry as the unknown one: arange(6).reshape(-2, 3) is (2, 3).
+        assert_eq!(resolve_shape(6, &[-2, 3]).unwrap(), vec![2, 3]);
+        assert_eq!(resolve_shape(1, &[-7]).unwrap(), vec![1]);
         let e = resolve_shape(6, &[4]).unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -125,14 +125,16 @@ fn run(
     let shape = input.shape();
     let n = input.len();
     let by = resolve_columns(&opts.by, shape, opts.flatten).at(input.path())?;
-    if by.is_none() && !opts.flatten && shape.is_empty() {
+    // NumPy's argsort of a 0-d array is `[0]` (as if flattened); its sort raises.
+    let flatten = opts.flatten || (indices && shape.is_empty());
+    if by.is_none() && !flatten && shape.is_empty() {
         return Err(err!(
             InvalidArgument,
             "cannot {what} a 0-d array along its last axis (use --flatten)"
         )
         .with_path(input.path()));
     }
-    let (job_shape, out_shape) = match (&by, opts.flatten) {
+    let (job_shape, out_shape) = match (&by, flatten) {
         (Some(_), _) => (
             Shape::Flat(shape[0]),
             if indices {
