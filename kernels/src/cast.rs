@@ -25,6 +25,58 @@ pub trait CastSource: Element {
         0.0
     }
     fn nonzero(self) -> bool;
+    /// The nearest float16 (NumPy's rounding and NaN bits, see [`f16_from_f64`]).
+    #[inline(always)]
+    fn to_f16(self) -> f16 {
+        f16_from_f64(self.as_f64())
+    }
+}
+
+// NumPy converts to and from float16 in software (`npy_floatbits_to_halfbits` and friends):
+// a NaN keeps its sign and the top bits of its payload and is *not* quieted (a payload that
+// would vanish becomes 1). The `half` crate sets the quiet bit instead, and a float32 → float64
+// `as` cast quiets too; these keep NumPy's bits.
+
+/// float32 → float16 as NumPy.
+#[inline(always)]
+fn f16_from_f32(x: f32) -> f16 {
+    if x.is_nan() {
+        let b = x.to_bits();
+        let payload = (((b & 0x007f_ffff) >> 13) as u16).max(1);
+        return f16::from_bits((b >> 16) as u16 & 0x8000 | 0x7c00 | payload);
+    }
+    f16::from_f32(x)
+}
+
+/// float64 → float16 as NumPy (rounded once, from the float64).
+#[inline(always)]
+fn f16_from_f64(x: f64) -> f16 {
+    if x.is_nan() {
+        let b = x.to_bits();
+        let payload = (((b & 0x000f_ffff_ffff_ffff) >> 42) as u16).max(1);
+        return f16::from_bits((b >> 48) as u16 & 0x8000 | 0x7c00 | payload);
+    }
+    f16::from_f64(x)
+}
+
+/// float16 → float32 as NumPy.
+#[inline(always)]
+fn f16_to_f32(h: f16) -> f32 {
+    if h.is_nan() {
+        let b = h.to_bits() as u32;
+        return f32::from_bits((b & 0x8000) << 16 | 0x7f80_0000 | (b & 0x03ff) << 13);
+    }
+    h.to_f32()
+}
+
+/// float16 → float64 as NumPy.
+#[inline(always)]
+fn f16_to_f64(h: f16) -> f64 {
+    if h.is_nan() {
+        let b = h.to_bits() as u64;
+        return f64::from_bits((b & 0x8000) << 48 | 0x7ff0_0000_0000_0000 | (b & 0x03ff) << 42);
+    }
+    h.to_f64()
 }
 
 /// What every destination element can be built from.
@@ -92,7 +144,7 @@ impl CastDest for Bool {
 }
 
 macro_rules! float_source {
-    ($t:ty, $to32:expr, $to64:expr) => {
+    ($t:ty, $to32:expr, $to64:expr, $to16:expr) => {
         impl CastSource for $t {
             const IS_FLOAT: bool = true;
             #[inline(always)]
@@ -115,17 +167,21 @@ macro_rules! float_source {
             fn nonzero(self) -> bool {
                 $to64(self) != 0.0
             }
+            #[inline(always)]
+            fn to_f16(self) -> f16 {
+                $to16(self)
+            }
         }
     };
 }
-float_source!(f16, |x: f16| x.to_f32(), |x: f16| x.to_f64());
-float_source!(f32, |x: f32| x, |x: f32| x as f64);
-float_source!(f64, |x: f64| x as f32, |x: f64| x);
+float_source!(f16, f16_to_f32, f16_to_f64, |x: f16| x);
+float_source!(f32, |x: f32| x, |x: f32| x as f64, f16_from_f32);
+float_source!(f64, |x: f64| x as f32, |x: f64| x, f16_from_f64);
 
 impl CastDest for f16 {
     #[inline(always)]
     fn cast_from<S: CastSource>(s: S) -> Self {
-        f16::from_f64(s.as_f64())
+        s.to_f16()
     }
 }
 impl CastDest for f32 {
@@ -168,6 +224,10 @@ macro_rules! complex_cast {
             #[inline(always)]
             fn nonzero(self) -> bool {
                 self.re != 0.0 || self.im != 0.0
+            }
+            #[inline(always)]
+            fn to_f16(self) -> f16 {
+                self.re.to_f16()
             }
         }
         impl CastDest for $c {
@@ -337,6 +397,39 @@ mod tests {
             cast::<u64, f64>(&[u64::MAX], "u8", "f8"),
             vec![1.8446744073709552e19]
         );
+    }
+
+    #[test]
+    fn float16_nan_bits_as_numpy() {
+        // NumPy 2.4: np.array([...], np.uint32).view(np.float32).astype(np.float16) etc.
+        let f = [0x7f80_0001u32, 0x7fa0_0000, 0xffc0_0000].map(f32::from_bits);
+        let h: Vec<u16> = cast::<f32, f16>(&f, "f4", "f2")
+            .iter()
+            .map(|h| h.to_bits())
+            .collect();
+        assert_eq!(h, [0x7c01, 0x7d00, 0xfe00]);
+        let d = [0xfff0_0000_0000_0001u64, 0x7ff4_0000_0000_0000].map(f64::from_bits);
+        let h: Vec<u16> = cast::<f64, f16>(&d, "f8", "f2")
+            .iter()
+            .map(|h| h.to_bits())
+            .collect();
+        assert_eq!(h, [0xfc01, 0x7d00]);
+        let c = [Complex128 { re: d[0], im: 1.0 }];
+        assert_eq!(
+            cast::<Complex128, f16>(&c, "c16", "f2")[0].to_bits(),
+            0xfc01
+        );
+        let h = [0x7c01u16, 0xfd00].map(f16::from_bits);
+        let f: Vec<u32> = cast::<f16, f32>(&h, "f2", "f4")
+            .iter()
+            .map(|x| x.to_bits())
+            .collect();
+        assert_eq!(f, [0x7f80_2000, 0xffa0_0000]);
+        let d: Vec<u64> = cast::<f16, f64>(&h, "f2", "f8")
+            .iter()
+            .map(|x| x.to_bits())
+            .collect();
+        assert_eq!(d, [0x7ff0_0400_0000_0000, 0xfff4_0000_0000_0000]);
     }
 
     #[test]
