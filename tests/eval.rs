@@ -109,6 +109,8 @@ case('sqrt(x*x + y*y)', {'x': 'f_f4.npy', 'y': 'f_f4.npy'})
 case('x + 2**3 - 7 // 2 + 1 / 4', {'x': 'a_f8.npy'})
 case('1 + 2', {})
 case('x ** x + (x ** True)', {'x': 'a_b1.npy'})   # no bool power loop in NumPy: int8
+# A float literal becomes float16 in one rounding (through float32 it would be 1.0, not 1.000977).
+case('where(x > 1e9, x, 1.0004882812509095) + 0 * x', {'x': 'a_f2.npy'})
 # Signed zeros and NaN bounds: clip keeps a value equal to a bound; minimum/maximum return the
 # second operand on ties in float32/64 and the first in float16 (the check compares signs).
 for dt in ['<f2', '>f4', '<f8']:

@@ -48,15 +48,46 @@ fn f16_from_f32(x: f32) -> f16 {
     f16::from_f32(x)
 }
 
-/// float64 → float16 as NumPy (rounded once, from the float64).
+/// float64 → float16 as NumPy (`npy_doublebits_to_halfbits`): rounded once, to nearest with
+/// ties to even. (`half::f16::from_f64` goes through float32 where the CPU has F16C, and its
+/// fallback ignores the low 32 mantissa bits: both round some values twice, e.g.
+/// 1 + 2^-11 + 2^-40 to 1.0 instead of 1.000977.)
 #[inline(always)]
-fn f16_from_f64(x: f64) -> f16 {
-    if x.is_nan() {
-        let b = x.to_bits();
-        let payload = (((b & 0x000f_ffff_ffff_ffff) >> 42) as u16).max(1);
-        return f16::from_bits((b >> 48) as u16 & 0x8000 | 0x7c00 | payload);
+pub(crate) fn f16_from_f64(x: f64) -> f16 {
+    let b = x.to_bits();
+    let sign = (b >> 48) as u16 & 0x8000;
+    let exp = ((b >> 52) & 0x7ff) as i32;
+    let man = b & 0x000f_ffff_ffff_ffff;
+    if exp == 0x7ff {
+        let payload = if man == 0 {
+            0
+        } else {
+            ((man >> 42) as u16).max(1)
+        };
+        return f16::from_bits(sign | 0x7c00 | payload);
     }
-    f16::from_f64(x)
+    let e = exp - 1023;
+    if e >= 16 {
+        return f16::from_bits(sign | 0x7c00);
+    }
+    if e < -25 {
+        return f16::from_bits(sign);
+    }
+    // The value is sig * 2^(e - 52); keep 11 significant bits for a normal float16 (its
+    // exponent field is e + 15), fewer for a subnormal (units of 2^-24).
+    let sig = man | 1 << 52;
+    let (shift, high) = if e >= -14 {
+        (42, ((e + 15) as u16) << 10)
+    } else {
+        ((28 - e) as u32, 0)
+    };
+    let q = sig >> shift;
+    let rem = sig & ((1u64 << shift) - 1);
+    let half = 1u64 << (shift - 1);
+    let bits = high | (q as u16 & 0x3ff);
+    // Round to nearest, ties to even; a carry moves into the exponent (up to infinity).
+    let up = rem > half || (rem == half && q & 1 == 1);
+    f16::from_bits(sign | (bits + up as u16))
 }
 
 /// float16 → float32 as NumPy.
@@ -397,6 +428,75 @@ mod tests {
             cast::<u64, f64>(&[u64::MAX], "u8", "f8"),
             vec![1.8446744073709552e19]
         );
+    }
+
+    #[test]
+    fn float64_to_float16_rounds_once() {
+        // NumPy 2.4: np.array([...]).astype(np.float16).view(np.uint16)
+        let x = [
+            1.0 + 2f64.powi(-11) + 2f64.powi(-40), // 0x3c01 (through float32: 0x3c00)
+            1.0 + 2f64.powi(-11),                  // tie, to even: 0x3c00
+            1.0 + 3.0 * 2f64.powi(-11),            // tie, to even: 0x3c02
+            65504.0,
+            65519.99,                       // 0x7bff
+            65520.0,                        // inf
+            2f64.powi(-24),                 // smallest subnormal 0x0001
+            2f64.powi(-25),                 // tie with 0: 0x0000
+            2f64.powi(-25) * (1.0 + 1e-15), // 0x0001
+            -3.0 * 2f64.powi(-25),          // tie, to even: 0x8002
+            6.097555160522461e-05,          // largest subnormal 0x03ff
+            6.103515625e-05,                // smallest normal 0x0400
+            -0.0,
+            f64::NEG_INFINITY,
+            1e-300,
+        ];
+        let got: Vec<u16> = cast::<f64, f16>(&x, "f8", "f2")
+            .iter()
+            .map(|h| h.to_bits())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                0x3c01, 0x3c00, 0x3c02, 0x7bff, 0x7bff, 0x7c00, 0x0001, 0x0000, 0x0001, 0x8002,
+                0x03ff, 0x0400, 0x8000, 0xfc00, 0x0000
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        /// The float16 chosen for a float64 is a nearest one (ties: the even one).
+        #[test]
+        fn float64_to_float16_is_nearest(
+            bits in 0u64..u64::MAX,
+            y in -65520.0f64..65520.0,
+            scale in 0i32..40,
+            tie in 0u16..0x7bff,
+            nudge in -3i64..=3,
+            pick in 0u8..3,
+        ) {
+            // Any float64; one in float16's range scaled down into its subnormals; or one
+            // within a few float64 ulps of the midpoint of two float16 neighbours.
+            let x = match pick {
+                0 => f64::from_bits(bits),
+                1 => y * 2f64.powi(-scale),
+                _ => {
+                    let lo = f16::from_bits(tie).to_f64();
+                    let mid = (lo + f16::from_bits(tie + 1).to_f64()) / 2.0;
+                    f64::from_bits((mid.to_bits() as i64 + nudge) as u64)
+                }
+            };
+            proptest::prop_assume!(x.is_finite() && x.abs() < 65520.0);
+            let r = cast::<f64, f16>(&[x], "f8", "f2")[0];
+            let rb = r.to_bits();
+            let d = (x - r.to_f64()).abs();
+            for nb in [rb.wrapping_sub(1), rb + 1] {
+                let n = f16::from_bits(nb);
+                if n.is_finite() && (nb & 0x7fff) != 0x7fff && (nb ^ rb) & 0x8000 == 0 {
+                    let dn = (x - n.to_f64()).abs();
+                    proptest::prop_assert!(d < dn || (d == dn && rb & 1 == 0), "{x} -> {r}, {n} closer");
+                }
+            }
+        }
     }
 
     #[test]

@@ -333,7 +333,7 @@ impl<'s> Compiler<'s> {
         }
         real!(kind, T => Ok(T::wrap(Operand::Const(match lit {
             Lit::Int(v) => T::from_i128(v),
-            Lit::Float(f) => T::from_f64(f),
+            Lit::Float(f) => <T as Num>::from_f64(f),
             Lit::Bool(b) => T::from_i128(b as i128),
         }))))
     }

@@ -394,7 +394,7 @@ calc_float!(f64);
 /// `$tie_first`: on equal operands `minimum`/`maximum` return the first one (NumPy's float16
 /// loops) rather than the second (its float32/float64 SIMD loops); it shows with signed zeros.
 macro_rules! float_num {
-    ($t:ty, $calc:ty, $up:expr, $down:expr, $tie_first:expr) => {
+    ($t:ty, $calc:ty, $up:expr, $down:expr, $from_f64:expr, $tie_first:expr) => {
         impl Float for $t {
             type Calc = $calc;
             #[inline(always)]
@@ -415,7 +415,7 @@ macro_rules! float_num {
             }
             #[inline(always)]
             fn from_f64(v: f64) -> Self {
-                Self::down(v as $calc)
+                ($from_f64)(v)
             }
             #[inline(always)]
             fn to_f64(self) -> f64 {
@@ -514,9 +514,17 @@ macro_rules! float_num {
         }
     };
 }
-float_num!(f32, f32, |v| v, |v| v, false);
-float_num!(f64, f64, |v| v, |v| v, false);
-float_num!(f16, f32, |v: f16| v.to_f32(), f16::from_f32, true);
+float_num!(f32, f32, |v| v, |v| v, |v: f64| v as f32, false);
+float_num!(f64, f64, |v| v, |v| v, |v: f64| v, false);
+// A float64 (a literal) becomes float16 in one rounding, as NumPy's `npy_double_to_half`.
+float_num!(
+    f16,
+    f32,
+    |v: f16| v.to_f32(),
+    f16::from_f32,
+    crate::cast::f16_from_f64,
+    true
+);
 
 #[cfg(test)]
 mod tests {
