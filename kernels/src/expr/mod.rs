@@ -1151,6 +1151,9 @@ pub fn eval_to_file(
             ),
         )
     })?;
+    if b.is_empty() {
+        check_powers_of_empty_result(ctx, &expr, inputs)?;
+    }
     let native = DType::native(program.kind());
     let out_dtype = dtype.cloned().unwrap_or_else(|| native.clone());
     let layout = b.layout(out_dtype.clone())?;
@@ -1172,6 +1175,60 @@ pub fn eval_to_file(
     })?;
     out.commit()?;
     Ok(EvalSummary { layout })
+}
+
+/// NumPy evaluates every subexpression eagerly, over its own broadcast shape, so an integer
+/// power with a negative exponent raises even when the whole result is empty (`e + x ** -1`
+/// with `e` empty and `x` not). An empty result evaluates nothing here; so each power whose
+/// own operands are not empty is evaluated alone (its values discarded), for that error.
+fn check_powers_of_empty_result(
+    ctx: &Context,
+    expr: &Expr,
+    inputs: &[(&str, &Array)],
+) -> Result<()> {
+    fn powers<'a>(ast: &'a Ast, out: &mut Vec<&'a Ast>) {
+        match ast {
+            Ast::Lit { .. } | Ast::Name { .. } => {}
+            Ast::Unary { arg, .. } => powers(arg, out),
+            Ast::Binary { op, a, b, .. } => {
+                if *op == BinKind::Pow {
+                    out.push(ast);
+                }
+                powers(a, out);
+                powers(b, out);
+            }
+            Ast::Call { args, .. } => args.iter().for_each(|a| powers(a, out)),
+        }
+    }
+    let mut found = Vec::new();
+    powers(&expr.ast, &mut found);
+    for pow in found {
+        let sub = Expr {
+            source: expr.source.clone(),
+            ast: pow.clone(),
+        };
+        let mut arrays = Vec::new();
+        let mut kinds = Vec::new();
+        for name in sub.names() {
+            if let Some((n, a)) = inputs.iter().find(|(n, _)| *n == name) {
+                arrays.push(*a);
+                kinds.push((*n, a.dtype().require_real("eval")?));
+            }
+        }
+        let program = sub.compile(&kinds, None)?;
+        if program.kind().is_float() {
+            continue; // float powers never raise
+        }
+        let b = Broadcast::new(&arrays)?;
+        if b.is_empty() {
+            continue;
+        }
+        let item = program.kind().size();
+        b.run_blocks(ctx, "eval", Dest::Discard, item, |start, bytes| {
+            program.eval_block(b.sources(), start, bytes)
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

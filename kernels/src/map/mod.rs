@@ -287,6 +287,7 @@ impl<'a> Broadcast<'a> {
         let (data_offset, out_len, to_file) = match &mut dest {
             Dest::File(f) => (f.output().data_offset(), f.nbytes(), true),
             Dest::Bytes(b) => (0, b.len(), false),
+            Dest::Discard => (0, len * out_item, false),
         };
         if out_len != len * out_item {
             return Err(Error::new(
@@ -350,6 +351,19 @@ impl<'a> Broadcast<'a> {
                     do_chunk(&chunks[i], out)
                 })?;
             }
+            Dest::Discard => {
+                ctx.run(phase, Pattern::Sequential, &inputs, None, &plan, |i, _| {
+                    let range = &chunks[i];
+                    let mut buf = vec![0u8; BLOCK.min(range.len()) * out_item];
+                    let mut pos = range.start;
+                    while pos < range.end {
+                        let n = (range.end - pos).min(BLOCK);
+                        block(pos, &mut buf[..n * out_item])?;
+                        pos += n;
+                    }
+                    Ok(())
+                })?;
+            }
         }
         Ok(())
     }
@@ -359,6 +373,8 @@ impl<'a> Broadcast<'a> {
 pub enum Dest<'d> {
     File(&'d mut OutputFile),
     Bytes(&'d mut [u8]),
+    /// Nowhere: the blocks are computed (into a small buffer per worker) for their errors.
+    Discard,
 }
 
 fn split_slots<'b>(
