@@ -197,14 +197,14 @@ impl Parser<'_> {
             self.skip_ws();
         }
         let digits_start = self.pos;
-        let mut value: i64 = 0;
+        let mut value: i128 = 0;
         while let Some(c) = self.peek() {
             let Some(d) = c.to_digit(10) else { break };
             if !c.is_ascii_digit() {
                 break;
             }
             // Saturate: such values are out of range of every axis (or clamped, in slices).
-            value = value.saturating_mul(10).saturating_add(d as i64);
+            value = value.saturating_mul(10).saturating_add(d as i128);
             self.pos += 1;
         }
         if self.pos == digits_start {
@@ -218,11 +218,8 @@ impl Parser<'_> {
                 return Err(self.error("expected an integer"));
             }
         }
-        Ok(Some(if negative {
-            value.saturating_neg().max(-i64::MAX)
-        } else {
-            value
-        }))
+        let signed = if negative { -value } else { value };
+        Ok(Some(signed.clamp(i64::MIN as i128, i64::MAX as i128) as i64))
     }
 }
 
@@ -319,6 +316,11 @@ mod tests {
         assert_eq!(
             parse_index("99999999999999999999999").unwrap(),
             vec![Int(i64::MAX)]
+        );
+        // i64::MIN itself is kept (an error message names it as given).
+        assert_eq!(
+            parse_index("-9223372036854775808, -99999999999999999999").unwrap(),
+            vec![Int(i64::MIN), Int(i64::MIN)]
         );
     }
 
