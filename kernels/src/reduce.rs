@@ -75,10 +75,11 @@ pub fn float_text(v: f64, kind: ScalarKind) -> String {
     match kind {
         ScalarKind::F32 => format!("{:?}", v as f32),
         ScalarKind::F16 => {
-            let target = half::f16::from_f64(v);
+            // Shortest digits that read back (as NumPy reads them: one rounding) to the value.
+            let target = crate::cast::f16_from_f64(v);
             (0..17)
                 .map(|p| format!("{v:.p$e}"))
-                .find(|s| s.parse::<f64>().map(half::f16::from_f64) == Ok(target))
+                .find(|s| s.parse::<f64>().map(crate::cast::f16_from_f64) == Ok(target))
                 .map(|s| normalise_exp(&s))
                 .unwrap_or_else(|| format!("{v:?}"))
         }
