@@ -70,6 +70,10 @@ macro_rules! wrap {
             fn is_const(&self) -> bool {
                 match self { $(Typed::$v(o) => matches!(o, Operand::Const(_)),)* }
             }
+            /// Computed per element (not a constant or an input), so it may raise.
+            fn is_computed(&self) -> bool {
+                match self { $(Typed::$v(o) => matches!(o, Operand::Node(_)),)* }
+            }
         }
     };
 }
@@ -580,8 +584,22 @@ impl<'s> Compiler<'s> {
                     // relates to it the same way.
                     let rep = if v > hi { hi } else { lo };
                     let (x, y) = if lit_left { (v, rep) } else { (rep, v) };
-                    let r = cmp_i128(op, x, y);
-                    return Ok(Typed::Bool(Operand::Const(Bool(r as u8))));
+                    let r = Bool(cmp_i128(op, x, y) as u8);
+                    // The array side is still computed if it is a computation (NumPy would,
+                    // and it may raise): `where(True, r, side)` keeps it.
+                    let array = if lit_left { b } else { a };
+                    if let Val::Strong(t) = array {
+                        if t.is_computed() {
+                            let side = Bool::unwrap(cast(t, ScalarKind::Bool)?)
+                                .ok_or_else(|| internal("bool"))?;
+                            return Ok(Typed::Bool(Where::operand(
+                                Operand::Const(Bool(1)),
+                                Operand::Const(r),
+                                side,
+                            )));
+                        }
+                    }
+                    return Ok(Typed::Bool(Operand::Const(r)));
                 }
             }
         }

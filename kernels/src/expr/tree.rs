@@ -235,8 +235,13 @@ pub struct Where<T> {
 
 impl<T: Num> Where<T> {
     pub fn operand(c: Operand<Bool>, a: Operand<T>, b: Operand<T>) -> Operand<T> {
-        if let Operand::Const(c) = c {
-            return if c.get() { a } else { b };
+        if let Operand::Const(k) = c {
+            // A constant condition picks a branch; the other is still computed when it is a
+            // computation, since NumPy evaluates both (and raises for errors in either).
+            let dropped = if k.get() { &b } else { &a };
+            if !matches!(dropped, Operand::Node(_)) {
+                return if k.get() { a } else { b };
+            }
         }
         Operand::Node(Box::new(Where { c, a, b }))
     }
