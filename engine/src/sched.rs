@@ -6,9 +6,12 @@
 //! worker:
 //! 1. for [`Pattern::Prefetched`] runs, hints `MADV_WILLNEED` on the exact ranges of the
 //!    chunk `threads` places ahead (sequential runs leave readahead to the kernel's faults);
-//! 2. prefaults the chunk's input with `MADV_POPULATE_READ` (one call instead of a fault per
-//!    page; an input truncated underneath us becomes an error here instead of a SIGBUS) and
-//!    its output range with `MADV_POPULATE_WRITE`;
+//! 2. checks that the file still backs the chunk's input, so that an input truncated
+//!    underneath us becomes an error here instead of a SIGBUS: sequential runs look whether
+//!    the chunk's last page is cached (`mincore`) and prefault with `MADV_POPULATE_READ` only
+//!    when it is not (see `Input::check_backed`); other runs always prefault (one call instead
+//!    of a fault per page, as `MADV_RANDOM` turns fault-around off). The output range is
+//!    prefaulted with `MADV_POPULATE_WRITE`;
 //! 3. runs the kernel on the chunk's bytes;
 //! 4. drops the input pages from the resident set (`MADV_DONTNEED`, they stay cached), unmaps
 //!    the output range and starts its writeback (see `OutputHints::start_writeback`), and waits for the writeback of its output from two
@@ -313,7 +316,14 @@ impl Context {
                 let io = &plan[i];
                 let outcome = (|| -> Result<R> {
                     for r in &io.reads {
-                        inputs[r.input].populate(r.range.clone())?;
+                        let input = &inputs[r.input];
+                        if pattern == Pattern::Sequential {
+                            input.check_backed(r.range.clone())?;
+                        } else {
+                            // MADV_RANDOM turns fault-around off: one prefault per range
+                            // beats a fault per page.
+                            input.populate(r.range.clone())?;
+                        }
                     }
                     let slot = slots[i].lock().expect("slot lock").take();
                     if let (Some(w), Some(h)) = (&io.write, &hints) {

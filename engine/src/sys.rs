@@ -5,7 +5,8 @@
 //! The unsafety of a file-backed mapping is stated once, at [`Mapping::map`]: the bytes of a
 //! shared mapping can change (or vanish: SIGBUS) if another process writes or truncates the
 //! file while we hold it. outcore maps inputs read-only, never writes them, and prefaults every
-//! chunk with `MADV_POPULATE_READ` before a kernel reads it, so that a truncation is reported as
+//! chunk with `MADV_POPULATE_READ` before a kernel reads it (for a cached chunk read front to
+//! back, only its last page: see `Input::check_backed`), so that a truncation is reported as
 //! an error (`EFAULT`) rather than a crash wherever the kernel supports that advice. The
 //! remaining window (a truncation between the prefault and the read) is documented in the
 //! README.
@@ -231,6 +232,19 @@ impl<'a> Advisor<'a> {
     /// Kernels without the advice fall back silently to ordinary faults.
     pub fn populate_read(&self, range: Range<usize>) -> io::Result<()> {
         self.populate(range, MADV_POPULATE_READ)
+    }
+
+    /// Whether the page holding byte `offset` is in the page cache (`mincore`); false when it
+    /// is not, lies outside the mapping, or the call fails.
+    pub fn is_resident(&self, offset: usize) -> bool {
+        let Some((addr, _)) = self.pages(&(offset..offset + 1)) else {
+            return false;
+        };
+        let mut state = 0u8;
+        // SAFETY: `addr` is the page-aligned start of one page inside a mapping that lives for
+        // 'a, and mincore writes one byte per page of the range (one page) into `state`.
+        let rc = unsafe { libc::mincore(addr as *mut libc::c_void, page_size(), &mut state) };
+        rc == 0 && state & 1 == 1
     }
 
     /// Prefaults the range for writing (`MADV_POPULATE_WRITE`); failures are ignored since the
@@ -460,6 +474,22 @@ mod tests {
         adv.populate_read(10..2 * page_size()).unwrap();
         adv.release(0..page_size());
         assert!(m.bytes().iter().all(|&b| b == 7));
+    }
+
+    #[test]
+    fn residency_follows_the_page_cache_and_truncation() {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(&vec![1u8; 4 * page_size()]).unwrap();
+        let m = Mapping::map(&f, 4 * page_size(), MapMode::ReadOnly).unwrap();
+        let adv = m.advisor();
+        // Just written through the file: every page is in the page cache.
+        assert!(adv.is_resident(0));
+        assert!(adv.is_resident(4 * page_size() - 1));
+        assert!(!adv.is_resident(4 * page_size()), "outside the mapping");
+        // After a truncation, pages past the end may still be reported resident (a large
+        // folio that was not split), so residency alone never proves the file backs a page.
+        f.set_len(page_size() as u64).unwrap();
+        assert!(adv.is_resident(page_size() - 1));
     }
 
     #[test]
