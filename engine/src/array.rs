@@ -421,9 +421,10 @@ impl<'a> Input<'a> {
     /// folio cut by a truncation can stay cached past the new end. When the last page is not
     /// cached, the whole range is prefaulted, so that a cold range is read in order.
     pub fn check_backed(&self, range: Range<usize>) -> Result<()> {
-        let Some(last) = range.end.checked_sub(1).filter(|_| !range.is_empty()) else {
+        if range.is_empty() {
             return Ok(());
-        };
+        }
+        let last = range.end - 1;
         if self.advisor.is_resident(last + self.data_offset) {
             self.populate(last..range.end)
         } else {
@@ -467,7 +468,11 @@ mod tests {
             .unwrap()
             .set_len(crate::sys::page_size() as u64)
             .unwrap();
-        let e = input.check_backed(all.clone()).unwrap_err();
+        let checked = input.check_backed(all.clone());
+        if !crate::sys::populate_supported() {
+            return; // kernels before 5.14: no MADV_POPULATE_READ, truncation is not detected
+        }
+        let e = checked.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InputChanged, "{e}");
         let page = crate::sys::page_size();
         let e = input.check_backed(2 * page..3 * page).unwrap_err();

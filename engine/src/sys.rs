@@ -161,6 +161,11 @@ const MADV_POPULATE_WRITE: libc::c_int = 23;
 
 static POPULATE_UNSUPPORTED: AtomicBool = AtomicBool::new(false);
 
+/// Whether `MADV_POPULATE_*` has worked so far (false once a call found the kernel without it).
+pub fn populate_supported() -> bool {
+    !POPULATE_UNSUPPORTED.load(Ordering::Relaxed)
+}
+
 /// Gives hints about byte ranges of one mapping. Holds only the address range, borrowed from
 /// the mapping for its lifetime, so it can be shared with threads that hold the bytes.
 #[derive(Clone, Copy)]
