@@ -7,9 +7,10 @@
 //! 1. for [`Pattern::Prefetched`] runs, hints `MADV_WILLNEED` on the exact ranges of the
 //!    chunk `threads` places ahead (sequential runs leave readahead to the kernel's faults);
 //! 2. checks that the file still backs the chunk's input, so that an input truncated
-//!    underneath us becomes an error here instead of a SIGBUS: sequential runs look whether
-//!    the chunk's last page is cached (`mincore`) and prefault with `MADV_POPULATE_READ` only
-//!    when it is not (see `Input::check_backed`); other runs always prefault (one call instead
+//!    underneath us becomes an error here instead of a SIGBUS: sequential runs prefault
+//!    (`MADV_POPULATE_READ`) only the chunk's last page when it is cached (`mincore`) — if
+//!    the file backs it, it backs the chunk — and the whole chunk when it is not (see
+//!    `Input::check_backed`); other runs always prefault the whole range (one call instead
 //!    of a fault per page, as `MADV_RANDOM` turns fault-around off). The output range is
 //!    prefaulted with `MADV_POPULATE_WRITE`;
 //! 3. runs the kernel on the chunk's bytes;
