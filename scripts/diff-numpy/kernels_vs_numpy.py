@@ -349,7 +349,9 @@ def np_reduce(op, a, axis, ddof):
     return np.asarray(r)
 
 
-def reduce_case(rng, st, casedir):
+def random_input(rng, casedir):
+    """A random array (complex 2% of the time) saved as casedir/a.npy in a random byte order
+    and layout; returns it as loaded back (exactly what outcore sees) with its details."""
     if rng.random() < 0.02:
         dt = str(rng.choice(CPLX))
     else:
@@ -358,7 +360,11 @@ def reduce_case(rng, st, casedir):
     a, kind = make_array(rng, dt, shape)
     path = os.path.join(casedir, "a.npy")
     bo, order = save_array(rng, a, path)
-    a = np.load(path)  # exactly what outcore sees
+    return np.load(path), dt, shape, kind, path, bo, order
+
+
+def reduce_case(rng, st, casedir):
+    a, dt, shape, kind, path, bo, order = random_input(rng, casedir)
     op = str(rng.choice(REDUCE_OPS))
     axis = None
     if rng.random() < 0.55 and (a.ndim > 0 or rng.random() < 0.1):
@@ -522,15 +528,7 @@ def compare_reduce(op, a, axis, ddof, npr, npv, ocv, exp_dt, st):
 
 # ---------------------------------------------------------------- stats
 def stats_case(rng, st, casedir):
-    if rng.random() < 0.02:
-        dt = str(rng.choice(CPLX))
-    else:
-        dt = str(rng.choice(NUM_DTYPES))
-    shape = gen_shape(rng)
-    a, kind = make_array(rng, dt, shape)
-    path = os.path.join(casedir, "a.npy")
-    save_array(rng, a, path)
-    a = np.load(path)
+    a, dt, shape, kind, path, _, _ = random_input(rng, casedir)
     cmd = [OC, "stats", path, "--json"] + extra_opts(rng)
     st.count("stats")
     rc, out, err = run(cmd)
