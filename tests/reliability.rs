@@ -190,26 +190,48 @@ fn library_cancellation_token_stops_a_job_and_leaves_nothing() {
 #[test]
 fn input_truncated_while_mapped_is_an_error_not_a_crash() {
     use outcore::kernels::reduce::{reduce_all, ReduceOp};
+    use outcore::kernels::sort::{sort, SortOptions};
     use outcore::{Array, Context, ErrorKind};
-    let dir = tempfile::tempdir().unwrap();
-    let input = make_input(dir.path(), "t.npy", "1048576");
-    let a = Array::open(&input).unwrap();
-    // Someone else truncates the file after we mapped it.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&input)
-        .unwrap()
-        .set_len(4096)
-        .unwrap();
-    let ctx = Context::builder()
-        .threads(2)
-        .memory(4 << 20)
-        .chunk_bytes(64 << 10)
-        .build()
-        .unwrap();
-    let e = reduce_all(&ctx, &a, ReduceOp::Sum).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InputChanged, "{e}");
-    assert!(e.to_string().contains("t.npy"), "{e}");
+    let by_rows = SortOptions {
+        by: vec![0],
+        ..SortOptions::default()
+    };
+    // (job, input shape, memory budget): a reduction, a sort in memory, a sort that spills
+    // runs (its runs read the input block by block), a record sort (rows read block by block).
+    let jobs: [(&str, &str, usize); 4] = [
+        ("reduce", "1048576", 4 << 20),
+        ("sort", "1048576", 64 << 20),
+        ("sort", "1048576", 2 << 20),
+        ("sort --by", "131072,8", 64 << 20),
+    ];
+    for (job, shape, memory) in jobs {
+        let dir = tempfile::tempdir().unwrap();
+        let input = make_input(dir.path(), "t.npy", shape);
+        let a = Array::open(&input).unwrap();
+        // Someone else truncates the file after we mapped it.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&input)
+            .unwrap()
+            .set_len(4096)
+            .unwrap();
+        let ctx = Context::builder()
+            .threads(2)
+            .memory(memory)
+            .chunk_bytes(64 << 10)
+            .build()
+            .unwrap();
+        let e = match job {
+            "reduce" => reduce_all(&ctx, &a, ReduceOp::Sum).unwrap_err(),
+            "sort" => {
+                sort(&ctx, &a, dir.path().join("o.npy"), &SortOptions::default()).unwrap_err()
+            }
+            _ => sort(&ctx, &a, dir.path().join("o.npy"), &by_rows).unwrap_err(),
+        };
+        assert_eq!(e.kind(), ErrorKind::InputChanged, "{job} ({memory} B): {e}");
+        assert!(e.to_string().contains("t.npy"), "{job}: {e}");
+        assert_eq!(entries(dir.path()), ["t.npy"], "{job}: nothing left behind");
+    }
 }
 
 #[test]

@@ -79,9 +79,10 @@ impl<'a> Reader<'a> {
     }
 
     /// Calls `f(offset, values)` over the elements of logical `range`, in order, block by
-    /// block, with native values. Contiguous inputs are prefaulted block by block (a truncated
-    /// file is an error here, not a crash; the faults read ahead, as the run advised the
-    /// input `Sequential`) and released behind.
+    /// block, with native values. Contiguous inputs are checked block by block with
+    /// `Input::check_backed` (a truncated file is an error here, not a crash; the runs that
+    /// read them advise the input `Sequential`, so faults map cached pages 16 at a time and
+    /// read ahead) and released behind.
     pub fn visit<T: Element>(
         &self,
         range: Range<usize>,
@@ -94,7 +95,7 @@ impl<'a> Reader<'a> {
             let end = range.end.min(start + block);
             if self.contiguous {
                 let bytes = start * self.itemsize..end * self.itemsize;
-                self.input.populate(bytes.clone())?;
+                self.input.check_backed(bytes.clone())?;
                 let raw = &self.input.bytes[bytes.clone()];
                 match (self.swap, bytemuck::try_cast_slice::<u8, T>(raw)) {
                     (false, Ok(values)) => f(start - range.start, values),
@@ -121,14 +122,14 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// Prefaults the memory of logical range `range` when it is contiguous (rows of a C-order
-    /// table); returns it so the caller can release it.
-    fn populate(&self, range: Range<usize>) -> Result<Option<Range<usize>>> {
+    /// Checks that the file backs logical range `range` when it is contiguous (rows of a
+    /// C-order table; see `visit`); returns it so the caller can release it.
+    fn check_backed(&self, range: Range<usize>) -> Result<Option<Range<usize>>> {
         if !self.contiguous {
             return Ok(None);
         }
         let bytes = range.start * self.itemsize..range.end * self.itemsize;
-        self.input.populate(bytes.clone())?;
+        self.input.check_backed(bytes.clone())?;
         Ok(Some(bytes))
     }
 }
@@ -206,7 +207,7 @@ impl<T: SortKey, const W: usize> Source<[u64; W]> for RowKeySource<'_, T> {
             let row0 = first + b * rows_per_block;
             let mem = s
                 .reader
-                .populate(row0 * s.row_len..(row0 + block.len()) * s.row_len)?;
+                .check_backed(row0 * s.row_len..(row0 + block.len()) * s.row_len)?;
             for (i, rec) in block.iter_mut().enumerate() {
                 let row = row0 + i;
                 for (k, &c) in s.columns.iter().enumerate() {
