@@ -15,9 +15,17 @@
 //!    prefaulted with `MADV_POPULATE_WRITE`;
 //! 3. runs the kernel on the chunk's bytes;
 //! 4. drops the input pages from the resident set (`MADV_DONTNEED`, they stay cached), unmaps
-//!    the output range and starts its writeback (see `OutputHints::start_writeback`), and waits for the writeback of its output from two
-//!    chunks ago before dropping those pages too — so resident and dirty memory stay within
-//!    a few chunks per thread whatever the size of the data.
+//!    the output range and starts its writeback (see `OutputHints::start_writeback`), and
+//!    waits for the writeback of its output from two chunks ago before dropping those pages
+//!    too — so resident and dirty memory stay within a few chunks per thread whatever the size
+//!    of the data.
+//!
+//! Hints go to whole pages, and chunks can be smaller than a page (copy plans with a tiny
+//! `--chunk`, unaligned raw files). So that such chunks do not each make the calls for the
+//! pages they share, every page of an input's or the output's ranges is given to one chunk,
+//! the last that starts on or before it (`owned_pages`), which alone releases, prefaults and
+//! writes it back; and a read within one page that the worker has already checked is not
+//! checked again. With page-aligned chunks this changes nothing: each owns its own pages.
 //!
 //! Cancellation is checked between chunks; the first error stops the other workers and is
 //! returned.
@@ -290,6 +298,32 @@ impl Context {
         let total: u64 = plan.iter().map(|c| c.bytes).sum();
         self.report(phase, 0, total);
 
+        // The pages each chunk releases and writes back (see `owned_pages`): with chunks
+        // smaller than a page, only one chunk per page makes those system calls.
+        let page = page_size();
+        let write_pages = owned_pages(
+            plan.iter().map(|c| c.write.clone()),
+            hints.as_ref().map_or(0, |h| h.data_offset()),
+            page,
+        )
+        .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "output ranges overlap"))?;
+        let release_pages: Vec<Option<Vec<Option<Range<usize>>>>> = inputs
+            .iter()
+            .enumerate()
+            .map(|(k, input)| {
+                let mut ranges = Vec::with_capacity(n);
+                for c in plan {
+                    let mut mine = c.reads.iter().filter(|r| r.input == k && r.release);
+                    match (mine.next(), mine.next()) {
+                        (first, None) => ranges.push(first.map(|r| r.range.clone())),
+                        // Several ranges of one input in a chunk: each is released as is.
+                        _ => return None,
+                    }
+                }
+                owned_pages(ranges.into_iter(), input.data_offset(), page)
+            })
+            .collect();
+
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
@@ -299,6 +333,8 @@ impl Context {
 
         let worker = || {
             let mut dirty: VecDeque<Range<usize>> = VecDeque::new();
+            // Per input, the one-page range this worker last checked (file page index).
+            let mut checked: Vec<Option<usize>> = vec![None; inputs.len()];
             loop {
                 if stop.load(Ordering::Relaxed) || self.cancel.is_cancelled() {
                     break;
@@ -318,6 +354,12 @@ impl Context {
                 let outcome = (|| -> Result<R> {
                     for r in &io.reads {
                         let input = &inputs[r.input];
+                        // A range within one page that this worker has already checked needs
+                        // no second check (tiny chunks share pages).
+                        let one_page = single_page(&r.range, input.data_offset(), page);
+                        if one_page.is_some() && checked[r.input] == one_page {
+                            continue;
+                        }
                         if pattern == Pattern::Sequential {
                             input.check_backed(r.range.clone())?;
                         } else {
@@ -325,9 +367,10 @@ impl Context {
                             // beats a fault per page.
                             input.populate(r.range.clone())?;
                         }
+                        checked[r.input] = one_page;
                     }
                     let slot = slots[i].lock().expect("slot lock").take();
-                    if let (Some(w), Some(h)) = (&io.write, &hints) {
+                    if let (Some(w), Some(h)) = (&write_pages[i], &hints) {
                         h.prefault(w.clone());
                     }
                     let out: &mut [u8] = match slot {
@@ -344,10 +387,21 @@ impl Context {
                         break;
                     }
                 }
-                for r in io.reads.iter().filter(|r| r.release) {
-                    inputs[r.input].release(r.range.clone());
+                for (k, input) in inputs.iter().enumerate() {
+                    match &release_pages[k] {
+                        Some(pages) => {
+                            if let Some(r) = &pages[i] {
+                                input.release(r.clone());
+                            }
+                        }
+                        None => {
+                            for r in io.reads.iter().filter(|r| r.input == k && r.release) {
+                                input.release(r.range.clone());
+                            }
+                        }
+                    }
                 }
-                if let (Some(w), Some(h)) = (&io.write, &hints) {
+                if let (Some(w), Some(h)) = (&write_pages[i], &hints) {
                     h.start_writeback(w.clone());
                     dirty.push_back(w.clone());
                     if dirty.len() > WRITEBACK_LAG {
@@ -479,6 +533,48 @@ impl Context {
         )?;
         Ok(())
     }
+}
+
+/// The pages each chunk hints (releases, prefaults, writes back) when the chunks' ranges on
+/// one mapping form an increasing sequence: `ranges` has one entry per chunk (`None`: the
+/// chunk has no range there), in data coordinates, the data starting `offset` bytes into the
+/// file. Every file page touched by some range goes to exactly one chunk — the last whose
+/// range starts on or before it — so once that chunk is done no later chunk touches the page
+/// (only earlier ones still in flight, for which a hint is harmless), and chunks smaller than a
+/// page make one set of calls per page instead of one each. With page-aligned boundaries each
+/// chunk gets exactly its own pages. The ranges returned are rounded outward to whole pages by
+/// the advisor. `None` when the ranges overlap or are out of order.
+fn owned_pages(
+    ranges: impl Iterator<Item = Option<Range<usize>>>,
+    offset: usize,
+    page: usize,
+) -> Option<Vec<Option<Range<usize>>>> {
+    let ranges: Vec<Option<Range<usize>>> = ranges.map(|r| r.filter(|r| !r.is_empty())).collect();
+    // Start of the file page holding data byte `x`, in data coordinates (0 for the page the
+    // data begins in).
+    let page_start = |x: usize| ((x + offset) / page * page).saturating_sub(offset);
+    let mut owned = vec![None; ranges.len()];
+    let mut next_start: Option<usize> = None;
+    for (i, r) in ranges.iter().enumerate().rev() {
+        let Some(r) = r else { continue };
+        if next_start.is_some_and(|s| s < r.end) {
+            return None;
+        }
+        let start = page_start(r.start);
+        let end = next_start.map_or(r.end, |s| page_start(s).min(r.end));
+        if start < end {
+            owned[i] = Some(start..end);
+        }
+        next_start = Some(r.start);
+    }
+    Some(owned)
+}
+
+/// The file page holding all of `range` (data coordinates, data at `offset` in the file), if
+/// it is non-empty and lies within one page.
+fn single_page(range: &Range<usize>, offset: usize, page: usize) -> Option<usize> {
+    let first = (range.start + offset) / page;
+    (!range.is_empty() && (range.end - 1 + offset) / page == first).then_some(first)
 }
 
 /// Splits the output into one disjoint mutable slice per chunk (in safe code: the plan's write
@@ -637,6 +733,131 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Cancelled);
         assert!(seen.load(Ordering::Relaxed) < 10);
+    }
+
+    /// File pages that data range `r` touches (data at `off` in the file).
+    fn pages_of(r: &Range<usize>, off: usize, page: usize) -> Range<usize> {
+        if r.is_empty() {
+            return 0..0;
+        }
+        (r.start + off) / page..(r.end - 1 + off) / page + 1
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn owned_pages_partition_the_touched_pages(
+            off in 0usize..9000,
+            parts in proptest::collection::vec((0usize..3, 0usize..9000, proptest::bool::ANY), 0..40),
+        ) {
+            const PAGE: usize = 4096;
+            // An increasing sequence of ranges with gaps, empty ranges and chunks without one.
+            let mut pos = 0;
+            let ranges: Vec<Option<Range<usize>>> = parts
+                .iter()
+                .map(|&(gap, len, some)| {
+                    pos += gap * 3;
+                    let r = pos..pos + len % if len % 3 == 0 { 9000 } else { 40 };
+                    pos = r.end;
+                    some.then_some(r)
+                })
+                .collect();
+            let owned = owned_pages(ranges.iter().cloned(), off, PAGE).unwrap();
+            proptest::prop_assert_eq!(owned.len(), ranges.len());
+            let mut owner = std::collections::BTreeMap::new();
+            for (i, o) in owned.iter().enumerate() {
+                let Some(o) = o else { continue };
+                for p in pages_of(o, off, PAGE) {
+                    // Each page has one owner, which touches it itself, after which no later
+                    // chunk touches it.
+                    proptest::prop_assert!(owner.insert(p, i).is_none(), "page {} twice", p);
+                    let mine = ranges[i].as_ref().unwrap();
+                    proptest::prop_assert!(pages_of(mine, off, PAGE).contains(&p));
+                    for later in ranges[i + 1..].iter().flatten() {
+                        proptest::prop_assert!(!pages_of(later, off, PAGE).contains(&p));
+                    }
+                }
+            }
+            for r in ranges.iter().flatten() {
+                for p in pages_of(r, off, PAGE) {
+                    proptest::prop_assert!(owner.contains_key(&p), "page {} unowned", p);
+                }
+            }
+            // Page-aligned (in the file) boundaries: every chunk owns exactly its own pages.
+            let aligned: Vec<Option<Range<usize>>> = (0..5)
+                .map(|k| Some((k * PAGE).saturating_sub(off)..((k + 1) * PAGE).saturating_sub(off)))
+                .filter(|r| r.as_ref().is_some_and(|r| !r.is_empty()))
+                .collect();
+            let owned = owned_pages(aligned.iter().cloned(), off, PAGE).unwrap();
+            proptest::prop_assert_eq!(owned, aligned);
+        }
+    }
+
+    #[test]
+    fn owned_pages_refuse_overlaps_and_find_single_pages() {
+        assert!(owned_pages([Some(0..10), Some(5..12)].into_iter(), 0, 4096).is_none());
+        assert!(owned_pages([Some(10..20), Some(0..5)].into_iter(), 0, 4096).is_none());
+        // Eight 8-byte chunks in one page, the page starting 128 bytes before the data.
+        let tiny: Vec<_> = (0..8).map(|k| Some(k * 8..k * 8 + 8)).collect();
+        let owned = owned_pages(tiny.into_iter(), 128, 4096).unwrap();
+        assert_eq!(owned[..7], vec![None; 7]);
+        assert_eq!(owned[7], Some(0..64));
+        assert_eq!(single_page(&(0..8), 128, 4096), Some(0));
+        assert_eq!(single_page(&(3968..3984), 128, 4096), Some(1));
+        assert_eq!(single_page(&(3960..3976), 128, 4096), None);
+        assert_eq!(single_page(&(5..5), 128, 4096), None);
+    }
+
+    #[test]
+    fn chunks_smaller_than_a_page_are_read_and_written_correctly() {
+        // One item per chunk (as copy plans make with a tiny `--chunk`): every chunk shares its
+        // pages with neighbours that the other worker handles at the same time.
+        let dir = tempfile::tempdir().unwrap();
+        let n = 20_000;
+        let a = Array::open(make_input(dir.path(), n)).unwrap();
+        for pattern in [Pattern::Sequential, Pattern::Random, Pattern::Prefetched] {
+            let plan: Vec<ChunkIo> = (0..n)
+                .map(|i| ChunkIo {
+                    reads: vec![ReadRange {
+                        input: 0,
+                        range: i * 8..i * 8 + 8,
+                        release: true,
+                    }],
+                    write: Some(i * 8..i * 8 + 8),
+                    bytes: 8,
+                })
+                .collect();
+            let out_path = dir.path().join("out.npy");
+            let layout = Layout::new(DType::native(ScalarKind::U64), vec![n], Order::C).unwrap();
+            let opts = OutputOptions {
+                force: true,
+                ..Default::default()
+            };
+            let mut out = OutputFile::create_npy(&out_path, &layout, &opts).unwrap();
+            let input = a.input();
+            let seen = ctx(1)
+                .run(
+                    "x3",
+                    pattern,
+                    &[input],
+                    Some(out.output()),
+                    &plan,
+                    |i, dst| {
+                        let v =
+                            u64::from_ne_bytes(input.bytes[i * 8..i * 8 + 8].try_into().unwrap());
+                        dst.copy_from_slice(&(3 * v).to_ne_bytes());
+                        Ok(v)
+                    },
+                )
+                .unwrap();
+            out.commit().unwrap();
+            assert!(seen.iter().enumerate().all(|(i, &v)| v == i as u64));
+            let got = Array::open(&out_path).unwrap();
+            let got = got.as_slice::<u64>().unwrap();
+            assert!(
+                got.iter().enumerate().all(|(i, &v)| v == 3 * i as u64),
+                "{pattern:?}"
+            );
+        }
     }
 
     #[test]
