@@ -11,7 +11,9 @@ exact value (math.fsum of the values in float64, exact for float32 and float64 d
 std by fsum of squared deviations from the fsum mean). It prints one line per check with both
 relative errors and fails (exit 1) when outcore is further from NumPy than the tolerance, or
 further from the exact value than NumPy is (plus 4 float64 ulps of slack), so "at least as
-accurate as NumPy" is checked, not assumed.
+accurate as NumPy" is checked, not assumed. Where NumPy itself is further than the tolerance
+from the exact value (float32 sums along a slow axis, which NumPy runs in float32 one row at a
+time), outcore must be within the tolerance of the exact value instead; those are listed.
 
 Files go to --dir (default /dev/shm, RAM: ~1.5 GiB at a time for the default n) and are
 removed afterwards unless --keep. Binary: $OUTCORE (default target/release/outcore).
@@ -62,21 +64,31 @@ def exact_sum(a):
 
 
 failures = []
+numpy_off = []
+
+
+def verdict(label, rel_np, rel_ours, rel_theirs, tol, suffix=""):
+    """Passes when outcore is within `tol` of NumPy and no further from the exact value than
+    NumPy is; or, where NumPy itself is further than `tol` from the exact value (float32 running
+    sums along a slow axis), when outcore is within `tol` of the exact value ("NumPy off")."""
+    closer = rel_ours <= rel_theirs + 4 * EPS64
+    if rel_np <= tol and closer:
+        status = "ok"
+    elif rel_theirs > tol and rel_ours <= tol and closer:
+        status = "ok (NumPy off)"
+        numpy_off.append(label)
+    else:
+        status = "FAIL"
+        failures.append(label)
+    print(f"{status:4} {label:38} vs NumPy {rel_np:9.2e} (tol {tol:.0e})   vs exact: ours "
+          f"{rel_ours:9.2e}  NumPy {rel_theirs:9.2e}{suffix}", flush=True)
 
 
 def check(label, got, numpy_val, exact, itemsize):
-    tol = TOL[itemsize]
-    scale = max(abs(numpy_val), 1e-300)
-    rel_np = abs(got - numpy_val) / scale
-    rel_ex_ours = abs(got - exact) / max(abs(exact), 1e-300)
-    rel_ex_np = abs(numpy_val - exact) / max(abs(exact), 1e-300)
-    ok_np = rel_np <= tol
-    ok_exact = rel_ex_ours <= rel_ex_np + 4 * EPS64
-    status = "ok" if ok_np and ok_exact else "FAIL"
-    print(f"{status:4} {label:38} vs NumPy {rel_np:9.2e} (tol {tol:.0e})   vs exact: ours "
-          f"{rel_ex_ours:9.2e}  NumPy {rel_ex_np:9.2e}", flush=True)
-    if status == "FAIL":
-        failures.append(label)
+    rel_np = abs(got - numpy_val) / max(abs(numpy_val), 1e-300)
+    rel_ours = abs(got - exact) / max(abs(exact), 1e-300)
+    rel_theirs = abs(numpy_val - exact) / max(abs(exact), 1e-300)
+    verdict(label, rel_np, rel_ours, rel_theirs, TOL[itemsize])
 
 
 def whole_array(d, name, values):
@@ -101,13 +113,13 @@ def whole_array(d, name, values):
     os.remove(path)
 
 
-def axis_sums(d, name, values):
+def axis_sums(d, name, values, axes=None):
     path = os.path.join(d, f"{name}.npy")
     out = os.path.join(d, f"{name}.sum.npy")
     np.save(path, values)
     a = np.load(path, mmap_mode="r")
     size = a.dtype.itemsize
-    for axis in range(a.ndim):
+    for axis in range(a.ndim) if axes is None else axes:
         ours = outcore_axis_sum(path, axis, out).astype(np.float64)
         theirs = a.sum(axis=axis).astype(np.float64)
         # The exact (correctly rounded) sum of each result's values.
@@ -118,14 +130,8 @@ def axis_sums(d, name, values):
         rel_np = float(np.max(np.abs(ours - theirs) / np.maximum(np.abs(theirs), 1e-300)))
         rel_ours = float(np.max(np.abs(ours - ref) / np.maximum(np.abs(ref), 1e-300)))
         rel_theirs = float(np.max(np.abs(theirs - ref) / np.maximum(np.abs(ref), 1e-300)))
-        tol = TOL[size]
-        ok = rel_np <= tol and rel_ours <= rel_theirs + 4 * EPS64
-        status = "ok" if ok else "FAIL"
-        label = f"{name} sum axis {axis} ({theirs.size} sums)"
-        print(f"{status:4} {label:38} vs NumPy {rel_np:9.2e} (tol {tol:.0e})   vs exact: "
-              f"ours {rel_ours:9.2e}  NumPy {rel_theirs:9.2e}  (worst result)", flush=True)
-        if not ok:
-            failures.append(label)
+        verdict(f"{name} sum axis {axis} ({theirs.size} sums)", rel_np, rel_ours, rel_theirs,
+                TOL[size], "  (worst result)")
         os.remove(out)
     del a
     os.remove(path)
@@ -156,6 +162,12 @@ def main():
         axis_sums(d, f"f8 {side}x{side} F", np.asfortranarray(m))
         axis_sums(d, f"f4 {side}x{side} C", m.astype(np.float32))
         del m
+        # A tall float32 array: NumPy adds its rows one by one in float32 along axis 0, and
+        # once a running sum nears 2**24 the values added to it lose most of their bits.
+        axis_sums(d, f"f4 {n // 2}x2 C", rng.random((n // 2, 2), dtype=np.float32), axes=[0])
+    if numpy_off:
+        print(f"{len(numpy_off)} where NumPy is further than the tolerance from the exact value "
+              "and outcore within it: " + ", ".join(numpy_off))
     if failures:
         print(f"{len(failures)} FAILED: " + ", ".join(failures))
         return 1
