@@ -458,3 +458,48 @@ fn sigint_stops_a_job_with_130_and_leaves_nothing() {
         "nothing left behind"
     );
 }
+
+#[test]
+fn bench_verifies_every_kernel_and_reports_every_ratio() {
+    // A small `outcore bench`: every kernel's result is checked by the bench itself after
+    // timing (a wrong one makes it fail), every row has its floor, and the work directory is
+    // removed. Timings are not asserted.
+    let dir = tempfile::tempdir().unwrap();
+    let out = outcore(&[
+        "bench",
+        "--size",
+        "4M",
+        "--dir",
+        dir.path().to_str().unwrap(),
+        "--json",
+        "--quiet",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let rows = report["results"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    for kernel in [
+        "floor: pread scan",
+        "floor: write new file",
+        "reduce sum",
+        "stats",
+        "gen random",
+        "eval 2*x+1",
+        "sort (8x budget)",
+        "argsort",
+        "convert f8->f4",
+        "transpose",
+    ] {
+        assert!(names.contains(&kernel), "{kernel} missing from {names:?}");
+    }
+    for r in rows {
+        assert_eq!(r["verified"], true, "{r}");
+        let ratio = r["ratio_to_floor"].as_f64().unwrap();
+        assert!(ratio.is_finite() && ratio > 0.0, "{r}");
+        // The transpose's square matrix holds the nearest square number of elements.
+        if r["name"] != "transpose" {
+            assert_eq!(r["bytes"].as_u64(), Some(4 << 20), "{r}");
+        }
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
