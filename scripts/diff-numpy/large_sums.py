@@ -15,9 +15,10 @@ accurate as NumPy" is checked, not assumed. Where NumPy itself is further than t
 from the exact value (float32 sums along a slow axis, which NumPy runs in float32 one row at a
 time), outcore must be within the tolerance of the exact value instead; those are listed.
 
-Files go to --dir (default /dev/shm, RAM: ~1.5 GiB at a time for the default n) and are
-removed afterwards unless --keep. Binary: $OUTCORE (default target/release/outcore).
-Runtime with the default n: about 3 minutes on the 2-core development machine.
+Files go to --dir (default /dev/shm, RAM: under 1 GiB there at a time for the default n; the
+script itself holds a few arrays of that size in memory) and are removed afterwards unless
+--keep. Binary: $OUTCORE (default target/release/outcore). Runtime with the default n: 4-5
+minutes on the 2-core development machine (2026-11-26: 5 min 15 s, 4 min 10 s).
 """
 import argparse
 import itertools
