@@ -299,7 +299,9 @@ impl Context {
         self.report(phase, 0, total);
 
         // The pages each chunk releases and writes back (see `owned_pages`): with chunks
-        // smaller than a page, only one chunk per page makes those system calls.
+        // smaller than a page, only one chunk per page makes those system calls. The write
+        // ranges were checked increasing and disjoint by `split_outputs` above, so this error
+        // cannot happen; it is kept instead of a panic.
         let page = page_size();
         let write_pages = owned_pages(
             plan.iter().map(|c| c.write.clone()),
