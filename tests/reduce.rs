@@ -484,6 +484,107 @@ print(json.dumps(out))
 }
 
 #[test]
+fn float16_and_float32_means_and_variances_overflow_where_numpys_sums_do() {
+    // NumPy computes var/std/nanvar/nanstd and nanmean from sums in the input's float type
+    // (np.mean sums float16 in float32): a float16 sum beyond 65504 makes them inf however
+    // moderate the values. 70 000 float16 ones, NumPy's answers checked once (no NumPy here).
+    let dir = fast_tempdir();
+    let args = [
+        "gen", "ones.npy", "--dtype", "float16", "--shape", "70000", "--fill", "ones",
+    ];
+    let out = outcore_in(dir.path(), &args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let json = |args: &[&str]| -> Json {
+        let out = outcore_in(dir.path(), args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        serde_json::from_str(stdout(&out).trim()).unwrap()
+    };
+    let text = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    for (op, want) in [
+        ("sum", "inf"),
+        ("mean", "1.0"),
+        ("nanmean", "inf"),
+        ("var", "inf"),
+        ("std", "inf"),
+        ("nanvar", "inf"),
+        ("nanstd", "inf"),
+    ] {
+        let got = json(&["reduce", op, "ones.npy", "--json"]);
+        assert_eq!(text(&got["value"]), want, "{op}");
+    }
+    let st = json(&["stats", "ones.npy", "--json"]);
+    assert_eq!(
+        (text(&st["sum"]), text(&st["mean"]), text(&st["std"])),
+        ("inf".into(), "1.0".into(), "inf".into())
+    );
+
+    // Against NumPy: sums that overflow while the deviations do not, squared deviations that
+    // overflow, a nanmean whose float16 sum is rounded before the division, float32 sums
+    // beyond 3.4e38; both byte orders.
+    require_numpy!();
+    let want = python(
+        dir.path(),
+        r#"
+import numpy as np, json, warnings
+warnings.simplefilter('ignore')
+rng = np.random.default_rng(3)
+arrays = {
+    'h100': ('f2', 100 + rng.normal(0, 0.5, 1000)),
+    'hdev': ('f2', rng.normal(10, 50, 300)),
+    'hnan': ('f2', np.r_[rng.normal(10, 50, 7), np.nan]),
+    'hok': ('f2', rng.normal(0.3, 0.01, 20_000)),
+    'sbig': ('f4', 3e37 + rng.normal(0, 1e35, 20)),
+    'sbign': ('f4', np.r_[3e37 + rng.normal(0, 1e35, 20), np.nan]),
+}
+ops = {'mean': np.mean, 'nanmean': np.nanmean, 'var': np.var, 'std': np.std,
+       'nanvar': np.nanvar, 'nanstd': np.nanstd}
+out = []
+for k, (t, v) in arrays.items():
+    for order in '<>':
+        a = v.astype(order + t)
+        name = f'{k}{"le" if order == "<" else "be"}.npy'
+        np.save(name, a)
+        want = {op: repr(float(f(a))) for op, f in ops.items()}
+        want['stats.mean'] = repr(float(a.mean()))
+        want['stats.std'] = repr(float(a.std()))
+        out.append([name, t, want])
+print(json.dumps(out))
+"#,
+    );
+    let cases: Json = serde_json::from_str(want.trim()).unwrap();
+    for case in cases.as_array().unwrap() {
+        let (name, ty) = (case[0].as_str().unwrap(), case[1].as_str().unwrap());
+        // Our value (shortest round-trip text of the float16/float32 result) as that type.
+        let as_type = |v: &Json| -> f64 {
+            let x: f64 = text(v).parse().unwrap();
+            if ty == "f2" {
+                half::f16::from_f64(x).to_f64()
+            } else {
+                x as f32 as f64
+            }
+        };
+        let st = json(&["stats", name, "--json"]);
+        for (key, w) in case[2].as_object().unwrap() {
+            let got = match key.strip_prefix("stats.") {
+                Some(field) => as_type(&st[field]),
+                None => as_type(&json(&["reduce", key, name, "--json"])["value"]),
+            };
+            let want: f64 = w.as_str().unwrap().parse().unwrap();
+            // Means are NumPy's exactly; variances NumPy computes in float16 arithmetic, so
+            // finite ones agree to its precision only. Infinities and NaNs exactly.
+            let tol = if key.contains("mean") { 0.0 } else { 1e-2 };
+            let same = (got.is_nan() && want.is_nan())
+                || got == want
+                || (got.is_finite() && want.is_finite() && (got - want).abs() <= tol * want.abs());
+            assert!(same, "{name} {key}: got {got}, NumPy {want}");
+        }
+    }
+}
+
+#[test]
 fn signed_zero_extremes_are_numpys() {
     // Of equal extremes 0.0 and -0.0 NumPy's min and max keep the later one; `stats` and
     // `reduce` do too, with the runs long enough for the vector kernels and several chunks.
