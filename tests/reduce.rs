@@ -484,10 +484,12 @@ print(json.dumps(out))
 }
 
 #[test]
-fn float16_and_float32_means_and_variances_overflow_where_numpys_sums_do() {
+fn float16_means_and_variances_overflow_where_numpys_sums_do() {
     // NumPy computes var/std/nanvar/nanstd and nanmean from sums in the input's float type
     // (np.mean sums float16 in float32): a float16 sum beyond 65504 makes them inf however
     // moderate the values. 70 000 float16 ones, NumPy's answers checked once (no NumPy here).
+    // (float32 sums overflow in NumPy depending on its order of additions, `inf` or `nan`;
+    // there ours stay accurate, see the README.)
     let dir = fast_tempdir();
     let args = [
         "gen", "ones.npy", "--dtype", "float16", "--shape", "70000", "--fill", "ones",
@@ -522,8 +524,8 @@ fn float16_and_float32_means_and_variances_overflow_where_numpys_sums_do() {
     );
 
     // Against NumPy: sums that overflow while the deviations do not, squared deviations that
-    // overflow, a nanmean whose float16 sum is rounded before the division, float32 sums
-    // beyond 3.4e38; both byte orders.
+    // overflow, a nanmean whose float16 sum is rounded before the division; both byte
+    // orders.
     require_numpy!();
     let want = python(
         dir.path(),
@@ -536,8 +538,6 @@ arrays = {
     'hdev': ('f2', rng.normal(10, 50, 300)),
     'hnan': ('f2', np.r_[rng.normal(10, 50, 7), np.nan]),
     'hok': ('f2', rng.normal(0.3, 0.01, 20_000)),
-    'sbig': ('f4', 3e37 + rng.normal(0, 1e35, 20)),
-    'sbign': ('f4', np.r_[3e37 + rng.normal(0, 1e35, 20), np.nan]),
 }
 ops = {'mean': np.mean, 'nanmean': np.nanmean, 'var': np.var, 'std': np.std,
        'nanvar': np.nanvar, 'nanstd': np.nanstd}
@@ -550,24 +550,20 @@ for k, (t, v) in arrays.items():
         want = {op: repr(float(f(a))) for op, f in ops.items()}
         want['stats.mean'] = repr(float(a.mean()))
         want['stats.std'] = repr(float(a.std()))
-        out.append([name, t, want])
+        out.append([name, want])
 print(json.dumps(out))
 "#,
     );
     let cases: Json = serde_json::from_str(want.trim()).unwrap();
     for case in cases.as_array().unwrap() {
-        let (name, ty) = (case[0].as_str().unwrap(), case[1].as_str().unwrap());
-        // Our value (shortest round-trip text of the float16/float32 result) as that type.
+        let name = case[0].as_str().unwrap();
+        // Our value (the shortest text that round-trips as float16) as a float16.
         let as_type = |v: &Json| -> f64 {
             let x: f64 = text(v).parse().unwrap();
-            if ty == "f2" {
-                half::f16::from_f64(x).to_f64()
-            } else {
-                x as f32 as f64
-            }
+            half::f16::from_f64(x).to_f64()
         };
         let st = json(&["stats", name, "--json"]);
-        for (key, w) in case[2].as_object().unwrap() {
+        for (key, w) in case[1].as_object().unwrap() {
             let got = match key.strip_prefix("stats.") {
                 Some(field) => as_type(&st[field]),
                 None => as_type(&json(&["reduce", key, name, "--json"])["value"]),

@@ -810,14 +810,20 @@ impl<T: Num> Finish<T> for VarFold {
             warn.add("Degrees of freedom <= 0 for slice");
         }
         let kind = result_float(T::KIND);
-        // NumPy sums the values (for the mean) and the squared deviations in the input's
-        // float type: where either sum overflows (float16: a sum beyond 65504, deviations
-        // beyond ~255), its variance is inf; so is ours.
+        // NumPy sums the squared deviations in the input's float type: where that sum
+        // overflows (float16 deviations beyond ~255), its variance is inf; so is ours. It
+        // sums the values (for the mean) in that type too, and a float16 sum beyond 65504
+        // makes the variance inf as well (NumPy's float16 sums are rounded once, so this is
+        // decided by the exact sum; float32 overflow depends on NumPy's order of additions,
+        // and there ours stay accurate).
+        let sum = if kind == ScalarKind::F16 {
+            round_to(acc.sum, kind)
+        } else {
+            acc.sum
+        };
         let m2 = if acc.n == 0.0 {
             f64::NAN
-        } else if !acc.m2.is_nan()
-            && (round_to(acc.m2, kind).is_infinite() || round_to(acc.sum, kind).is_infinite())
-        {
+        } else if !acc.m2.is_nan() && (round_to(acc.m2, kind).is_infinite() || sum.is_infinite()) {
             f64::INFINITY
         } else {
             acc.m2
@@ -890,25 +896,13 @@ impl<T: Num> Finish<T> for MeanFold {
         }
         let kind = result_float(T::KIND);
         let (sum, n) = (acc.sum.value(), acc.n as f64);
-        if self.skip_nan && kind != ScalarKind::F64 {
-            // np.nanmean divides np.sum in the input's float type by the count: the sum is
-            // rounded to that type first (and is inf where it overflows: float16 beyond 65504).
+        if self.skip_nan && kind == ScalarKind::F16 {
+            // np.nanmean divides np.sum in the input's float type by the count; a float16
+            // sum is rounded to float16 first (inf beyond 65504). np.mean sums float16 in
+            // float32, so its mean stays finite.
             return Ok(Value::Float(round_to(round_to(sum, kind) / n, kind)));
         }
-        // np.mean sums float32 in float32 and float16 in float32 too: where that sum
-        // overflows, the mean is infinite however moderate the values.
-        let sum_kind = if kind == ScalarKind::F16 {
-            ScalarKind::F32
-        } else {
-            kind
-        };
-        let rounded = round_to(sum, sum_kind);
-        let mean = if rounded.is_infinite() {
-            rounded
-        } else {
-            sum / n
-        };
-        Ok(Value::Float(round_to(mean, kind)))
+        Ok(Value::Float(round_to(sum / n, kind)))
     }
 }
 

@@ -428,27 +428,24 @@ fn stats_typed<T: Num>(ctx: &Context, array: &Array) -> Result<Stats> {
         let infinite_input = kind.is_float()
             && (acc.min.to_f64() == f64::NEG_INFINITY || acc.max.to_f64() == f64::INFINITY);
         // As NumPy's a.std(): an infinite value makes it NaN (x - mean = inf - inf), so does a
-        // sum that overflowed both ways (the mean is NaN); else a sum or a sum of squared
-        // deviations that overflows in the input's float type makes it inf (float16: beyond
-        // 65504; NumPy's a.std() sums float16 in float16).
+        // sum that overflowed both ways (the mean is NaN); else a sum or a squared deviation
+        // that overflows makes it inf. NumPy's a.std() of float16 takes both sums in float16
+        // (rounded once): beyond 65504 either makes it inf, as `reduce std` does.
+        let overflows = |v: f64| {
+            if kind == ScalarKind::F16 {
+                !round(v, kind).is_finite()
+            } else {
+                !v.is_finite()
+            }
+        };
         let m2 = if infinite_input || sum.is_nan() {
             f64::NAN
-        } else if !round(sum, kind).is_finite() || !round(acc.moments.m2, kind).is_finite() {
+        } else if overflows(sum) || overflows(acc.moments.m2) {
             f64::INFINITY
         } else {
             acc.moments.m2
         };
-        // a.mean() sums float16 and float32 in float32: where that overflows, the mean is inf.
-        let mean_sum = match kind {
-            ScalarKind::F16 | ScalarKind::F32 => round(sum, ScalarKind::F32),
-            _ => sum,
-        };
-        let mean = if mean_sum.is_infinite() {
-            mean_sum
-        } else {
-            sum / n
-        };
-        (round(mean, mean_kind), round((m2 / n).sqrt(), mean_kind))
+        (round(sum / n, mean_kind), round((m2 / n).sqrt(), mean_kind))
     };
     let extreme = |x: T| -> Value {
         if nan {
