@@ -242,14 +242,24 @@ impl<'a> Advisor<'a> {
     /// Whether the page holding byte `offset` is in the page cache (`mincore`); false when it
     /// is not, lies outside the mapping, or the call fails.
     pub fn is_resident(&self, offset: usize) -> bool {
-        let Some((addr, _)) = self.pages(&(offset..offset + 1)) else {
-            return false;
+        self.resident_pages(offset..offset + 1) == 1
+    }
+
+    /// How many of the pages covering `range` are in the page cache (`mincore`); 0 where the
+    /// call fails.
+    pub fn resident_pages(&self, range: Range<usize>) -> usize {
+        let Some((addr, len)) = self.pages(&range) else {
+            return 0;
         };
-        let mut state = 0u8;
-        // SAFETY: `addr` is the page-aligned start of one page inside a mapping that lives for
-        // 'a, and mincore writes one byte per page of the range (one page) into `state`.
-        let rc = unsafe { libc::mincore(addr as *mut libc::c_void, page_size(), &mut state) };
-        rc == 0 && state & 1 == 1
+        let mut state = vec![0u8; len / page_size()];
+        // SAFETY: [addr, addr+len) is a page-aligned range of whole pages inside a mapping
+        // that lives for 'a, and mincore writes one byte per page of it into `state`, which
+        // holds exactly len / page_size() bytes.
+        let rc = unsafe { libc::mincore(addr as *mut libc::c_void, len, state.as_mut_ptr()) };
+        if rc != 0 {
+            return 0;
+        }
+        state.iter().filter(|&&s| s & 1 == 1).count()
     }
 
     /// Prefaults the range for writing (`MADV_POPULATE_WRITE`); failures are ignored since the
@@ -285,6 +295,17 @@ impl<'a> Advisor<'a> {
             let _ = self.madvise(&range, libc::MADV_DONTNEED);
         }
     }
+}
+
+/// How many pages of `file` are in the page cache, and how many pages it has.
+pub fn cached_pages(file: &File) -> io::Result<(usize, usize)> {
+    let len = usize::try_from(file.metadata()?.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file too large to map"))?;
+    let map = Mapping::map(file, len, MapMode::ReadOnly)?;
+    Ok((
+        map.advisor().resident_pages(0..len),
+        len.div_ceil(page_size()),
+    ))
 }
 
 /// A zeroed vector of `n` values for a large working set (sort buffers). Before anything
@@ -495,6 +516,23 @@ mod tests {
         // folio that was not split), so residency alone never proves the file backs a page.
         f.set_len(page_size() as u64).unwrap();
         assert!(adv.is_resident(page_size() - 1));
+    }
+
+    #[test]
+    fn counts_the_cached_pages_of_a_range_and_of_a_file() {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(&vec![1u8; 4 * page_size() + 5]).unwrap();
+        // Just written: all five pages (the last one partly) are cached.
+        assert_eq!(cached_pages(&f).unwrap(), (5, 5));
+        let m = Mapping::map(&f, 4 * page_size() + 5, MapMode::ReadOnly).unwrap();
+        let adv = m.advisor();
+        assert_eq!(adv.resident_pages(1..page_size() + 1), 2);
+        assert_eq!(adv.resident_pages(3 * page_size()..100 * page_size()), 2);
+        assert_eq!(adv.resident_pages(9 * page_size()..10 * page_size()), 0);
+        assert_eq!(
+            cached_pages(&tempfile::tempfile().unwrap()).unwrap(),
+            (0, 0)
+        );
     }
 
     #[test]

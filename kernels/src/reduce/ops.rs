@@ -237,7 +237,7 @@ impl<T: Num> Finish<T> for SumFloat {
 }
 
 /// `v` rounded to the float kind `kind` (and widened back, exactly).
-fn round_to(v: f64, kind: ScalarKind) -> f64 {
+pub(super) fn round_to(v: f64, kind: ScalarKind) -> f64 {
     match kind {
         ScalarKind::F16 => half::f16::from_f64(v).to_f64(),
         ScalarKind::F32 => v as f32 as f64,

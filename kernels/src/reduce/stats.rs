@@ -5,7 +5,7 @@
 //! mean, std, min and max, and `nan_count` says how many there were. Each chunk is read once,
 //! in cache-sized blocks, each in one pass (`block_stats`: shifted moments, sum, extremes).
 
-use super::ops::{CompSum, Moments};
+use super::ops::{round_to, CompSum, Moments};
 use super::*;
 use super::{interleaved_blocks, STREAMS};
 
@@ -407,13 +407,8 @@ fn stats_typed<T: Num>(ctx: &Context, array: &Array) -> Result<Stats> {
         .unwrap_or_else(|| <StatsFold as Fold<T>>::identity(&StatsFold));
     let sum_kind = result_kind(ReduceOp::Sum, kind);
     let mean_kind = result_kind(ReduceOp::Mean, kind);
-    let round = |v: f64, k: ScalarKind| match k {
-        ScalarKind::F16 => half::f16::from_f64(v).to_f64(),
-        ScalarKind::F32 => v as f32 as f64,
-        _ => v,
-    };
     let sum = if kind.is_float() {
-        Value::Float(round(acc.fsum.value(), kind))
+        Value::Float(round_to(acc.fsum.value(), kind))
     } else if kind.is_unsigned_int() {
         Value::UInt(acc.isum as u64)
     } else {
@@ -433,7 +428,7 @@ fn stats_typed<T: Num>(ctx: &Context, array: &Array) -> Result<Stats> {
         // (rounded once): beyond 65504 either makes it inf, as `reduce std` does.
         let overflows = |v: f64| {
             if kind == ScalarKind::F16 {
-                !round(v, kind).is_finite()
+                !round_to(v, kind).is_finite()
             } else {
                 !v.is_finite()
             }
@@ -445,7 +440,10 @@ fn stats_typed<T: Num>(ctx: &Context, array: &Array) -> Result<Stats> {
         } else {
             acc.moments.m2
         };
-        (round(sum / n, mean_kind), round((m2 / n).sqrt(), mean_kind))
+        (
+            round_to(sum / n, mean_kind),
+            round_to((m2 / n).sqrt(), mean_kind),
+        )
     };
     let extreme = |x: T| -> Value {
         if nan {
