@@ -81,6 +81,7 @@ fn bench(c: &mut Criterion) {
     let replace = OutputOptions {
         force: true,
         inputs: vec![input.clone()],
+        ..Default::default()
     };
 
     let mut group = c.benchmark_group(format!("transpose_{n}x{n}_f8"));

@@ -438,7 +438,7 @@ fn bad_requests_are_clear_errors_and_leave_nothing() {
         a.path(),
         &OutputOptions {
             force: true,
-            inputs: vec![],
+            ..Default::default()
         },
     )
     .err()

@@ -438,3 +438,56 @@ fn output_equal_to_input_is_refused_also_through_links() {
         ]
     );
 }
+
+#[test]
+fn dropping_outputs_from_the_page_cache_changes_no_byte_of_them() {
+    // Under target/ (a disk file system): tmpfs keeps pages whatever fadvise says.
+    let work = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let input = make_input(work.path(), "in.npy", "2097152"); // 16 MiB
+    let input_2d = make_input(work.path(), "in2.npy", "2,1310720");
+    let cached =
+        |p: &Path| outcore::engine::sys::cached_pages(&std::fs::File::open(p).unwrap()).unwrap();
+    let mut residency = Vec::new();
+    for (name, args) in writing_commands() {
+        let mut outputs = Vec::new();
+        for policy in ["keep", "drop", "auto", "bogus"] {
+            let out_path = work.path().join(format!("out-{policy}.npy"));
+            let mut argv = fill(&args, &input, &input_2d, &out_path);
+            argv.extend(["--output-cache".to_string(), policy.to_string()]);
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let out = outcore_in(work.path(), &argv);
+            if policy == "bogus" {
+                assert_eq!(code(&out), 2, "{name}: {}", stderr(&out));
+                assert!(stderr(&out).contains("keep or drop"), "{}", stderr(&out));
+                assert!(!out_path.exists(), "{name}");
+                continue;
+            }
+            assert_eq!(
+                code(&out),
+                0,
+                "{name} --output-cache {policy}: {}",
+                stderr(&out)
+            );
+            if name == "eval" {
+                residency.push((policy, cached(&out_path)));
+            }
+            outputs.push((policy, checksum(&out_path)));
+            std::fs::remove_file(&out_path).unwrap();
+        }
+        for (policy, bytes) in &outputs[1..] {
+            assert!(
+                *bytes == outputs[0].1,
+                "{name}: --output-cache {policy} wrote other bytes"
+            );
+        }
+    }
+    // The 16 MiB eval output: kept whole in the cache, or (nearly) all dropped; `auto` keeps an
+    // output this much smaller than the machine's memory.
+    let [("keep", (kept, pages)), ("drop", (dropped, _)), ("auto", (auto, _))] = residency[..]
+    else {
+        panic!("{residency:?}");
+    };
+    assert_eq!(kept, pages, "{residency:?}");
+    assert!(dropped < pages / 4, "{residency:?}");
+    assert_eq!(auto, pages, "{residency:?}");
+}

@@ -90,6 +90,7 @@ fn sort_and_argsort_match_numpy() {
                 .collect(),
             tmp_dir: Some(tmp.clone()),
             force: false,
+            output_cache: Default::default(),
         };
         let ctx = context(
             parse_mem(c["mem"].as_str().unwrap()),

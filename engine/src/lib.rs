@@ -23,5 +23,7 @@ pub use element::{swap_in_place, Bool, Complex128, Complex64, Element};
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use half::f16;
 pub use layout::{strides_for, Layout, Order};
-pub use output::{check_destination, Output, OutputFile, OutputHints, OutputOptions, ScratchFile};
+pub use output::{
+    check_destination, Output, OutputCache, OutputFile, OutputHints, OutputOptions, ScratchFile,
+};
 pub use sched::{CancelToken, ChunkIo, Context, ContextBuilder, Pattern, Progress, ReadRange};

@@ -19,13 +19,56 @@ use crate::layout::Layout;
 use crate::npy;
 use crate::sys::{self, Advisor, MapMode, Mapping};
 
-/// What to check before an output is created.
+/// What to check before an output is created, and how its pages are kept.
 #[derive(Debug, Clone, Default)]
 pub struct OutputOptions {
     /// Replace an existing destination (`--force`).
     pub force: bool,
     /// The job's input files: the destination must not be any of them (also through links).
     pub inputs: Vec<PathBuf>,
+    /// Whether the output's pages stay in the page cache once written (`--output-cache`).
+    pub cache: OutputCache,
+}
+
+/// Whether an output's pages stay in the page cache once they are on disk.
+///
+/// Kept, a following job reads the output from memory. Dropped (`POSIX_FADV_DONTNEED` on
+/// each chunk once its writeback has finished, so only clean pages go), the output does not
+/// push the job's input and other files out of the cache, and the memory it was written
+/// through is used again for the next chunks instead of fresh memory, which is what most of
+/// the cost of writing a new file is on some VMs (see the README).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OutputCache {
+    /// Drop when the output is larger than half the memory available when it is created
+    /// (MemAvailable, capped by memory cgroups): it could not stay cached anyway.
+    #[default]
+    Auto,
+    Keep,
+    Drop,
+}
+
+impl OutputCache {
+    /// Parses `auto`, `keep` or `drop`.
+    pub fn parse(s: &str) -> Result<OutputCache> {
+        match s {
+            "auto" => Ok(OutputCache::Auto),
+            "keep" => Ok(OutputCache::Keep),
+            "drop" => Ok(OutputCache::Drop),
+            _ => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("unknown output cache policy {s:?} (auto, keep or drop)"),
+            )),
+        }
+    }
+
+    /// Whether an output of `len` bytes drops its written pages.
+    pub fn drops(self, len: usize) -> bool {
+        match self {
+            OutputCache::Keep => false,
+            OutputCache::Drop => true,
+            OutputCache::Auto => len > crate::budget::available_memory() / 2,
+        }
+    }
 }
 
 enum Temp {
@@ -43,6 +86,7 @@ pub struct OutputFile {
     data_offset: usize,
     len: usize,
     force: bool,
+    drop_written: bool,
 }
 
 fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
@@ -158,6 +202,7 @@ impl OutputFile {
             data_offset: header.len(),
             len,
             force: opts.force,
+            drop_written: opts.cache.drops(len),
         })
     }
 
@@ -189,6 +234,7 @@ impl OutputFile {
             advisor,
             data_offset: off,
             file: &self.file,
+            drop_written: self.drop_written,
         }
     }
 
@@ -350,11 +396,13 @@ impl ScratchFile {
             .map
             .split_mut()
             .expect("scratch files are mapped read-write");
+        // Spilled data is read back soon: its pages stay cached.
         Output {
             bytes,
             advisor,
             data_offset: 0,
             file: &self.file,
+            drop_written: false,
         }
     }
 }
@@ -365,6 +413,7 @@ pub struct Output<'a> {
     advisor: Advisor<'a>,
     data_offset: usize,
     file: &'a File,
+    drop_written: bool,
 }
 
 impl<'a> Output<'a> {
@@ -376,6 +425,7 @@ impl<'a> Output<'a> {
                 advisor: self.advisor,
                 data_offset: self.data_offset,
                 file: self.file,
+                drop_written: self.drop_written,
             },
         )
     }
@@ -391,6 +441,7 @@ pub struct OutputHints<'a> {
     advisor: Advisor<'a>,
     data_offset: usize,
     file: &'a File,
+    drop_written: bool,
 }
 
 impl<'a> OutputHints<'a> {
@@ -418,11 +469,16 @@ impl<'a> OutputHints<'a> {
     }
 
     /// Waits for a range's writeback, then drops its pages from the resident set. They stay
-    /// in the page cache, clean, so the kernel can reclaim them whenever memory is short.
+    /// in the page cache, clean, so the kernel can reclaim them whenever memory is short —
+    /// or leave it now where the output's [`OutputCache`] policy drops them.
     pub fn release(&self, range: Range<usize>) {
         let r = self.shift(&range);
-        sys::finish_writeback(self.file, r.start as u64..r.end as u64);
+        let bytes = r.start as u64..r.end as u64;
+        sys::finish_writeback(self.file, bytes.clone());
         self.advisor.release(r);
+        if self.drop_written {
+            sys::fadvise(self.file, bytes, sys::FileAdvice::DontNeed);
+        }
     }
 }
 
@@ -451,6 +507,22 @@ mod tests {
     }
 
     #[test]
+    fn output_cache_policies() {
+        assert_eq!(OutputCache::parse("auto").unwrap(), OutputCache::Auto);
+        assert_eq!(OutputCache::parse("keep").unwrap(), OutputCache::Keep);
+        assert_eq!(OutputCache::parse("drop").unwrap(), OutputCache::Drop);
+        assert_eq!(
+            OutputCache::parse("Drop").unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        assert_eq!(OutputCache::default(), OutputCache::Auto);
+        assert!(!OutputCache::Keep.drops(usize::MAX));
+        assert!(OutputCache::Drop.drops(0));
+        assert!(!OutputCache::Auto.drops(4096));
+        assert!(OutputCache::Auto.drops(usize::MAX));
+    }
+
+    #[test]
     fn dropped_output_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out.npy");
@@ -473,6 +545,7 @@ mod tests {
         let opts = OutputOptions {
             force: true,
             inputs: vec![link.clone()],
+            ..Default::default()
         };
         let e = OutputFile::create_npy(&dest, &layout(4), &opts)
             .err()
@@ -480,7 +553,7 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::SameFile);
         let opts = OutputOptions {
             force: true,
-            inputs: vec![],
+            ..Default::default()
         };
         let out = OutputFile::create_npy(&dest, &layout(4), &opts).unwrap();
         out.commit().unwrap();

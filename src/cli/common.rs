@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use outcore_engine::{parse_bytes, CancelToken, Context, DType, Error, ErrorKind, OutputOptions};
+use outcore_engine::{
+    parse_bytes, CancelToken, Context, DType, Error, ErrorKind, OutputCache, OutputOptions,
+};
 
 /// Flags every command takes.
 #[derive(clap::Args, Debug, Clone)]
@@ -28,9 +30,18 @@ pub struct Global {
     /// No progress bars.
     #[arg(long, global = true)]
     pub quiet: bool,
+    /// Keep the output's pages in the page cache once written (keep), drop them (drop), or
+    /// drop them when the output is larger than half the available memory (auto).
+    #[arg(long, global = true, value_name = "POLICY", default_value = "auto", value_parser = parse_output_cache)]
+    pub output_cache: OutputCache,
     /// Replace an existing output file.
     #[arg(long, global = true)]
     pub force: bool,
+}
+
+/// clap value parser for `--output-cache`.
+pub fn parse_output_cache(s: &str) -> std::result::Result<OutputCache, String> {
+    OutputCache::parse(s).map_err(|e| e.message().to_string())
 }
 
 /// clap value parser for byte sizes.
@@ -148,6 +159,7 @@ impl Session {
         OutputOptions {
             force: self.global.force,
             inputs: inputs.iter().map(|p| p.to_path_buf()).collect(),
+            cache: self.global.output_cache,
         }
     }
 

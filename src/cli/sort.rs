@@ -67,6 +67,7 @@ fn options(
         by: by.to_vec(),
         tmp_dir: session.global.tmp_dir.clone(),
         force: session.global.force,
+        output_cache: session.global.output_cache,
     }
 }
 

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use outcore_engine::{
-    err, Array, ByteOrder, Context, DType, Layout, Order, OutputFile, OutputOptions, Pattern,
-    Result, ResultExt, ScalarKind,
+    err, Array, ByteOrder, Context, DType, Layout, Order, OutputCache, OutputFile, OutputOptions,
+    Pattern, Result, ResultExt, ScalarKind,
 };
 
 pub use keys::SortKey;
@@ -54,6 +54,8 @@ pub struct SortOptions {
     pub tmp_dir: Option<PathBuf>,
     /// Replace an existing output.
     pub force: bool,
+    /// Whether the output's pages stay in the page cache once written.
+    pub output_cache: OutputCache,
 }
 
 /// What a sort did (for tests, benchmarks and curious users).
@@ -163,6 +165,7 @@ fn run(
         &OutputOptions {
             force: opts.force,
             inputs: vec![input.path().to_path_buf()],
+            cache: opts.output_cache,
         },
     )?;
     let tmp_dir = match &opts.tmp_dir {
