@@ -251,15 +251,29 @@ impl<'a> Advisor<'a> {
         let Some((addr, len)) = self.pages(&range) else {
             return 0;
         };
-        let mut state = vec![0u8; len / page_size()];
-        // SAFETY: [addr, addr+len) is a page-aligned range of whole pages inside a mapping
-        // that lives for 'a, and mincore writes one byte per page of it into `state`, which
-        // holds exactly len / page_size() bytes.
-        let rc = unsafe { libc::mincore(addr as *mut libc::c_void, len, state.as_mut_ptr()) };
-        if rc != 0 {
-            return 0;
+        // Asked a window at a time, so that a huge file needs no huge vector.
+        let page = page_size();
+        let mut state = vec![0u8; (len / page).min(1 << 16)];
+        let mut resident = 0;
+        let mut at = 0;
+        while at < len {
+            let window = (len - at).min(state.len() * page);
+            // SAFETY: [addr+at, addr+at+window) is a page-aligned range of whole pages inside
+            // a mapping that lives for 'a, and mincore writes one byte per page of it, at most
+            // state.len() bytes, into `state`.
+            let rc = unsafe {
+                libc::mincore((addr + at) as *mut libc::c_void, window, state.as_mut_ptr())
+            };
+            if rc != 0 {
+                return 0;
+            }
+            resident += state[..window / page]
+                .iter()
+                .filter(|&&s| s & 1 == 1)
+                .count();
+            at += window;
         }
-        state.iter().filter(|&&s| s & 1 == 1).count()
+        resident
     }
 
     /// Prefaults the range for writing (`MADV_POPULATE_WRITE`); failures are ignored since the
