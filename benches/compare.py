@@ -19,8 +19,9 @@ How each side is timed:
 Inputs are dropped from the page cache and read back whole before timing, and read again,
 untimed, before every run (dropped and read back whole if any page of them went missing: the VM
 this was written on pages out file pages left idle for about a minute), so every side sees the
-same warm cache, that of a file read from disk in one pass (see `warm`). Outputs are new files each run (removed before the run, `sync` before each run,
-untimed); outcore fsyncs its outputs before exiting, np.save does not, memmap.flush() msyncs.
+same warm cache, that of a file read from disk in one pass (see `warm`). Outputs are new files
+each run (removed before the run, `sync` before each run, untimed); outcore fsyncs its outputs
+before exiting, np.save does not, memmap.flush() msyncs.
 
 After timing, each outcore result is checked against NumPy's (sort, argsort --stable, eval,
 transpose, convert: exact; sum, stats: relative 1e-9) and marked VERIFIED or MISMATCH.
@@ -567,7 +568,7 @@ def warm(path, always=False):
     How the pages came into the cache decides how fast every mapping scans them: read in whole
     they sit in large folios (up to 2 MiB); written through a mapping (as `outcore gen` makes
     the inputs), or filled in piecemeal after this VM paged part of the file out, they sit in
-    4 KiB folios, and outcore's and NumPy's cached 2 GiB sums each took 0.03-0.09 s longer."""
+    4 KiB folios, and outcore's and NumPy's cached 2 GiB sums each took 0.03-0.10 s longer."""
     got = cached_pages(path)
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -164,9 +164,8 @@ const WRITE_ROUNDS: usize = 3;
 /// fall on either side of such a move. The input is read (untimed) right before each kernel
 /// run, so that it is in the page cache as the floors assume, as a file read from disk in one
 /// pass (see [`cache_as_read`]): this VM pages out file pages left idle for about a minute
-/// (see the README). Returns the last round's result (its output
-/// is kept for checking), the kernel's best seconds and peak anonymous memory, and the
-/// floor's best seconds.
+/// (see the README). Returns the last round's result (its output is kept for checking), the
+/// kernel's best seconds and peak anonymous memory, and the floor's best seconds.
 fn time_writer<R>(
     write_floor: impl Fn() -> Result<f64>,
     input: Option<&Path>,
