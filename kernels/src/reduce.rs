@@ -148,10 +148,7 @@ pub(crate) fn interleaved_blocks(
     block: usize,
     mut visit: impl FnMut(usize, Range<usize>),
 ) -> usize {
-    if len < STREAMS * STREAM_BLOCKS * block {
-        return 0;
-    }
-    let part = len / STREAMS / block * block;
+    let part = interleaved_part(len, block);
     for start in (0..part).step_by(block) {
         for stream in 0..STREAMS {
             let first = stream * part + start;
@@ -159,6 +156,18 @@ pub(crate) fn interleaved_blocks(
         }
     }
     STREAMS * part
+}
+
+/// The length of each of the `STREAMS` parts [`interleaved_blocks`] cuts `0..len` into (whole
+/// blocks; 0 when `len` is too short to interleave), for loops that visit them in its order
+/// themselves (a closure would not inherit a vector kernel's target features).
+#[inline(always)]
+pub(crate) fn interleaved_part(len: usize, block: usize) -> usize {
+    if len < STREAMS * STREAM_BLOCKS * block {
+        0
+    } else {
+        len / STREAMS / block * block
+    }
 }
 
 /// Leaf blocks of pairwise summation, as NumPy's.
