@@ -15,8 +15,8 @@
 //!   per-stream trees of blocks ([`BlockTree`]: pairwise sums, Chan's merge of equal halves,
 //!   no division). Done block by block this overhead made a core's cached `stats` 17 GB/s
 //!   against 30 GB/s now (the loop alone: 33 GB/s).
-//! - NaNs are counted only in runs whose sum is NaN; blocks that overflow or hold NaN or
-//!   infinity are redone as NumPy computes them (rare, cold).
+//! - Blocks that overflow or hold NaN or infinity are redone as NumPy computes them (rare,
+//!   cold), and only there are NaNs counted (a NaN makes its block's sum NaN).
 
 use super::ops::{round_to, CompSum, Moments};
 use super::*;
@@ -262,7 +262,8 @@ impl<const N: usize> Summaries<N> {
     /// `BLOCK = 128`: ~1e-14 relative). The sum is `n·k + S1` (8 accumulators over 128
     /// values, NumPy's leaf scheme). Deviations from the first value can overflow where the
     /// values themselves do not (1e308 and -1e308): such a block, and one with infinities or
-    /// NaNs, is redone as NumPy computes it (`plain(j)` gives block `j`).
+    /// NaNs, is redone as NumPy computes it (`plain(j)` gives block `j`), and its NaNs are
+    /// added to `nans` (a NaN makes a block's sum NaN, so no other block holds one).
     #[inline(always)]
     fn of_blocks<'a, T: Num + 'a>(
         len: usize,
@@ -270,6 +271,7 @@ impl<const N: usize> Summaries<N> {
         s1: [f64; N],
         s2: [f64; N],
         reference: f64,
+        nans: &mut u64,
         plain: impl Fn(usize) -> std::borrow::Cow<'a, [T]>,
     ) -> Self {
         // A full block divides by the constant 128: a multiplication, with the same bits.
@@ -293,7 +295,9 @@ impl<const N: usize> Summaries<N> {
         if !finite {
             for j in 0..N {
                 if !(out.sum[j].is_finite() && out.m2[j].is_finite()) {
-                    (out.sum[j], out.mean[j], out.m2[j]) = summary_plain(&plain(j), reference);
+                    let (sum, mean, m2, block_nans) = summary_plain(&plain(j), reference);
+                    (out.sum[j], out.mean[j], out.m2[j]) = (sum, mean, m2);
+                    *nans += block_nans;
                 }
             }
         }
@@ -317,18 +321,20 @@ impl<const N: usize> Summaries<N> {
     }
 }
 
-/// A block's `(sum, mean - reference, m2)` computed as NumPy does (pairwise sum, mean, then
-/// squared deviations from it): for the rare blocks whose shifted sums are not finite.
+/// A block's `(sum, mean - reference, m2, NaN count)` computed as NumPy does (pairwise sum,
+/// mean, then squared deviations from it): for the rare blocks whose shifted sums are not
+/// finite.
 #[cold]
 #[inline(never)]
-fn summary_plain<T: Num>(block: &[T], reference: f64) -> (f64, f64, f64) {
+fn summary_plain<T: Num>(block: &[T], reference: f64) -> (f64, f64, f64, u64) {
     let sum = pairwise_sum(block, &|x: T| x.to_f64());
     let mean = sum / block.len() as f64;
     let m2 = pairwise_sum(block, &|x: T| {
         let d = x.to_f64() - mean;
         d * d
     });
-    (sum, mean - reference, m2)
+    let nans = block.iter().filter(|x| x.is_nan()).count() as u64;
+    (sum, mean - reference, m2, nans)
 }
 
 /// The shift `k` of a block whose first value is `first`. An infinite first value would make
@@ -430,6 +436,7 @@ fn fold_run_with<T: Num>(acc: &mut Acc<T>, run: &[T], lanes: &mut impl BlockLane
         .filter(|r| r.is_finite())
         .unwrap_or(0.0);
     let mut isum = acc.isum;
+    let mut nans = 0;
     let mut add_ints = |block: &[T]| {
         if !T::KIND.is_float() {
             for &x in block {
@@ -452,7 +459,8 @@ fn fold_run_with<T: Num>(acc: &mut Acc<T>, run: &[T], lanes: &mut impl BlockLane
         let k = blocks.map(|b| shift(b[0].to_f64()));
         let (s1, s2) = lanes.blocks(blocks, k);
         let r = start / BLOCK % 4;
-        quad[r] = Summaries::of_blocks(BLOCK, k, s1, s2, reference, |j| blocks[j].into());
+        quad[r] =
+            Summaries::of_blocks(BLOCK, k, s1, s2, reference, &mut nans, |j| blocks[j].into());
         for b in blocks {
             add_ints(b);
         }
@@ -474,7 +482,9 @@ fn fold_run_with<T: Num>(acc: &mut Acc<T>, run: &[T], lanes: &mut impl BlockLane
     for block in &mut blocks {
         let k = shift(block[0].to_f64());
         let (s1, s2) = lanes.block(block, k);
-        let s = Summaries::of_blocks(BLOCK, [k], [s1], [s2], reference, |_| block.into());
+        let s = Summaries::of_blocks(BLOCK, [k], [s1], [s2], reference, &mut nans, |_| {
+            block.into()
+        });
         after.push(s, 0);
         add_ints(block);
     }
@@ -500,7 +510,9 @@ fn fold_run_with<T: Num>(acc: &mut Acc<T>, run: &[T], lanes: &mut impl BlockLane
             s1 += d;
             s2 += d * d;
         }
-        let s = Summaries::of_blocks(last.len(), [k], [s1], [s2], reference, |_| last.into());
+        let s = Summaries::of_blocks(last.len(), [k], [s1], [s2], reference, &mut nans, |_| {
+            last.into()
+        });
         sum.add(s.sum[0]);
         local.merge(&Moments {
             n: last.len() as f64,
@@ -509,12 +521,6 @@ fn fold_run_with<T: Num>(acc: &mut Acc<T>, run: &[T], lanes: &mut impl BlockLane
         });
     }
     let sum = sum.value();
-    // A NaN anywhere makes the sum NaN, so only then are NaNs counted.
-    let nans = if sum.is_nan() {
-        run.iter().filter(|x| x.is_nan()).count() as u64
-    } else {
-        0
-    };
     // The rest's extremes come after the lanes' (the later of equal ones wins).
     let (mut min, mut max) = lanes.extremes();
     for &x in rest {
