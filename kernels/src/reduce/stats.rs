@@ -59,6 +59,9 @@ struct StatsFold;
 /// [`Summaries::of_blocks`]).
 const BLOCK: usize = 128;
 
+/// One value per interleaved stream.
+type PerStream = [f64; STREAMS];
+
 /// The extremes of the values seen so far in 8 lanes, and the block kernel that updates them:
 /// the one loop of `stats` over the data. Two versions: [`ScalarLanes`] (any dtype) and, for
 /// float64 on CPUs with AVX2, [`Avx2Lanes`] (the same arithmetic in the same order in 4-lane
@@ -69,11 +72,7 @@ trait BlockLanes<T: Num> {
     fn block(&mut self, values: &[T], k: f64) -> (f64, f64);
     /// [`block`](Self::block) of one full block per stream, in stream order.
     #[inline(always)]
-    fn blocks(
-        &mut self,
-        blocks: [&[T]; STREAMS],
-        k: [f64; STREAMS],
-    ) -> ([f64; STREAMS], [f64; STREAMS]) {
+    fn blocks(&mut self, blocks: [&[T]; STREAMS], k: PerStream) -> (PerStream, PerStream) {
         let (mut s1, mut s2) = ([0.0; STREAMS], [0.0; STREAMS]);
         for j in 0..STREAMS {
             (s1[j], s2[j]) = self.block(blocks[j], k[j]);
@@ -173,7 +172,7 @@ impl Avx2Lanes {
     /// `[l0+l1, l4+l5, l2+l3, l6+l7]` (HADDPD of its two vectors); the result is the four
     /// trees, in block order.
     #[inline(always)]
-    fn trees(&self, pairs: [pulp::f64x4; STREAMS]) -> [f64; STREAMS] {
+    fn trees(&self, pairs: [pulp::f64x4; STREAMS]) -> PerStream {
         const _: () = assert!(STREAMS == 4, "one stream per vector lane");
         use std::arch::x86_64::__m256d;
         let avx = self.simd.avx;
@@ -203,11 +202,7 @@ impl<T: Num> BlockLanes<T> for Avx2Lanes {
     }
 
     #[inline(always)]
-    fn blocks(
-        &mut self,
-        blocks: [&[T]; STREAMS],
-        k: [f64; STREAMS],
-    ) -> ([f64; STREAMS], [f64; STREAMS]) {
+    fn blocks(&mut self, blocks: [&[T]; STREAMS], k: PerStream) -> (PerStream, PerStream) {
         use std::arch::x86_64::__m256d;
         let avx = self.simd.avx;
         let hadd = |v: [pulp::f64x4; 2]| -> pulp::f64x4 {
