@@ -213,12 +213,16 @@ fn cache_as_read(path: &Path, always: bool) -> Result<()> {
     if always || cached < pages {
         fadvise(&f, 0..0, FileAdvice::DontNeed);
     }
-    pread_scan(path)?;
+    scan_file(&f)?;
     Ok(())
 }
 
+/// The read floor: reads the whole file with `pread` into a reused 1 MiB buffer.
 fn pread_scan(path: &Path) -> Result<u64> {
-    let f = File::open(path)?;
+    scan_file(&File::open(path)?)
+}
+
+fn scan_file(f: &File) -> Result<u64> {
     let mut buf = vec![0u8; 1 << 20];
     let mut off = 0u64;
     loop {
