@@ -403,54 +403,68 @@ impl Direction for Higher {
 /// one compare-and-select chain, which ran at half the speed of a sum (`reduce max` 0.30 s vs
 /// `sum` 0.16 s per cached 2 GiB); a long run is read as [`STREAMS`] interleaved streams with
 /// lanes of their own, as the sums are, since the scan is bound by memory bandwidth (see
-/// [`interleaved_blocks`]). Compiled for AVX2 too, picked at run time; the loops are written
-/// out here because a closure or helper would not inherit the target features.
+/// [`interleaved_blocks`]). Compiled for AVX2 too, picked at run time.
 #[multiversion::multiversion(targets("x86_64+avx2"))]
 fn run_extreme<T: Num, D: Direction>(run: &[T]) -> (T, bool) {
-    const LANES: usize = 8;
     const BLOCK: usize = 128;
-    let mut best = [[run[0]; LANES]; STREAMS];
-    let mut nan = [[false; LANES]; STREAMS];
+    let mut lanes = [Lanes::new(run[0]); STREAMS];
     let part = interleaved_part(run.len(), BLOCK);
     for start in (0..part).step_by(BLOCK) {
-        for (stream, (best, nan)) in best.iter_mut().zip(&mut nan).enumerate() {
+        for (stream, lanes) in lanes.iter_mut().enumerate() {
             let first = stream * part + start;
-            for c in run[first..first + BLOCK].chunks_exact(LANES) {
-                for l in 0..LANES {
-                    let x = c[l];
-                    best[l] = if D::takes(x, best[l]) { x } else { best[l] };
-                    nan[l] |= x.is_nan();
-                }
-            }
+            lanes.fold::<D>(&run[first..first + BLOCK]);
         }
     }
-    let tail = &run[STREAMS * part..];
-    let mut blocks = tail.chunks_exact(LANES);
-    for c in &mut blocks {
-        for l in 0..LANES {
-            let x = c[l];
-            best[0][l] = if D::takes(x, best[0][l]) {
-                x
-            } else {
-                best[0][l]
-            };
-            nan[0][l] |= x.is_nan();
-        }
-    }
-    let mut b = best[0][0];
-    let mut any_nan = nan.iter().flatten().any(|&n| n);
-    for &x in best.iter().flatten().skip(1) {
+    let rest = lanes[0].fold::<D>(&run[STREAMS * part..]);
+    let mut b = lanes[0].best[0];
+    let mut any_nan = false;
+    for x in lanes
+        .iter()
+        .flat_map(|l| l.best)
+        .chain(rest.iter().copied())
+    {
         if D::takes(x, b) {
             b = x;
         }
     }
-    for &x in blocks.remainder() {
-        if D::takes(x, b) {
-            b = x;
-        }
-        any_nan |= x.is_nan();
+    for l in lanes
+        .iter()
+        .flat_map(|l| l.nan)
+        .chain(rest.iter().map(|x| x.is_nan()))
+    {
+        any_nan |= l;
     }
     (b, any_nan)
+}
+
+/// The eight lanes of [`run_extreme`]: lane `l` sees values `l`, `l + 8`, ...
+#[derive(Clone, Copy)]
+struct Lanes<T> {
+    best: [T; 8],
+    nan: [bool; 8],
+}
+
+impl<T: Num> Lanes<T> {
+    fn new(start: T) -> Self {
+        Lanes {
+            best: [start; 8],
+            nan: [false; 8],
+        }
+    }
+
+    /// Folds whole groups of 8 of `xs` into the lanes; returns the values left over. Inlined
+    /// into the caller, so it is compiled with the caller's target features.
+    #[inline(always)]
+    fn fold<'a, D: Direction>(&mut self, xs: &'a [T]) -> &'a [T] {
+        let mut groups = xs.chunks_exact(8);
+        for c in &mut groups {
+            for ((best, nan), &x) in self.best.iter_mut().zip(&mut self.nan).zip(c) {
+                *best = if D::takes(x, *best) { x } else { *best };
+                *nan |= x.is_nan();
+            }
+        }
+        groups.remainder()
+    }
 }
 
 impl<T: Num> Finish<T> for MinMax {
