@@ -84,7 +84,8 @@ impl Error {
 
     /// Attach the path of the file this error concerns (kept if one is already set).
     pub fn with_path(mut self, path: impl AsRef<Path>) -> Error {
-        if self.path.is_none() {
+        // In-memory arrays have an empty path: there is no file to name.
+        if self.path.is_none() && !path.as_ref().as_os_str().is_empty() {
             self.path = Some(path.as_ref().to_path_buf());
         }
         self
