@@ -310,7 +310,11 @@ impl Array {
         if !owns_vec {
             return self.to_vec();
         }
-        match self.map.into_memory().map(|owner| owner.into_any().downcast::<Vec<T>>()) {
+        match self
+            .map
+            .into_memory()
+            .map(|owner| owner.into_any().downcast::<Vec<T>>())
+        {
             Some(Ok(values)) => Ok(*values),
             // Not reached: the owner was checked to be a `Vec<T>` above.
             _ => Err(Error::new(
@@ -596,11 +600,17 @@ mod tests {
         let back = a.into_vec::<u16>().unwrap();
         assert_eq!(back.as_ptr(), addr);
         assert_eq!(back[599], 7);
-        assert_eq!(Array::from_vec(vec![1u8; 5], &[2, 3]).err().unwrap().kind(), ErrorKind::Shape);
+        assert_eq!(
+            Array::from_vec(vec![1u8; 5], &[2, 3]).err().unwrap().kind(),
+            ErrorKind::Shape
+        );
         let z = Array::zeros::<f32>(&[2, 2]).unwrap();
         assert_eq!(z.dtype(), &DType::native(ScalarKind::F32));
         assert_eq!(z.to_vec::<f32>().unwrap(), [0.0; 4]);
-        assert_eq!(z.to_vec::<f64>().unwrap_err().kind(), ErrorKind::UnsupportedDType);
+        assert_eq!(
+            z.to_vec::<f64>().unwrap_err().kind(),
+            ErrorKind::UnsupportedDType
+        );
     }
 
     #[test]

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 pub enum ErrorKind {
     /// An operating-system I/O error (read, write, map, sync).
     Io,
+    /// A file (an input, a directory) does not exist.
+    NotFound,
     /// The destination file system has no room for the output or the temporary files.
     DiskFull,
     /// A file is not a valid `.npy` file, or is shorter than its header says.
@@ -64,6 +66,7 @@ impl Error {
     pub fn io(what: impl Into<String>, err: io::Error) -> Error {
         let kind = match err.raw_os_error() {
             Some(libc::ENOSPC) | Some(libc::EDQUOT) => ErrorKind::DiskFull,
+            Some(libc::ENOENT) => ErrorKind::NotFound,
             _ => ErrorKind::Io,
         };
         let mut message = what.into();
