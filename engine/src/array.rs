@@ -496,7 +496,7 @@ pub struct Input<'a> {
 
 impl<'a> Input<'a> {
     /// An input over bytes the caller mapped (e.g. a temporary run file).
-    pub fn from_mapping(map: &'a Mapping, data_offset: usize, path: &'a Path) -> Input<'a> {
+    pub(crate) fn from_mapping(map: &'a Mapping, data_offset: usize, path: &'a Path) -> Input<'a> {
         Input {
             bytes: &map.bytes()[data_offset..],
             advisor: map.advisor(),

@@ -172,10 +172,6 @@ impl Mapping {
         matches!(self.inner, Inner::Memory(_))
     }
 
-    pub fn mode(&self) -> MapMode {
-        self.mode
-    }
-
     pub fn len(&self) -> usize {
         self.bytes().len()
     }
@@ -255,6 +251,7 @@ const MADV_POPULATE_WRITE: libc::c_int = 23;
 static POPULATE_UNSUPPORTED: AtomicBool = AtomicBool::new(false);
 
 /// Whether `MADV_POPULATE_*` has worked so far (false once a call found the kernel without it).
+#[cfg(test)]
 pub fn populate_supported() -> bool {
     !POPULATE_UNSUPPORTED.load(Ordering::Relaxed)
 }
