@@ -26,6 +26,14 @@ pub fn outcore_in(dir: &Path, args: &[&str]) -> Output {
         .expect("run outcore")
 }
 
+/// True for the error kinds that mean bad usage or bad input (the command line's exit code 2),
+/// as opposed to a failed job (I/O, disk full, an input changed) or a cancelled one. Library
+/// tests use it where NumPy raises; the exit codes themselves are tested by running the binary.
+pub fn is_bad_input(e: &outcore::Error) -> bool {
+    use outcore::ErrorKind::*;
+    !matches!(e.kind(), Io | DiskFull | Cancelled | InputChanged)
+}
+
 pub fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
