@@ -1,7 +1,8 @@
 //! outcore: a chunked out-of-core compute engine for NumPy `.npy` arrays larger than RAM.
 //!
 //! This facade re-exports the engine (files, mappings, scheduler) and the kernels (casts,
-//! generation, reductions…); the `cli` module is the `outcore` binary's implementation.
+//! generation, reductions…). The `outcore` binary (the `cli` feature, on by default) is built on
+//! this API; `default-features = false` gives the library alone.
 //!
 //! Everything a program needs is in the [`prelude`]:
 //!

@@ -655,6 +655,29 @@ fn split_outputs<'a>(
     Ok(slots)
 }
 
+/// With `OUTCORE_TRACE` set in the environment, every phase prints its wall time to stderr
+/// when it ends (for finding where a job's time goes; off by default).
+struct PhaseTimer(Option<(String, std::time::Instant)>);
+
+impl PhaseTimer {
+    fn start(phase: &str) -> PhaseTimer {
+        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let on = *ON.get_or_init(|| std::env::var_os("OUTCORE_TRACE").is_some());
+        PhaseTimer(on.then(|| (phase.to_string(), std::time::Instant::now())))
+    }
+}
+
+impl Drop for PhaseTimer {
+    fn drop(&mut self) {
+        if let Some((phase, t0)) = &self.0 {
+            eprintln!(
+                "outcore trace: {phase}: {:.3} s",
+                t0.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -977,28 +1000,5 @@ mod tests {
         ];
         let mut buf = [0u8; 16];
         assert!(split_outputs(&mut buf, &plan).is_err());
-    }
-}
-
-/// With `OUTCORE_TRACE` set in the environment, every phase prints its wall time to stderr
-/// when it ends (for finding where a job's time goes; off by default).
-struct PhaseTimer(Option<(String, std::time::Instant)>);
-
-impl PhaseTimer {
-    fn start(phase: &str) -> PhaseTimer {
-        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        let on = *ON.get_or_init(|| std::env::var_os("OUTCORE_TRACE").is_some());
-        PhaseTimer(on.then(|| (phase.to_string(), std::time::Instant::now())))
-    }
-}
-
-impl Drop for PhaseTimer {
-    fn drop(&mut self) {
-        if let Some((phase, t0)) = &self.0 {
-            eprintln!(
-                "outcore trace: {phase}: {:.3} s",
-                t0.elapsed().as_secs_f64()
-            );
-        }
     }
 }
