@@ -520,6 +520,7 @@ fn sync_range(file: &File, range: Range<u64>, flags: libc::c_uint) {
 /// File access-pattern advice.
 #[derive(Debug, Clone, Copy)]
 pub enum FileAdvice {
+    /// Sequential access, read ahead (`POSIX_FADV_SEQUENTIAL`).
     Sequential,
     /// Drop clean cached pages of the range (data stays on disk).
     DontNeed,
