@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! outcore: a chunked out-of-core compute engine for NumPy `.npy` arrays larger than RAM.
 //!
 //! This facade re-exports the engine (files, mappings, scheduler) and the kernels (casts,
