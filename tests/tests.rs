@@ -30,3 +30,6 @@ mod reduce;
 
 /// The closure map API: broadcasting, orders, byte orders, mappings, errors.
 mod map;
+
+/// Every ```sh example of the README runs as written (scripts/readme-examples.sh).
+mod readme;
