@@ -58,13 +58,21 @@ def commit():
         return "unknown (not a git checkout)"
 
 
+def human(nbytes):
+    if nbytes == 0:
+        return "0 B"
+    if nbytes >= 2**30:
+        return f"{nbytes / 2**30:.1f} GiB"
+    return f"{nbytes / 2**20:.1f} MiB"
+
+
 def bench_table(bench):
     rows = ["| kernel | seconds | GB/s | floor | x floor | peak anon | verified |",
             "|---|---:|---:|---|---:|---:|---|"]
     for r in bench["results"]:
         rows.append(f"| {r['name']} | {r['seconds']:.3f} | {r['gb_per_s']:.2f} | "
                     f"{r['floor'] or '-'} | {r['ratio_to_floor']:.2f} | "
-                    f"{r['peak_anon_bytes'] / 2**20:.1f} MiB | "
+                    f"{human(r['peak_anon_bytes'])} | "
                     f"{'yes' if r['verified'] else 'NO'} |")
     return "\n".join(rows)
 
