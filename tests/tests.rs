@@ -33,3 +33,6 @@ mod usage;
 
 /// The closure map API: broadcasting, orders, byte orders, mappings, errors.
 mod map;
+
+/// Every ```sh example of the README runs as written (scripts/readme-examples.sh).
+mod readme;
