@@ -554,8 +554,8 @@ impl<'a> Input<'a> {
     /// When the range's last page is in the page cache only that page is prefaulted: if the
     /// file backs it, it backs the whole range (truncation removes the end of a file), and the
     /// kernel's read faults, which map 16 cached pages (or a whole large folio) at a time, are
-    /// cheaper than a prefault, which walks the page tables once more page by page (~8% less
-    /// CPU for a cached 2 GiB sum in 4 KiB folios). Residency alone proves nothing: a large
+    /// cheaper than a prefault, which walks the page tables once more page by page (measured in
+    /// docs/design.md). Residency alone proves nothing: a large
     /// folio cut by a truncation can stay cached past the new end. When the last page is not
     /// cached, the whole range is prefaulted, so that a cold range is read in order.
     pub fn check_backed(&self, range: Range<usize>) -> Result<()> {

@@ -71,7 +71,7 @@ impl OutputOptions {
 /// each chunk once its writeback has finished, so only clean pages go), the output does not
 /// push the job's input and other files out of the cache, and the memory it was written
 /// through is used again for the next chunks instead of fresh memory, which is what most of
-/// the cost of writing a new file is on some VMs (see the README). It acts on the ranges the
+/// the cost of writing a new file is on some VMs (see docs/design.md). It acts on the ranges the
 /// scheduler writes and releases (`OutputHints::release`); bytes written otherwise (through
 /// [`OutputFile::data_mut`]) stay cached.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
