@@ -290,7 +290,7 @@ impl Array {
         let want = T::dtype();
         if *self.dtype() != want {
             return Err(Error::new(
-                ErrorKind::InvalidArgument,
+                ErrorKind::UnsupportedDType,
                 format!(
                     "typed access as {} but the array's dtype is {}",
                     want.str_code(),
