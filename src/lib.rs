@@ -57,5 +57,3 @@ pub mod prelude {
     };
     pub use outcore_kernels::sort::{argsort, sort, SortOptions, SortStats};
 }
-
-pub mod cli;

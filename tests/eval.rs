@@ -295,6 +295,7 @@ fn eval_errors_name_the_position_and_exit_2() {
     let (rc, err) = run("x + w", &[&xa]);
     assert_eq!(rc, 2);
     assert!(err.contains("unknown name 'w'"), "{err}");
+    assert!(err.contains("bound: x)"), "{err}");
     let (rc, err) = run("frob(x)", &[&xa]);
     assert_eq!(rc, 2);
     assert!(err.contains("unknown function 'frob'"), "{err}");
@@ -374,4 +375,111 @@ fn eval_writes_c_order_for_fortran_inputs() {
     // `arange` fills each element with its flat C-order index, also in an F file.
     let v = r.as_slice::<f32>().unwrap();
     assert!(v.iter().enumerate().all(|(k, &x)| x == 3.0 * k as f32));
+}
+
+/// Writes random float arrays and NumPy's `x ** e` for the exponents NumPy runs as `square`,
+/// `sqrt`, `reciprocal` or a copy (and two it leaves to `pow`); prints the cases as JSON.
+const MAKE_SCALAR_POWERS: &str = r#"
+import numpy as np, json, warnings
+warnings.simplefilter('ignore')
+rng = np.random.default_rng(23)
+cases = []
+for dt in ['<f2', '<f4', '>f4', '<f8', '|i1', '<i4', '<u8', '|b1']:
+    name = 'p_' + dt[1:] + ('be' if dt[0] == '>' else '') + '.npy'
+    if dt[1] == 'f':
+        x = (rng.standard_normal(40000) * 10.0 ** rng.integers(-3, 4, 40000)).astype(dt)
+        x[:6] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0]
+    elif dt[1] == 'b':
+        x = rng.integers(0, 2, 1000).astype(bool)
+    else:
+        info = np.iinfo(dt)
+        x = rng.integers(info.min, info.max, 1000, dtype=np.dtype(dt).newbyteorder('='), endpoint=True).astype(dt)
+    np.save(name, x)
+    exps = ['2', '2.0', '0.5', '-1', '-1.0', '1', '1.0', '0', '0.0'] if dt[1] == 'f' else ['2', '1', '0']
+    for e in exps:
+        out = f'want_{len(cases)}.npy'
+        np.save(out, eval('x ** ' + e))
+        cases.append({'input': name, 'expr': 'x ** ' + e, 'want': out})
+print(json.dumps(cases))
+"#;
+
+/// `x ** 2` is NumPy's exact `square` for float arrays, not `pow` (which is an ulp off for
+/// about one element in a thousand); likewise `** 0.5`, `** -1` and `** 1`.
+#[test]
+fn scalar_powers_match_numpy_bit_for_bit() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    let cases: Vec<Json> =
+        serde_json::from_str(python(dir.path(), MAKE_SCALAR_POWERS).trim()).unwrap();
+    assert_eq!(cases.len(), 4 * 9 + 4 * 3);
+    let ctx = Context::builder().threads(2).build().unwrap();
+    let mut checks = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        let x = Array::open(dir.path().join(c["input"].as_str().unwrap())).unwrap();
+        let got = format!("got_{i}.npy");
+        eval_to_file(
+            &ctx,
+            c["expr"].as_str().unwrap(),
+            &[("x", &x)],
+            &dir.path().join(&got),
+            None,
+            &OutputOptions::default(),
+        )
+        .unwrap();
+        checks.push(format!(
+            "({:?}, {:?}, {:?})",
+            got,
+            c["want"].as_str().unwrap(),
+            c["expr"].as_str().unwrap()
+        ));
+    }
+    // Same dtype and the same bits (NaN payloads aside) in every element.
+    let check = format!(
+        r#"
+import numpy as np
+for got, want, expr in [{}]:
+    g, w = np.load(got), np.load(want)
+    if g.dtype != w.dtype.newbyteorder('=') and g.dtype != w.dtype:
+        print(expr, 'dtype', g.dtype, w.dtype)
+    elif w.dtype.kind == 'f':
+        same = (g.astype(w.dtype.newbyteorder('=')).view('u%d' % w.itemsize) ==
+                w.astype(w.dtype.newbyteorder('=')).view('u%d' % w.itemsize)) | (np.isnan(g) & np.isnan(w))
+        if not same.all():
+            print(expr, w.dtype, (~same).sum(), 'elements differ, e.g.', g[~same][:3], w[~same][:3])
+    elif not np.array_equal(g, w):
+        print(expr, w.dtype, 'values differ')
+"#,
+        checks.join(", ")
+    );
+    let mismatches = python(dir.path(), &check);
+    assert!(mismatches.trim().is_empty(), "{mismatches}");
+}
+
+/// `x + 1` with only `y` and `z` bound lists them (it said "bound: none" because names the
+/// expression does not use were left out of the message).
+#[test]
+fn unknown_name_error_lists_every_bound_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = outcore_in(
+        dir.path(),
+        &["gen", "small.npy", "--dtype", "i4", "--shape", "3"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let small = Array::open(dir.path().join("small.npy")).unwrap();
+    let ctx = Context::builder().threads(1).build().unwrap();
+    let err = eval_to_file(
+        &ctx,
+        "x + 1",
+        &[("z", &small), ("y", &small)],
+        dir.path().join("q.npy"),
+        None,
+        &OutputOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        err.message()
+            .contains("unknown name 'x' (bind it to a file with x=FILE; bound: y, z)"),
+        "{err}"
+    );
+    assert!(!dir.path().join("q.npy").exists());
 }

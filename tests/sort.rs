@@ -408,3 +408,62 @@ fn cli_sigterm_during_a_sort_exits_143_and_cleans_up() {
     assert!(!d.join("o.npy").exists());
     assert_empty_dir(&d.join("tmp"));
 }
+
+/// `by` takes any number of key columns (it refused more than 8): 10, 20 and 40 key columns
+/// (repeats and negative indices among them) against NumPy's `lexsort`, rows moved intact,
+/// and the argsort's indices.
+#[test]
+fn sort_by_many_columns_matches_lexsort() {
+    require_numpy!();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Few distinct values per column, so that ties reach the last key columns.
+    let t = write_npy(
+        d,
+        "t.npy",
+        "np.random.default_rng(9).integers(0, 2, (5000, 45)).astype('<i4')",
+    );
+    let input = Array::open(&t).unwrap();
+    let ctx = context(1 << 20, 2);
+    let key_sets: [Vec<isize>; 3] = [
+        (0..10).rev().collect(),
+        (0..20)
+            .map(|i| if i % 3 == 0 { -1 - i } else { i })
+            .chain([4, 4])
+            .collect(),
+        (0..40).collect(),
+    ];
+    for (k, by) in key_sets.iter().enumerate() {
+        let opts = SortOptions {
+            by: by.clone(),
+            ..SortOptions::default()
+        };
+        sort(&ctx, &input, d.join(format!("s{k}.npy")), &opts).unwrap();
+        argsort(&ctx, &input, d.join(format!("i{k}.npy")), &opts).unwrap();
+    }
+    let check = format!(
+        r#"
+import numpy as np
+t = np.load('{t}')
+for k, by in enumerate({sets:?}):
+    # lexsort's primary key is its last one.
+    order = np.lexsort([t[:, c] for c in reversed(by)])
+    assert (np.load(f'{d}/i{{k}}.npy') == order).all(), k
+    assert (np.load(f'{d}/s{{k}}.npy') == t[order]).all(), k
+print('ok')
+"#,
+        t = t.display(),
+        d = d.display(),
+        sets = key_sets
+    );
+    let out = Command::new("python3")
+        .args(["-c", &check])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "ok",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

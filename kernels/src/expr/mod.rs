@@ -287,14 +287,30 @@ impl Expr {
         inputs: &[(&str, ScalarKind)],
         dtype: Option<ScalarKind>,
     ) -> Result<Program> {
+        let bound: Vec<&str> = inputs.iter().map(|(n, _)| *n).collect();
+        self.compile_bound(inputs, &bound, dtype)
+    }
+
+    /// [`Expr::compile`] where `bound` names every input the caller has (`inputs` may hold
+    /// only those the expression uses): an unknown name's error lists them all.
+    pub(crate) fn compile_bound(
+        &self,
+        inputs: &[(&str, ScalarKind)],
+        bound: &[&str],
+        dtype: Option<ScalarKind>,
+    ) -> Result<Program> {
         let names: HashMap<&str, (usize, ScalarKind)> = inputs
             .iter()
             .enumerate()
             .map(|(i, (n, k))| (*n, (i, *k)))
             .collect();
+        let mut bound = bound.to_vec();
+        bound.sort_unstable();
+        bound.dedup();
         let c = Compiler {
             src: &self.source,
             names,
+            bound,
         };
         let root = c.materialize(c.build(&self.ast)?)?;
         let root = match dtype {
@@ -305,9 +321,64 @@ impl Expr {
     }
 }
 
+/// NumPy's fast paths of `array ** scalar` (`fast_scalar_power` and the power loops): for a
+/// float array these exponents run `square`, `sqrt`, `reciprocal` or a copy, whose results can
+/// differ from `pow`'s by an ulp; `x ** 2` of a bool array is `square` in int8.
+#[derive(Clone, Copy)]
+enum ScalarPower {
+    Square(ScalarKind),
+    Sqrt(ScalarKind),
+    Reciprocal(ScalarKind),
+    Identity,
+}
+
+impl ScalarPower {
+    fn of(base: ScalarKind, exponent: Lit) -> Option<ScalarPower> {
+        let e = match exponent {
+            Lit::Int(i) if (-1..=2).contains(&i) => i as f64,
+            Lit::Float(f) => f,
+            _ => return None,
+        };
+        if base.is_float() {
+            // Exponent 0 is left to `pow`, which gives exactly 1 as NumPy's `ones_like`.
+            return if e == 2.0 {
+                Some(ScalarPower::Square(base))
+            } else if e == 0.5 {
+                Some(ScalarPower::Sqrt(base))
+            } else if e == -1.0 {
+                Some(ScalarPower::Reciprocal(base))
+            } else if e == 1.0 {
+                Some(ScalarPower::Identity)
+            } else {
+                None
+            };
+        }
+        // Integer powers are exact, so only the bool promotion needs a path of its own.
+        match exponent {
+            Lit::Int(2) => Some(ScalarPower::Square(if base == ScalarKind::Bool {
+                ScalarKind::I8
+            } else {
+                base
+            })),
+            _ => None,
+        }
+    }
+
+    fn apply(self, t: Typed) -> Result<Typed> {
+        match self {
+            ScalarPower::Square(k) => real!(k, T => un_op::<T, Square>(cast(t, k)?)),
+            ScalarPower::Sqrt(k) => float!(k, T => un_op::<T, Sqrt>(t)),
+            ScalarPower::Reciprocal(k) => float!(k, T => un_op::<T, Reciprocal>(t)),
+            ScalarPower::Identity => Ok(t),
+        }
+    }
+}
+
 struct Compiler<'s> {
     src: &'s str,
     names: HashMap<&'s str, (usize, ScalarKind)>,
+    /// Every bound input name, sorted, for the unknown-name error.
+    bound: Vec<&'s str>,
 }
 
 impl<'s> Compiler<'s> {
@@ -376,24 +447,22 @@ impl<'s> Compiler<'s> {
     fn build(&self, ast: &Ast) -> Result<Val> {
         match ast {
             Ast::Lit { value, .. } => Ok(Val::Weak(*value)),
-            Ast::Name { name, pos } => {
-                match self.names.get(name.as_str()) {
-                    Some(&(i, kind)) => {
-                        real!(kind, T => Ok(T::wrap(Operand::<T>::Input(i)))).map(Val::Strong)
-                    }
-                    None => {
-                        let mut bound: Vec<&str> = self.names.keys().copied().collect();
-                        bound.sort_unstable();
-                        Err(self.err(
-                            *pos,
-                            format!(
-                            "unknown name '{name}' (bind it to a file with {name}=FILE; bound: {})",
-                            if bound.is_empty() { "none".to_string() } else { bound.join(", ") }
-                        ),
-                        ))
-                    }
+            Ast::Name { name, pos } => match self.names.get(name.as_str()) {
+                Some(&(i, kind)) => {
+                    real!(kind, T => Ok(T::wrap(Operand::<T>::Input(i)))).map(Val::Strong)
                 }
-            }
+                None => Err(self.err(
+                    *pos,
+                    format!(
+                        "unknown name '{name}' (bind it to a file with {name}=FILE; bound: {})",
+                        if self.bound.is_empty() {
+                            "none".to_string()
+                        } else {
+                            self.bound.join(", ")
+                        }
+                    ),
+                )),
+            },
             Ast::Unary { op, arg, pos } => {
                 let v = self.build(arg)?;
                 self.unary(*op, v, *pos)
@@ -478,31 +547,13 @@ impl<'s> Compiler<'s> {
             return float!(fk, T => bin_op::<T, tree::Div>(ta, tb)).map(Val::Strong);
         }
         if op == Pow {
-            // NumPy's `ndarray.__pow__` fast paths: `x ** 2` is `square(x)` (bool → int8) and,
-            // for float arrays, `x ** 0.5` is `sqrt(x)`.
-            match (&a, &b) {
-                (Val::Strong(t), Val::Weak(Lit::Int(2))) => {
-                    let k = if t.kind() == ScalarKind::Bool {
-                        ScalarKind::I8
-                    } else {
-                        t.kind()
-                    };
+            if let (Val::Strong(t), Val::Weak(exponent)) = (&a, &b) {
+                if let Some(fast) = ScalarPower::of(t.kind(), *exponent) {
                     let Val::Strong(t) = a else {
-                        return Err(internal("square"));
+                        return Err(internal("power base"));
                     };
-                    let t = cast(t, k)?;
-                    let two = self.lit_as(Lit::Int(2), k, arg_pos.1)?;
-                    return real!(k, T => bin_op::<T, tree::Pow>(t, two)).map(Val::Strong);
+                    return fast.apply(t).map(Val::Strong);
                 }
-                (Val::Strong(t), Val::Weak(Lit::Float(h))) if *h == 0.5 && t.kind().is_float() => {
-                    let fk = float_result(t.kind());
-                    let Val::Strong(t) = a else {
-                        return Err(internal("sqrt"));
-                    };
-                    let t = cast(t, fk)?;
-                    return float!(fk, T => un_op::<T, Sqrt>(t)).map(Val::Strong);
-                }
-                _ => {}
             }
         }
         let (ka, kb) = (Self::val_kind(&a), Self::val_kind(&b));
@@ -1153,7 +1204,8 @@ pub fn eval_to_file(
         d.require_real("eval --dtype")?;
     }
     // Type-check before broadcasting so that unknown names are reported first.
-    let program = expr.compile(&kinds, None)?;
+    let bound: Vec<&str> = inputs.iter().map(|(n, _)| *n).collect();
+    let program = expr.compile_bound(&kinds, &bound, None)?;
     let b = Broadcast::new(&arrays).map_err(|e| {
         let shapes: Vec<String> = used
             .iter()

@@ -56,7 +56,7 @@ impl<T: Num> Operand<T> {
     ) -> Result<Values<'b, T>> {
         match self {
             Operand::Const(c) => Ok(Values::Scalar(*c)),
-            Operand::Input(i) => Ok(env.sources[*i].values::<T>(env.start, env.n, typed_mut(buf))),
+            Operand::Input(i) => env.sources[*i].values::<T>(env.start, env.n, typed_mut(buf)),
             Operand::Node(node) => {
                 let out = &mut typed_mut::<T>(buf)[..env.n];
                 node.eval(env, out, scratch)?;
@@ -397,6 +397,19 @@ un_ops! {
     Floor: |a| a.floor();
     Ceil: |a| a.ceil();
     Round: |a| a.round();
+    // NumPy's `square`, which `x ** 2` runs for float arrays: one rounding, where `pow` may be
+    // an ulp off.
+    Square: |a| a.mul(a);
+}
+
+/// NumPy's `reciprocal`, which `x ** -1` runs for float arrays.
+pub struct Reciprocal;
+impl<T: Float> UnOp<T> for Reciprocal {
+    type Out = T;
+    #[inline(always)]
+    fn apply(a: T) -> T {
+        T::down(CalcFloat::div(T::from_f64(1.0).up(), a.up()))
+    }
 }
 
 pub struct IsNan;

@@ -136,7 +136,7 @@ where
                     if let Some(a) = acc.take() {
                         acc = Some(fold(a, (pos + k) as u64, item));
                     }
-                    Ok::<(), outcore_engine::Error>(())
+                    Ok(())
                 })?;
                 pos += n;
             }

@@ -22,14 +22,14 @@ impl<'a, T: Element> MapInputs<'a> for &'a TypedArray<'a, T> {
     fn bufs() -> Self::Bufs {
         block_buf::<T>()
     }
-    fn for_block<E>(
+    fn for_block(
         sources: &[Source<'_>],
         bufs: &mut Self::Bufs,
         start: usize,
         n: usize,
-        mut f: impl FnMut(usize, T) -> std::result::Result<(), E>,
-    ) -> std::result::Result<(), E> {
-        let values = sources[0].values::<T>(start, n, bufs);
+        mut f: impl FnMut(usize, T) -> Result<()>,
+    ) -> Result<()> {
+        let values = sources[0].values::<T>(start, n, bufs)?;
         for i in 0..n {
             f(i, values.get(i))?;
         }
@@ -140,10 +140,9 @@ where
         let n = out.len() / size;
         let mut fill = |typed: &mut [R]| {
             I::for_block(&b.sources, &mut bufs, start, n, |i, item| {
-                typed[i] = f((start + i) as u64, item)?;
-                Ok::<(), E>(())
+                typed[i] = f((start + i) as u64, item).map_err(Into::into)?;
+                Ok(())
             })
-            .map_err(Into::into)
         };
         match bytemuck::try_cast_slice_mut::<u8, R>(out) {
             Ok(typed) => fill(typed)?,

@@ -114,22 +114,28 @@ impl<'a> Source<'a> {
     }
 
     /// The values at iteration positions `start..start + n`, borrowed from the mapping when
-    /// possible, otherwise loaded into `buf` (which must hold at least `n` elements).
+    /// possible, otherwise loaded into `buf` (which must hold at least `n` elements). `T`
+    /// must be the source's element type: its bytes are reinterpreted.
     pub fn values<'b, T: Element>(
         &'b self,
         start: usize,
         n: usize,
         buf: &'b mut [T],
-    ) -> Values<'b, T> {
-        debug_assert_eq!(T::KIND, self.kind);
+    ) -> Result<Values<'b, T>> {
+        if T::KIND != self.kind {
+            return Err(Error::new(
+                ErrorKind::UnsupportedDType,
+                format!("{} elements read as {}", self.kind.name(), T::KIND.name()),
+            ));
+        }
         let size = std::mem::size_of::<T>();
-        match &self.access {
+        Ok(match &self.access {
             Access::Scalar => Values::Scalar(self.read(0)),
             Access::Contiguous => {
                 let bytes = &self.bytes[start * size..(start + n) * size];
                 if !self.swap {
                     if let Ok(s) = bytemuck::try_cast_slice::<u8, T>(bytes) {
-                        return Values::Slice(s);
+                        return Ok(Values::Slice(s));
                     }
                 }
                 let out = &mut buf[..n];
@@ -143,7 +149,7 @@ impl<'a> Source<'a> {
                 self.gather(shape, strides, start, &mut buf[..n]);
                 Values::Slice(&buf[..n])
             }
-        }
+        })
     }
 
     /// Gathers positions `start..start + out.len()` of a strided walk.
@@ -438,13 +444,13 @@ pub trait MapInputs<'a> {
     fn kinds() -> Vec<ScalarKind>;
     fn bufs() -> Self::Bufs;
     /// Calls `f(i, item)` for every position `i` of the block.
-    fn for_block<E>(
+    fn for_block(
         sources: &[Source<'_>],
         bufs: &mut Self::Bufs,
         start: usize,
         n: usize,
-        f: impl FnMut(usize, Self::Item) -> std::result::Result<(), E>,
-    ) -> std::result::Result<(), E>;
+        f: impl FnMut(usize, Self::Item) -> Result<()>,
+    ) -> Result<()>;
 }
 
 macro_rules! map_inputs {
@@ -456,14 +462,14 @@ macro_rules! map_inputs {
             fn kinds() -> Vec<ScalarKind> { vec![$($t::KIND),+] }
             fn bufs() -> Self::Bufs { ($(block_buf::<$t>(),)+) }
             #[allow(non_snake_case)]
-            fn for_block<E>(
+            fn for_block(
                 sources: &[Source<'_>],
                 bufs: &mut Self::Bufs,
                 start: usize,
                 n: usize,
-                mut f: impl FnMut(usize, Self::Item) -> std::result::Result<(), E>,
-            ) -> std::result::Result<(), E> {
-                $(let $t = sources[$i].values::<$t>(start, n, &mut bufs.$i);)+
+                mut f: impl FnMut(usize, Self::Item) -> Result<()>,
+            ) -> Result<()> {
+                $(let $t = sources[$i].values::<$t>(start, n, &mut bufs.$i)?;)+
                 for i in 0..n {
                     f(i, ($($t.get(i),)+))?;
                 }
@@ -658,7 +664,7 @@ mod tests {
         let mut buf = vec![0i32; 6];
         for start in 0..6 {
             for n in 0..=6 - start {
-                let v = src.values::<i32>(start, n, &mut buf);
+                let v = src.values::<i32>(start, n, &mut buf).unwrap();
                 let got: Vec<i32> = (0..n).map(|i| v.get(i)).collect();
                 let want: Vec<i32> = (start as i32..(start + n) as i32).collect();
                 assert_eq!(got, want, "start {start} n {n}");
@@ -674,9 +680,32 @@ mod tests {
             access: access_for(&l, &[2, 3, 4], Order::C),
         };
         let mut buf = vec![0i32; 24];
-        let v = src.values::<i32>(0, 24, &mut buf);
+        let v = src.values::<i32>(0, 24, &mut buf).unwrap();
         let got: Vec<i32> = (0..24).map(|i| v.get(i)).collect();
         let want: Vec<i32> = (0..24).map(|p| data[(p / 4) % 3]).collect();
         assert_eq!(got, want);
+    }
+
+    /// Reading a source as another element type is an error, not reinterpreted bytes (it was
+    /// only a debug assertion).
+    #[test]
+    fn values_of_the_wrong_element_type_are_refused() {
+        let l = Layout::new(DType::native(ScalarKind::I32), vec![4], Order::C).unwrap();
+        let data: Vec<i32> = vec![1, 2, 3, 4];
+        let src = Source {
+            bytes: bytemuck::cast_slice(&data),
+            kind: ScalarKind::I32,
+            swap: false,
+            access: access_for(&l, &[4], Order::C),
+        };
+        let mut floats = vec![0f32; 4];
+        let err = src.values::<f32>(0, 4, &mut floats).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnsupportedDType);
+        assert!(
+            err.message().contains("int32 elements read as float32"),
+            "{err}"
+        );
+        let mut unsigned = vec![0u32; 4];
+        assert!(src.values::<u32>(0, 4, &mut unsigned).is_err());
     }
 }

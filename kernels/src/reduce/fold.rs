@@ -86,18 +86,27 @@ impl AxisView {
         }
     }
 
-    pub fn along(shape: &[usize], order: Order, axis: usize) -> AxisView {
+    pub fn along(shape: &[usize], order: Order, axis: usize) -> Result<AxisView> {
+        if axis >= shape.len() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "axis {axis} is out of range for an array of {} dimensions",
+                    shape.len()
+                ),
+            ));
+        }
         let before: usize = shape[..axis].iter().product();
         let after: usize = shape[axis + 1..].iter().product();
         let (outer, inner) = match order {
             Order::C => (before, after),
             Order::F => (after, before),
         };
-        AxisView {
+        Ok(AxisView {
             outer,
             n: shape[axis],
             inner,
-        }
+        })
     }
 
     pub fn results(&self) -> usize {
@@ -291,6 +300,20 @@ fn interval_pieces(range: Range<usize>, n: usize, inner: usize) -> Vec<Range<usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An axis past the last one is an error, not an index panic.
+    #[test]
+    fn along_an_out_of_range_axis_is_an_error() {
+        let err = AxisView::along(&[3, 4], Order::C, 2).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(
+            err.message()
+                .contains("axis 2 is out of range for an array of 2 dimensions"),
+            "{err}"
+        );
+        let v = AxisView::along(&[3, 4, 5], Order::F, 1).unwrap();
+        assert_eq!((v.outer, v.n, v.inner), (5, 4, 3));
+    }
 
     #[test]
     fn pieces_have_interval_results() {

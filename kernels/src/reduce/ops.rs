@@ -1235,7 +1235,7 @@ pub fn reduce_axis(
         .with_path(array.path()));
     }
     let k = k as usize;
-    let view = AxisView::along(array.shape(), array.order(), k);
+    let view = AxisView::along(array.shape(), array.order(), k)?;
     let (kind, data, warnings) = reduce_view(ctx, array, op, view, ddof, IndexMap::Identity)?;
     let mut shape = array.shape().to_vec();
     shape.remove(k);

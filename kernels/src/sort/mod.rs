@@ -35,8 +35,9 @@ use source::{
     IndexSink, IndexSource, Reader, RowKeySource, RowSink, Sink, Source, ValueSink, ValueSource,
 };
 
-/// The most `--by` columns a record sort takes.
-pub const MAX_BY_COLUMNS: usize = 8;
+/// Most distinct key columns of a record sort: records carry a key word per column, and
+/// widths are compiled in (exact up to 8 columns, the common case, then padded).
+pub const MAX_KEY_COLUMNS: usize = 1024;
 
 /// How to sort.
 #[derive(Debug, Clone, Default)]
@@ -202,7 +203,7 @@ fn run(
     Ok(stats)
 }
 
-/// Checks `--by` columns against the shape; `None` for an ordinary sort.
+/// Checks `by` columns against the shape; `None` for an ordinary sort.
 fn resolve_columns(by: &[isize], shape: &[usize], flatten: bool) -> Result<Option<Vec<usize>>> {
     if by.is_empty() {
         return Ok(None);
@@ -210,37 +211,29 @@ fn resolve_columns(by: &[isize], shape: &[usize], flatten: bool) -> Result<Optio
     if shape.len() != 2 {
         return Err(err!(
             InvalidArgument,
-            "--by sorts the rows of a 2-d table, but the array has shape {shape:?}"
+            "by sorts the rows of a 2-d table, but the array has shape {shape:?}"
         ));
     }
     if flatten {
-        return Err(err!(
-            InvalidArgument,
-            "--by and --flatten cannot be combined"
-        ));
-    }
-    if by.len() > MAX_BY_COLUMNS {
-        return Err(err!(
-            InvalidArgument,
-            "--by takes at most {MAX_BY_COLUMNS} columns, got {}",
-            by.len()
-        ));
+        return Err(err!(InvalidArgument, "by and flatten cannot be combined"));
     }
     let cols = shape[1] as isize;
-    by.iter()
-        .map(|&c| {
-            let i = if c < 0 { c + cols } else { c };
-            if i < 0 || i >= cols {
-                Err(err!(
-                    InvalidArgument,
-                    "--by column {c} is out of range for a table of {cols} columns"
-                ))
-            } else {
-                Ok(i as usize)
-            }
-        })
-        .collect::<Result<Vec<_>>>()
-        .map(Some)
+    let mut columns = Vec::with_capacity(by.len());
+    for &c in by {
+        let i = if c < 0 { c + cols } else { c };
+        if i < 0 || i >= cols {
+            return Err(err!(
+                InvalidArgument,
+                "by column {c} is out of range for a table of {cols} columns"
+            ));
+        }
+        // A repeated column adds nothing to a lexicographic order: its ties were settled by
+        // its first occurrence.
+        if !columns.contains(&(i as usize)) {
+            columns.push(i as usize);
+        }
+    }
+    Ok(Some(columns))
 }
 
 fn drive<R: Record>(
@@ -321,7 +314,7 @@ fn by_columns<T: SortKey>(
         [u64; W]: Record,
     {
         let Shape::Flat(rows) = plan.shape else {
-            return Err(err!(InvalidArgument, "--by needs a 2-d table"));
+            return Err(err!(InvalidArgument, "by needs a 2-d table"));
         };
         let row_len = plan.reader.shape()[1];
         let source = RowKeySource::<T> {
@@ -344,6 +337,8 @@ fn by_columns<T: SortKey>(
             drive::<[u64; W]>(plan, &source, &sink, Canon::default(), out)
         }
     }
+    // Record widths are key words + the row index; past 8 columns the keys are padded with
+    // zero words (equal in every record, so the order is unchanged).
     match columns.len() {
         1 => with_width::<T, 2>(plan, columns, indices, out),
         2 => with_width::<T, 3>(plan, columns, indices, out),
@@ -353,9 +348,15 @@ fn by_columns<T: SortKey>(
         6 => with_width::<T, 7>(plan, columns, indices, out),
         7 => with_width::<T, 8>(plan, columns, indices, out),
         8 => with_width::<T, 9>(plan, columns, indices, out),
+        9..=16 => with_width::<T, 17>(plan, columns, indices, out),
+        17..=64 => with_width::<T, 65>(plan, columns, indices, out),
+        65..=256 => with_width::<T, 257>(plan, columns, indices, out),
+        257..=MAX_KEY_COLUMNS => {
+            with_width::<T, { MAX_KEY_COLUMNS + 1 }>(plan, columns, indices, out)
+        }
         n => Err(err!(
             InvalidArgument,
-            "--by takes 1 to {MAX_BY_COLUMNS} columns, got {n}"
+            "by names {n} distinct columns; a record sort takes at most {MAX_KEY_COLUMNS}"
         )),
     }
 }

@@ -25,7 +25,7 @@ pub struct Canon {
 /// A fixed-size record of a sorted run: a plain key (`u8`…`u64`, value sorts) or
 /// `[u64; W]` = `W - 1` canonical key words, most significant first, then the element index
 /// (argsort and `--by`; the index makes every record distinct, so any sort is stable).
-pub trait Record: Pod + Ord + Default + Debug + Send + Sync {
+pub trait Record: Pod + Ord + Debug + Send + Sync {
     /// Key bytes an LSD radix sort must look at (at most 8 for radix; more → comparison sort).
     const KEY_BYTES: usize;
     /// Byte `i` of the key, counting from the least significant.
@@ -83,26 +83,21 @@ macro_rules! plain_record {
 }
 plain_record!(u8, u16, u32, u64);
 
-macro_rules! index_record {
-    ($($w:literal),*) => {$(
-        impl Record for [u64; $w] {
-            const KEY_BYTES: usize = 8 * ($w - 1);
-            #[inline(always)]
-            fn digit(&self, i: usize) -> u8 {
-                (self[$w - 2 - i / 8] >> (8 * (i % 8))) as u8
-            }
-            #[inline(always)]
-            fn index(&self) -> u64 {
-                self[$w - 1]
-            }
-            #[inline(always)]
-            fn top(&self) -> u64 {
-                self[0]
-            }
-        }
-    )*};
+impl<const W: usize> Record for [u64; W] {
+    const KEY_BYTES: usize = 8 * (W - 1);
+    #[inline(always)]
+    fn digit(&self, i: usize) -> u8 {
+        (self[W - 2 - i / 8] >> (8 * (i % 8))) as u8
+    }
+    #[inline(always)]
+    fn index(&self) -> u64 {
+        self[W - 1]
+    }
+    #[inline(always)]
+    fn top(&self) -> u64 {
+        self[0]
+    }
 }
-index_record!(2, 3, 4, 5, 6, 7, 8, 9);
 
 /// Buckets at most this long are finished by a comparison sort (they sit in cache by then).
 const SMALL: usize = 1024;
@@ -242,7 +237,7 @@ mod tests {
     fn check<R: Record>(mut v: Vec<R>) {
         let mut expect = v.clone();
         expect.sort();
-        let mut scratch = vec![R::default(); v.len()];
+        let mut scratch = vec![R::zeroed(); v.len()];
         sort_records(&mut v, &mut scratch, &CancelToken::new()).unwrap();
         assert_eq!(v, expect);
     }

@@ -213,6 +213,8 @@ impl<T: SortKey, const W: usize> Source<[u64; W]> for RowKeySource<'_, T> {
                 for (k, &c) in s.columns.iter().enumerate() {
                     rec[k] = s.reader.get::<T>(row * s.row_len + c).canon(s.descending);
                 }
+                // Padding words of a wide record (buffers are reused: clear them).
+                rec[s.columns.len()..W - 1].fill(0);
                 rec[W - 1] = row as u64;
             }
             if let Some(m) = mem {
