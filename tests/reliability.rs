@@ -446,7 +446,7 @@ fn dropping_outputs_from_the_page_cache_changes_no_byte_of_them() {
     let input = make_input(work.path(), "in.npy", "2097152"); // 16 MiB
     let input_2d = make_input(work.path(), "in2.npy", "2,1310720");
     let cached =
-        |p: &Path| outcore::engine::sys::cached_pages(&std::fs::File::open(p).unwrap()).unwrap();
+        |p: &Path| outcore::engine::cached_pages(&std::fs::File::open(p).unwrap()).unwrap();
     let mut residency = Vec::new();
     for (name, args) in writing_commands() {
         let mut outputs = Vec::new();

@@ -11,7 +11,7 @@ use crate::element::Element;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::{Layout, Order};
 use crate::npy;
-use crate::sys::{Advice, Advisor, MapMode, Mapping};
+use crate::sys::{Advice, Advisor, MapMode, Mapping, ReadOnlyBytes};
 
 /// How an array file is opened, with NumPy's `mmap_mode` meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,10 +59,12 @@ pub struct RawSpec {
     pub order: Order,
 }
 
-/// A mapped array file.
+/// An array: a mapped `.npy` or raw file, or (for the small cases an embedder has beside its
+/// files) bytes in memory. Every kernel takes either.
 pub struct Array {
+    /// Empty for an in-memory array (errors then name no file).
     path: PathBuf,
-    file: File,
+    file: Option<File>,
     layout: Layout,
     data_offset: usize,
     version: Option<(u8, u8)>,
@@ -118,7 +120,7 @@ impl Array {
             .map_err(|e| Error::io("cannot map", e).with_path(path))?;
         Ok(Array {
             path: path.to_path_buf(),
-            file,
+            file: Some(file),
             layout: header.layout,
             data_offset: header.data_offset,
             version: Some(header.version),
@@ -149,7 +151,7 @@ impl Array {
             .map_err(|e| Error::io("cannot map", e).with_path(path))?;
         Ok(Array {
             path: path.to_path_buf(),
-            file,
+            file: Some(file),
             data_offset: header.len(),
             layout,
             version: Some((header[6], header[7])),
@@ -200,7 +202,7 @@ impl Array {
             .map_err(|e| Error::io("cannot map", e).with_path(path))?;
         Ok(Array {
             path: path.to_path_buf(),
-            file,
+            file: Some(file),
             layout,
             data_offset: offset,
             version: None,
@@ -209,11 +211,131 @@ impl Array {
         })
     }
 
+    /// An array over bytes in memory, read in place (no copy, no file): `bytes` holds the
+    /// data in `layout`'s dtype, shape and order, and is kept alive by the array.
+    ///
+    /// ```
+    /// use outcore_engine::{Array, DType, Layout, Order, ScalarKind};
+    /// let bytes: Vec<u8> = [1.5f64, 2.5, 3.5].iter().flat_map(|v| v.to_ne_bytes()).collect();
+    /// let layout = Layout::new(DType::native(ScalarKind::F64), vec![3], Order::C)?;
+    /// let a = Array::from_memory(bytes, layout)?;
+    /// assert_eq!(a.to_vec::<f64>()?, [1.5, 2.5, 3.5]);
+    /// # Ok::<(), outcore_engine::Error>(())
+    /// ```
+    pub fn from_memory<B>(bytes: B, layout: Layout) -> Result<Array>
+    where
+        B: AsRef<[u8]> + Send + Sync + 'static,
+    {
+        let len = bytes.as_ref().len();
+        if len != layout.nbytes() {
+            return Err(Error::new(
+                ErrorKind::Shape,
+                format!(
+                    "{len} bytes in memory do not hold shape {:?} of {} ({} bytes)",
+                    layout.shape(),
+                    layout.dtype().str_code(),
+                    layout.nbytes()
+                ),
+            ));
+        }
+        Ok(Array::in_memory(
+            Mapping::memory(Box::new(ReadOnlyBytes(bytes)), false),
+            layout,
+            Mode::Read,
+        ))
+    }
+
+    /// A C-ordered in-memory array that owns `values` (no copy), writable: a destination for
+    /// `map_into`, or an input. [`Array::into_vec`] gives the vector back.
+    ///
+    /// ```
+    /// use outcore_engine::Array;
+    /// let a = Array::from_vec(vec![1i32, 2, 3, 4, 5, 6], &[2, 3])?;
+    /// assert_eq!(a.shape(), [2, 3]);
+    /// assert_eq!(a.into_vec::<i32>()?, [1, 2, 3, 4, 5, 6]);
+    /// # Ok::<(), outcore_engine::Error>(())
+    /// ```
+    pub fn from_vec<T: Element>(values: Vec<T>, shape: &[usize]) -> Result<Array> {
+        let layout = Layout::new(T::dtype(), shape.to_vec(), Order::C)?;
+        if layout.len() != values.len() {
+            return Err(Error::new(
+                ErrorKind::Shape,
+                format!(
+                    "{} values do not fill shape {shape:?} ({} elements)",
+                    values.len(),
+                    layout.len()
+                ),
+            ));
+        }
+        Ok(Array::in_memory(
+            Mapping::memory(Box::new(values), true),
+            layout,
+            Mode::ReadWrite,
+        ))
+    }
+
+    /// A zero-filled, writable in-memory array of `T` (C order): a destination for small
+    /// results an embedder keeps in memory.
+    pub fn zeros<T: Element>(shape: &[usize]) -> Result<Array> {
+        let layout = Layout::new(T::dtype(), shape.to_vec(), Order::C)?;
+        Array::from_vec(vec![T::default(); layout.len()], shape)
+    }
+
+    fn in_memory(map: Mapping, layout: Layout, mode: Mode) -> Array {
+        Array {
+            path: PathBuf::new(),
+            file: None,
+            layout,
+            data_offset: 0,
+            version: None,
+            mode,
+            map,
+        }
+    }
+
+    /// The elements in memory order as a new vector of `T` (the array's dtype must be `T`'s,
+    /// native byte order).
+    pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
+        Ok(self.as_slice::<T>()?.into_owned())
+    }
+
+    /// The vector an array made by [`Array::from_vec`] owns, without a copy; any other array's
+    /// elements are copied as by [`Array::to_vec`].
+    pub fn into_vec<T: Element>(self) -> Result<Vec<T>> {
+        self.check_element::<T>()?;
+        let owns_vec = self
+            .map
+            .memory_owner()
+            .is_some_and(|owner| owner.as_any().is::<Vec<T>>());
+        if !owns_vec {
+            return self.to_vec();
+        }
+        match self
+            .map
+            .into_memory()
+            .map(|owner| owner.into_any().downcast::<Vec<T>>())
+        {
+            Some(Ok(values)) => Ok(*values),
+            // Not reached: the owner was checked to be a `Vec<T>` above.
+            _ => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "the array's memory is not a vector of its dtype",
+            )),
+        }
+    }
+
+    /// Whether the array is bytes in memory rather than a file.
+    pub fn is_memory(&self) -> bool {
+        self.map.is_memory()
+    }
+
+    /// The file's path (empty for an in-memory array).
     pub fn path(&self) -> &Path {
         &self.path
     }
-    pub fn file(&self) -> &File {
-        &self.file
+    /// The open file (`None` for an in-memory array).
+    pub fn file(&self) -> Option<&File> {
+        self.file.as_ref()
     }
     pub fn layout(&self) -> &Layout {
         &self.layout
@@ -290,7 +412,7 @@ impl Array {
         let want = T::dtype();
         if *self.dtype() != want {
             return Err(Error::new(
-                ErrorKind::InvalidArgument,
+                ErrorKind::UnsupportedDType,
                 format!(
                     "typed access as {} but the array's dtype is {}",
                     want.str_code(),
@@ -374,7 +496,7 @@ pub struct Input<'a> {
 
 impl<'a> Input<'a> {
     /// An input over bytes the caller mapped (e.g. a temporary run file).
-    pub fn from_mapping(map: &'a Mapping, data_offset: usize, path: &'a Path) -> Input<'a> {
+    pub(crate) fn from_mapping(map: &'a Mapping, data_offset: usize, path: &'a Path) -> Input<'a> {
         Input {
             bytes: &map.bytes()[data_offset..],
             advisor: map.advisor(),
@@ -442,6 +564,54 @@ impl<'a> Input<'a> {
 mod tests {
     use super::*;
     use crate::dtype::ScalarKind;
+
+    #[test]
+    fn in_memory_arrays_read_in_place_and_hint_nothing() {
+        let values: Vec<f64> = (0..10_000).map(|i| i as f64 * 0.5).collect();
+        let bytes: std::sync::Arc<[u8]> = bytemuck::cast_slice::<f64, u8>(&values).into();
+        let addr = bytes.as_ptr();
+        let layout = Layout::new(DType::native(ScalarKind::F64), vec![100, 100], Order::F).unwrap();
+        let a = Array::from_memory(bytes.clone(), layout).unwrap();
+        assert!(a.is_memory() && a.file().is_none() && a.path().as_os_str().is_empty());
+        assert_eq!(a.data().as_ptr(), addr, "read in place, not copied");
+        assert_eq!(a.order(), Order::F);
+        // Hints about memory must never discard it (MADV_DONTNEED would zero heap pages).
+        let input = a.input();
+        input.advise(0..input.bytes.len(), Advice::Sequential);
+        input.release(0..input.bytes.len());
+        input.check_backed(0..input.bytes.len()).unwrap();
+        assert_eq!(a.to_vec::<f64>().unwrap(), values);
+        // Read-only memory stays read-only.
+        let mut a = a;
+        assert_eq!(a.data_mut().unwrap_err().kind(), ErrorKind::InvalidArgument);
+        // A wrong length is a shape error, not a short read.
+        let layout = Layout::new(DType::native(ScalarKind::F64), vec![3], Order::C).unwrap();
+        let e = Array::from_memory(vec![0u8; 23], layout).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Shape);
+        assert!(e.to_string().starts_with("23 bytes"), "{e}");
+    }
+
+    #[test]
+    fn vectors_go_in_and_come_back_without_a_copy() {
+        let v: Vec<u16> = (0..600).collect();
+        let addr = v.as_ptr();
+        let mut a = Array::from_vec(v, &[20, 30]).unwrap();
+        a.as_mut_slice::<u16>().unwrap()[599] = 7;
+        let back = a.into_vec::<u16>().unwrap();
+        assert_eq!(back.as_ptr(), addr);
+        assert_eq!(back[599], 7);
+        assert_eq!(
+            Array::from_vec(vec![1u8; 5], &[2, 3]).err().unwrap().kind(),
+            ErrorKind::Shape
+        );
+        let z = Array::zeros::<f32>(&[2, 2]).unwrap();
+        assert_eq!(z.dtype(), &DType::native(ScalarKind::F32));
+        assert_eq!(z.to_vec::<f32>().unwrap(), [0.0; 4]);
+        assert_eq!(
+            z.to_vec::<f64>().unwrap_err().kind(),
+            ErrorKind::UnsupportedDType
+        );
+    }
 
     #[test]
     fn check_backed_reports_a_truncation_cached_or_not() {

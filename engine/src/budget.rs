@@ -69,7 +69,7 @@ impl Budget {
                     Error::new(
                         ErrorKind::Budget,
                         format!(
-                        "{what} needs {} but only {} of the {} memory budget is free (raise --mem)",
+                        "{what} needs {} but only {} of the {} memory budget is free (raise the budget)",
                         format_bytes(bytes as u64),
                         format_bytes(self.limit().saturating_sub(cur) as u64),
                         format_bytes(self.limit() as u64)

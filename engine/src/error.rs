@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 pub enum ErrorKind {
     /// An operating-system I/O error (read, write, map, sync).
     Io,
+    /// A file (an input, a directory) does not exist.
+    NotFound,
     /// The destination file system has no room for the output or the temporary files.
     DiskFull,
     /// A file is not a valid `.npy` file, or is shorter than its header says.
@@ -64,6 +66,7 @@ impl Error {
     pub fn io(what: impl Into<String>, err: io::Error) -> Error {
         let kind = match err.raw_os_error() {
             Some(libc::ENOSPC) | Some(libc::EDQUOT) => ErrorKind::DiskFull,
+            Some(libc::ENOENT) => ErrorKind::NotFound,
             _ => ErrorKind::Io,
         };
         let mut message = what.into();
@@ -84,7 +87,8 @@ impl Error {
 
     /// Attach the path of the file this error concerns (kept if one is already set).
     pub fn with_path(mut self, path: impl AsRef<Path>) -> Error {
-        if self.path.is_none() {
+        // In-memory arrays have an empty path: there is no file to name.
+        if self.path.is_none() && !path.as_ref().as_os_str().is_empty() {
             self.path = Some(path.as_ref().to_path_buf());
         }
         self

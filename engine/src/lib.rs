@@ -2,7 +2,9 @@
 //! the `.npy` format, memory-mapped arrays, output files, the chunk planner, the scheduler and
 //! the memory budget. It knows nothing of particular kernels.
 //!
-//! All `unsafe` code of outcore lives in the [`sys`] module.
+//! All `unsafe` code of outcore lives in one private module (`sys`); the few OS helpers that
+//! kernels and tools need are re-exported here: [`page_size`], [`large_buffer`],
+//! [`prefetch_read`], [`Advice`], [`cached_pages`], [`fadvise`].
 
 pub mod array;
 pub mod budget;
@@ -14,7 +16,7 @@ pub mod npy;
 pub mod output;
 pub mod plan;
 pub mod sched;
-pub mod sys;
+mod sys;
 
 pub use array::{cast_or_copy, Array, Input, Mode, RawSpec};
 pub use budget::{format_bytes, parse_bytes, Budget, Reservation};
@@ -27,3 +29,4 @@ pub use output::{
     check_destination, Output, OutputCache, OutputFile, OutputHints, OutputOptions, ScratchFile,
 };
 pub use sched::{CancelToken, ChunkIo, Context, ContextBuilder, Pattern, Progress, ReadRange};
+pub use sys::{cached_pages, fadvise, large_buffer, page_size, prefetch_read, Advice, FileAdvice};

@@ -20,14 +20,49 @@ use crate::npy;
 use crate::sys::{self, Advisor, MapMode, Mapping};
 
 /// What to check before an output is created, and how its pages are kept.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct OutputOptions {
-    /// Replace an existing destination (`--force`).
+    /// Replace an existing destination.
     pub force: bool,
     /// The job's input files: the destination must not be any of them (also through links).
     pub inputs: Vec<PathBuf>,
-    /// Whether the output's pages stay in the page cache once written (`--output-cache`).
+    /// Whether the output's pages stay in the page cache once written.
     pub cache: OutputCache,
+    /// Flush the output to disk before it is named (the default: a named output survives a
+    /// crash of the machine). Without it the output still appears only when complete, but
+    /// the kernel writes it back in its own time: for intermediate results.
+    pub sync: bool,
+}
+
+impl Default for OutputOptions {
+    fn default() -> OutputOptions {
+        OutputOptions {
+            force: false,
+            inputs: Vec::new(),
+            cache: OutputCache::default(),
+            sync: true,
+        }
+    }
+}
+
+impl OutputOptions {
+    /// Options that replace an existing destination.
+    pub fn force(mut self, force: bool) -> OutputOptions {
+        self.force = force;
+        self
+    }
+
+    /// Options with the given page-cache policy.
+    pub fn cache(mut self, cache: OutputCache) -> OutputOptions {
+        self.cache = cache;
+        self
+    }
+
+    /// Options that flush (`true`, the default) or do not flush the output before naming it.
+    pub fn sync(mut self, sync: bool) -> OutputOptions {
+        self.sync = sync;
+        self
+    }
 }
 
 /// Whether an output's pages stay in the page cache once they are on disk.
@@ -88,6 +123,7 @@ pub struct OutputFile {
     data_offset: usize,
     len: usize,
     force: bool,
+    sync: bool,
     drop_written: bool,
 }
 
@@ -121,7 +157,7 @@ pub fn check_destination(dest: &Path, opts: &OutputOptions) -> Result<()> {
             if !opts.force {
                 return Err(Error::new(
                     ErrorKind::OutputExists,
-                    "output already exists (use --force to replace it)",
+                    "output already exists (replacing it was not asked for)",
                 )
                 .with_path(dest));
             }
@@ -204,6 +240,7 @@ impl OutputFile {
             data_offset: header.len(),
             len,
             force: opts.force,
+            sync: opts.sync,
             drop_written: opts.cache.drops(len),
         })
     }
@@ -243,12 +280,14 @@ impl OutputFile {
     /// Syncs the data to disk and gives the file its final name. Until this returns Ok the
     /// destination is untouched.
     pub fn commit(mut self) -> Result<()> {
-        self.map
-            .flush()
-            .map_err(|e| Error::io("cannot write the output to disk", e).with_path(&self.dest))?;
-        self.file
-            .sync_all()
-            .map_err(|e| Error::io("cannot sync the output", e).with_path(&self.dest))?;
+        if self.sync {
+            self.map.flush().map_err(|e| {
+                Error::io("cannot write the output to disk", e).with_path(&self.dest)
+            })?;
+            self.file
+                .sync_all()
+                .map_err(|e| Error::io("cannot sync the output", e).with_path(&self.dest))?;
+        }
         let temp = std::mem::replace(&mut self.temp, Temp::Unnamed);
         match temp {
             Temp::Unnamed => {
@@ -269,7 +308,7 @@ impl OutputFile {
                         if e.raw_os_error() == Some(libc::EEXIST) {
                             Error::new(
                                 ErrorKind::OutputExists,
-                                "output appeared while the job ran (use --force to replace it)",
+                                "output appeared while the job ran (replacing it was not asked for)",
                             )
                             .with_path(&self.dest)
                         } else {
@@ -290,8 +329,10 @@ impl OutputFile {
             }
         }
         // Make the new directory entry durable too.
-        if let Ok(d) = File::open(&self.dir) {
-            let _ = d.sync_all();
+        if self.sync {
+            if let Ok(d) = File::open(&self.dir) {
+                let _ = d.sync_all();
+            }
         }
         Ok(())
     }

@@ -32,6 +32,7 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -89,6 +90,7 @@ pub struct Context {
     chunk_override: Option<usize>,
     cancel: CancelToken,
     progress: Option<Arc<ProgressFn>>,
+    tmp_dir: Option<PathBuf>,
 }
 
 /// Builds a [`Context`]; every setting has a sensible default.
@@ -99,6 +101,8 @@ pub struct ContextBuilder {
     chunk: Option<usize>,
     cancel: Option<CancelToken>,
     progress: Option<Arc<ProgressFn>>,
+    tmp_dir: Option<PathBuf>,
+    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl ContextBuilder {
@@ -125,39 +129,68 @@ impl ContextBuilder {
         self.progress = Some(Arc::new(f));
         self
     }
+    /// Directory for the temporary files of every kernel that spills (a sort's runs…);
+    /// default: beside the output.
+    pub fn tmp_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.tmp_dir = Some(dir.into());
+        self
+    }
+    /// Runs jobs on the caller's existing rayon pool instead of starting one; the thread
+    /// count is the pool's.
+    pub fn thread_pool(mut self, pool: Arc<rayon::ThreadPool>) -> Self {
+        self.pool = Some(pool);
+        self
+    }
 
+    /// The context, or an error for a setting no job can run with.
     pub fn build(self) -> Result<Context> {
-        let threads = match self.threads {
-            Some(0) => {
+        let threads = match (self.threads, &self.pool) {
+            (Some(0), _) => {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
-                    "--threads must be at least 1",
+                    "threads must be at least 1",
                 ))
             }
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
-        let budget = Budget::new(self.memory.unwrap_or_else(Budget::default_limit))?;
-        if let Some(c) = self.chunk {
-            if c == 0 {
+            (Some(n), Some(pool)) if n != pool.current_num_threads() => {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
-                    "--chunk must be positive",
-                ));
+                    format!(
+                        "{n} threads asked for, but the given thread pool has {}",
+                        pool.current_num_threads()
+                    ),
+                ))
             }
+            (_, Some(pool)) => pool.current_num_threads(),
+            (Some(n), None) => n,
+            (None, None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let budget = Budget::new(self.memory.unwrap_or_else(Budget::default_limit))?;
+        if self.chunk == Some(0) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "chunk size must be positive",
+            ));
         }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("outcore-{i}"))
-            .build()
-            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start the thread pool: {e}")))?;
+        let pool = match self.pool {
+            Some(pool) => pool,
+            None => Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("outcore-{i}"))
+                    .build()
+                    .map_err(|e| {
+                        Error::new(ErrorKind::Io, format!("cannot start the thread pool: {e}"))
+                    })?,
+            ),
+        };
         Ok(Context {
-            pool: Arc::new(pool),
+            pool,
             threads,
             budget,
             chunk_override: self.chunk,
             cancel: self.cancel.unwrap_or_default(),
             progress: self.progress,
+            tmp_dir: self.tmp_dir,
         })
     }
 }
@@ -220,6 +253,19 @@ impl Context {
     }
     pub fn cancel_token(&self) -> &CancelToken {
         &self.cancel
+    }
+    /// The directory set for temporary files, if any.
+    pub fn tmp_dir(&self) -> Option<&Path> {
+        self.tmp_dir.as_deref()
+    }
+    /// Where a job writing `output` keeps its temporary files: the context's directory, or
+    /// the output's own (so that they are on the same file system).
+    pub fn scratch_dir_for(&self, output: &Path) -> PathBuf {
+        match (&self.tmp_dir, output.parent()) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(parent)) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            (None, _) => PathBuf::from("."),
+        }
     }
 
     /// Runs `f` inside this context's thread pool (for kernels using rayon directly).
@@ -616,6 +662,61 @@ mod tests {
     use crate::dtype::{DType, ScalarKind};
     use crate::layout::{Layout, Order};
     use crate::output::{OutputFile, OutputOptions};
+
+    #[test]
+    fn settings_are_checked_and_described_without_flags() {
+        let e = Context::builder().threads(0).build().err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(e.to_string(), "threads must be at least 1");
+        let e = Context::builder().chunk_bytes(0).build().err().unwrap();
+        assert_eq!(e.to_string(), "chunk size must be positive");
+    }
+
+    #[test]
+    fn a_context_runs_on_the_callers_pool_and_keeps_its_tmp_dir() {
+        let pool = Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap(),
+        );
+        let ctx = Context::builder()
+            .thread_pool(pool.clone())
+            .tmp_dir("/scratch")
+            .build()
+            .unwrap();
+        assert_eq!(ctx.threads(), 3);
+        assert_eq!(ctx.install(rayon::current_num_threads), 3);
+        assert!(Arc::ptr_eq(&ctx.pool, &pool));
+        assert_eq!(
+            ctx.scratch_dir_for(Path::new("out/x.npy")),
+            Path::new("/scratch")
+        );
+        let e = Context::builder()
+            .thread_pool(pool)
+            .threads(2)
+            .build()
+            .err()
+            .unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        let ctx = Context::builder().threads(1).build().unwrap();
+        assert_eq!(
+            ctx.scratch_dir_for(Path::new("out/x.npy")),
+            Path::new("out")
+        );
+        assert_eq!(ctx.scratch_dir_for(Path::new("x.npy")), Path::new("."));
+    }
+
+    #[test]
+    fn a_missing_file_is_not_found() {
+        let e = Array::open("/nonexistent/outcore/x.npy").err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/outcore/x.npy: cannot open"),
+            "{e}"
+        );
+    }
 
     fn ctx(chunk: usize) -> Context {
         Context::builder()

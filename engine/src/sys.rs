@@ -54,6 +54,56 @@ enum Inner {
     Empty,
     Ro(Mmap),
     Rw(MmapMut),
+    /// Bytes in memory (no file): every hint about them is a no-op.
+    Memory(Box<dyn MemoryBytes>),
+}
+
+/// Memory that an in-memory array reads (and, when it lends them mutably, writes): an owner
+/// of bytes that stay at one address while it lives.
+pub trait MemoryBytes: Send + Sync + 'static {
+    /// The bytes.
+    fn bytes(&self) -> &[u8];
+    /// The bytes, writable; `None` for memory lent read-only.
+    fn bytes_mut(&mut self) -> Option<&mut [u8]>;
+    /// The owner itself, to take a vector back out of an array.
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+    /// The owner itself, to ask what it is.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// Read-only memory of any owner that can lend its bytes (`Vec<u8>`, `Arc<[u8]>`, a buffer
+/// kept alive by a foreign object…).
+pub struct ReadOnlyBytes<B>(pub B);
+
+impl<B: AsRef<[u8]> + Send + Sync + 'static> MemoryBytes for ReadOnlyBytes<B> {
+    fn bytes(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+    fn bytes_mut(&mut self) -> Option<&mut [u8]> {
+        None
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// A vector of plain values, lent as (aligned) bytes, writable.
+impl<T: bytemuck::Pod + Send + Sync + 'static> MemoryBytes for Vec<T> {
+    fn bytes(&self) -> &[u8] {
+        bytemuck::cast_slice(self)
+    }
+    fn bytes_mut(&mut self) -> Option<&mut [u8]> {
+        Some(bytemuck::cast_slice_mut(self))
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 /// A whole-file memory mapping starting at file offset 0, so that page alignment of an address
@@ -89,8 +139,37 @@ impl Mapping {
         Ok(Mapping { inner, mode })
     }
 
-    pub fn mode(&self) -> MapMode {
-        self.mode
+    /// Bytes in memory seen as a mapping: read-write when the owner lends them mutably.
+    pub fn memory(owner: Box<dyn MemoryBytes>, writable: bool) -> Mapping {
+        Mapping {
+            inner: Inner::Memory(owner),
+            mode: if writable {
+                MapMode::ReadWrite
+            } else {
+                MapMode::ReadOnly
+            },
+        }
+    }
+
+    /// The owner of an in-memory mapping (`None` for a file mapping).
+    pub fn into_memory(self) -> Option<Box<dyn MemoryBytes>> {
+        match self.inner {
+            Inner::Memory(owner) => Some(owner),
+            _ => None,
+        }
+    }
+
+    /// The owner of an in-memory mapping, to ask what it is.
+    pub fn memory_owner(&self) -> Option<&dyn MemoryBytes> {
+        match &self.inner {
+            Inner::Memory(owner) => Some(owner.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// Whether this is memory rather than a file mapping.
+    pub fn is_memory(&self) -> bool {
+        matches!(self.inner, Inner::Memory(_))
     }
 
     pub fn len(&self) -> usize {
@@ -106,6 +185,7 @@ impl Mapping {
             Inner::Empty => &[],
             Inner::Ro(m) => m,
             Inner::Rw(m) => m,
+            Inner::Memory(owner) => owner.bytes(),
         }
     }
 
@@ -115,18 +195,27 @@ impl Mapping {
             Inner::Empty => Some(&mut []),
             Inner::Ro(_) => None,
             Inner::Rw(m) => Some(&mut m[..]),
+            Inner::Memory(owner) if self.mode == MapMode::ReadWrite => owner.bytes_mut(),
+            Inner::Memory(_) => None,
         }
     }
 
     /// An advisor for the whole mapping (hints only; it never hands out bytes).
     pub fn advisor(&self) -> Advisor<'_> {
+        if self.is_memory() {
+            return Advisor::inert();
+        }
         Advisor::new(self)
     }
 
     /// Splits a writable mapping into an advisor and its writable bytes, so that one thread can
     /// give hints about ranges that worker threads are writing.
     pub fn split_mut(&mut self) -> Option<(Advisor<'_>, &mut [u8])> {
-        let advisor = Advisor::raw(self.bytes().as_ptr() as usize, self.len(), self.mode);
+        let advisor = if self.is_memory() {
+            Advisor::inert()
+        } else {
+            Advisor::raw(self.bytes().as_ptr() as usize, self.len(), self.mode)
+        };
         let bytes = self.bytes_mut()?;
         Some((advisor, bytes))
     }
@@ -162,6 +251,7 @@ const MADV_POPULATE_WRITE: libc::c_int = 23;
 static POPULATE_UNSUPPORTED: AtomicBool = AtomicBool::new(false);
 
 /// Whether `MADV_POPULATE_*` has worked so far (false once a call found the kernel without it).
+#[cfg(test)]
 pub fn populate_supported() -> bool {
     !POPULATE_UNSUPPORTED.load(Ordering::Relaxed)
 }
@@ -179,6 +269,12 @@ pub struct Advisor<'a> {
 impl<'a> Advisor<'a> {
     fn new(map: &'a Mapping) -> Advisor<'a> {
         Advisor::raw(map.bytes().as_ptr() as usize, map.len(), map.mode)
+    }
+
+    /// An advisor over no pages: every hint is a no-op (memory that is not a file mapping,
+    /// where `MADV_DONTNEED` would discard data).
+    fn inert() -> Advisor<'a> {
+        Advisor::raw(0, 0, MapMode::ReadOnly)
     }
 
     fn raw(base: usize, len: usize, mode: MapMode) -> Advisor<'a> {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Result};
-use outcore_engine::sys::{cached_pages, fadvise, FileAdvice};
+use outcore_engine::{cached_pages, fadvise, FileAdvice};
 use outcore_engine::{
     format_bytes, Array, ChunkIo, Context, DType, Layout, Order, OutputFile, Pattern, ScalarKind,
 };

@@ -160,6 +160,7 @@ impl Session {
             force: self.global.force,
             inputs: inputs.iter().map(|p| p.to_path_buf()).collect(),
             cache: self.global.output_cache,
+            ..OutputOptions::default()
         }
     }
 

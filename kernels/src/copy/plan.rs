@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use outcore_engine::sys::page_size;
+use outcore_engine::page_size;
 use outcore_engine::{ChunkIo, ReadRange};
 
 use super::view::reduce;

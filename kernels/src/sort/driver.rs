@@ -7,10 +7,10 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use outcore_engine::plan::plan_chunks;
-use outcore_engine::sys::{large_buffer, page_size, Advice};
 use outcore_engine::{
     err, ChunkIo, Context, Input, OutputFile, Pattern, ReadRange, Result, ScratchFile,
 };
+use outcore_engine::{large_buffer, page_size, Advice};
 use rayon::prelude::*;
 
 use super::merge::{split_points_sampled, Merger, Samples};

@@ -4,7 +4,7 @@
 //! Both use the same total order: records compared as [`Record::canon`] makes them, ties
 //! broken by run number (runs are consecutive input ranges, so this keeps a stable order).
 
-use outcore_engine::sys::prefetch_read;
+use outcore_engine::prefetch_read;
 
 use super::radix::{Canon, Record};
 

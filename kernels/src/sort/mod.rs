@@ -166,6 +166,7 @@ fn run(
             force: opts.force,
             inputs: vec![input.path().to_path_buf()],
             cache: opts.output_cache,
+            ..OutputOptions::default()
         },
     )?;
     let tmp_dir = match &opts.tmp_dir {
