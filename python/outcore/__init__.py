@@ -261,8 +261,6 @@ def _options(
     sync: bool,
     progress: Any,
 ) -> Iterator[Dict[str, Any]]:
-    if not sync:
-        raise ValueError("sync=False is not supported yet by the outcore library (outputs are always synced)")
     if threads is not None:
         threads = operator.index(threads)
         if threads < 1:
@@ -284,6 +282,7 @@ def _options(
             "chunk": _size(chunk, "chunk"),
             "tmp_dir": None if tmp_dir is None else os.fspath(tmp_dir),
             "force": bool(force),
+            "sync": bool(sync),
             "progress": callback,
         }
     finally:

@@ -32,6 +32,8 @@ pub struct JobOptions {
     pub chunk: Option<usize>,
     pub tmp_dir: Option<PathBuf>,
     pub force: bool,
+    /// Flush outputs to disk before naming them.
+    pub sync: bool,
     /// A callable `(done, total, phase)`, or None.
     pub progress: Option<Py<PyAny>>,
 }
@@ -88,6 +90,9 @@ where
     }
     if let Some(c) = opts.chunk {
         builder = builder.chunk_bytes(c);
+    }
+    if let Some(dir) = &opts.tmp_dir {
+        builder = builder.tmp_dir(dir);
     }
     if opts.progress.is_some() {
         let sink = latest.clone();
@@ -176,9 +181,10 @@ pub fn to_py_err(err: Error) -> PyErr {
     let io_kind = err.io_error().map(|e| e.kind());
     let errno = err.io_error().and_then(|e| e.raw_os_error());
     match err.kind() {
-        _ if io_kind == Some(std::io::ErrorKind::NotFound)
-            || format!("{:?}", err.kind()) == "NotFound" =>
-        {
+        ErrorKind::NotFound => {
+            set_filename(PyFileNotFoundError::new_err((libc::ENOENT, message)), &err)
+        }
+        _ if io_kind == Some(std::io::ErrorKind::NotFound) => {
             set_filename(PyFileNotFoundError::new_err((libc::ENOENT, message)), &err)
         }
         ErrorKind::OutputExists => {

@@ -40,7 +40,7 @@ impl Source {
         match self {
             Source::Npy(path) => Array::open(path),
             Source::Raw(path, spec) => Array::open_raw(&path, spec, outcore_engine::Mode::Read),
-            Source::Memory(bytes, layout) => memory::array(bytes, layout),
+            Source::Memory(bytes, layout) => Array::from_memory(bytes, layout),
         }
     }
 
@@ -53,8 +53,19 @@ impl Source {
     }
 }
 
+/// A dtype as the CLI's `--dtype` reads it, or the `descr` list of a record dtype (as NumPy's
+/// `dtype_to_descr` gives it), which the library reads only inside a `.npy` header.
 fn parse_dtype(text: &str) -> PyResult<DType> {
-    DType::parse(text).map_err(to_py_err)
+    if !text.trim_start().starts_with('[') {
+        return DType::parse(text).map_err(to_py_err);
+    }
+    let dict = format!("{{'descr': {text}, 'fortran_order': False, 'shape': (0,), }}\n");
+    let mut header = b"\x93NUMPY\x03\x00".to_vec();
+    header.extend_from_slice(&(dict.len() as u32).to_le_bytes());
+    header.extend_from_slice(dict.as_bytes());
+    npy::parse_header(&header, usize::MAX)
+        .map(|h| h.layout.dtype().clone())
+        .map_err(to_py_err)
 }
 
 fn parse_order(text: &str) -> PyResult<Order> {
@@ -111,6 +122,7 @@ fn output_options(opts: &JobOptions, sources: &[&Source]) -> OutputOptions {
         force: opts.force,
         inputs: sources.iter().filter_map(|s| s.path()).collect(),
         cache: OutputCache::default(),
+        sync: opts.sync,
     }
 }
 
@@ -144,6 +156,7 @@ fn info(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDict>> {
 }
 
 #[pyfunction]
+#[allow(clippy::too_many_arguments)]
 fn gen(
     py: Python<'_>,
     out: PathBuf,

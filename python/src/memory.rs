@@ -64,16 +64,3 @@ impl AsRef<[u8]> for MemoryBytes {
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 }
-
-/// An engine array over the lent bytes.
-pub fn array(
-    bytes: MemoryBytes,
-    layout: outcore_engine::Layout,
-) -> outcore_engine::Result<outcore_engine::Array> {
-    // Until `Array::from_memory` is merged from main.
-    let _ = (bytes, layout);
-    Err(outcore_engine::Error::new(
-        outcore_engine::ErrorKind::InvalidArgument,
-        "in-memory arrays are not supported by this build yet",
-    ))
-}
