@@ -75,10 +75,10 @@ fn parse_order(text: &str) -> PyResult<Order> {
 /// A source tuple as the Python half builds it:
 /// `("npy", path)`, `("raw", path, dtype, shape, offset, order)` or
 /// `("mem", ndarray, dtype, shape, order)`.
-impl<'a, 'py> FromPyObject<'a, 'py> for Source {
-    type Error = PyErr;
-
-    fn extract(ob: Borrowed<'a, 'py, PyAny>) -> PyResult<Source> {
+impl Source {
+    /// Extracted here rather than as an argument, so that an error (a bad dtype of a memmap)
+    /// reaches Python as the library's message alone.
+    fn extract(ob: &Bound<'_, PyAny>) -> PyResult<Source> {
         let t = ob.cast::<PyTuple>()?;
         let kind: String = t.get_item(0)?.extract()?;
         match kind.as_str() {
@@ -191,12 +191,13 @@ fn value_to_py(py: Python<'_>, v: Value) -> PyResult<Py<PyAny>> {
 fn reduce_all(
     py: Python<'_>,
     op: &str,
-    src: Source,
+    src: &Bound<'_, PyAny>,
     ddof: f64,
     out: Option<PathBuf>,
     out_shape: Vec<usize>,
     opts: JobOptions,
 ) -> PyResult<(String, Py<PyAny>, Vec<String>)> {
+    let src = Source::extract(src)?;
     let op = ReduceOp::parse(op).map_err(to_py_err)?;
     let oo = output_options(&opts, &[&src]);
     let r = run_job(py, &opts, move |ctx| {
@@ -230,7 +231,7 @@ fn reduce_all(
 fn reduce_axis<'py>(
     py: Python<'py>,
     op: &str,
-    src: Source,
+    src: &Bound<'_, PyAny>,
     axis: i64,
     ddof: f64,
     keepdims: bool,
@@ -240,6 +241,7 @@ fn reduce_axis<'py>(
     Option<(Bound<'py, PyArray1<u8>>, String, Vec<usize>, String)>,
     Vec<String>,
 )> {
+    let src = Source::extract(src)?;
     let op = ReduceOp::parse(op).map_err(to_py_err)?;
     let oo = output_options(&opts, &[&src]);
     let to_file = out.is_some();
@@ -274,7 +276,12 @@ fn reduce_axis<'py>(
 
 /// `stats --json` as a dict of Python ints and floats.
 #[pyfunction]
-fn stats(py: Python<'_>, src: Source, opts: JobOptions) -> PyResult<Bound<'_, PyDict>> {
+fn stats<'py>(
+    py: Python<'py>,
+    src: &Bound<'py, PyAny>,
+    opts: JobOptions,
+) -> PyResult<Bound<'py, PyDict>> {
+    let src = Source::extract(src)?;
     let s = run_job(py, &opts, move |ctx| red::stats(ctx, &src.open()?))?;
     let d = PyDict::new(py);
     d.set_item("count", s.count)?;
@@ -294,11 +301,15 @@ fn eval_expr(
     py: Python<'_>,
     expr: String,
     out: PathBuf,
-    names: Vec<(String, Source)>,
+    names: Vec<(String, Bound<'_, PyAny>)>,
     dtype: Option<&str>,
     opts: JobOptions,
 ) -> PyResult<()> {
     let dtype = dtype.map(parse_dtype).transpose()?;
+    let names = names
+        .into_iter()
+        .map(|(n, s)| Ok((n, Source::extract(&s)?)))
+        .collect::<PyResult<Vec<_>>>()?;
     let sources: Vec<&Source> = names.iter().map(|(_, s)| s).collect();
     let oo = output_options(&opts, &sources);
     run_job(py, &opts, move |ctx| {
@@ -334,7 +345,7 @@ fn sort_options(
 #[pyo3(name = "sort")]
 fn sort_array(
     py: Python<'_>,
-    src: Source,
+    src: &Bound<'_, PyAny>,
     out: PathBuf,
     descending: bool,
     stable: bool,
@@ -342,6 +353,7 @@ fn sort_array(
     by: Vec<isize>,
     opts: JobOptions,
 ) -> PyResult<()> {
+    let src = Source::extract(src)?;
     let so = sort_options(&opts, descending, stable, flatten, by);
     run_job(py, &opts, move |ctx| {
         sort::sort(ctx, &src.open()?, &out, &so).map(|_| ())
@@ -351,13 +363,14 @@ fn sort_array(
 #[pyfunction]
 fn argsort(
     py: Python<'_>,
-    src: Source,
+    src: &Bound<'_, PyAny>,
     out: PathBuf,
     descending: bool,
     stable: bool,
     flatten: bool,
     opts: JobOptions,
 ) -> PyResult<()> {
+    let src = Source::extract(src)?;
     let so = sort_options(&opts, descending, stable, flatten, Vec::new());
     run_job(py, &opts, move |ctx| {
         sort::argsort(ctx, &src.open()?, &out, &so).map(|_| ())
@@ -367,11 +380,12 @@ fn argsort(
 #[pyfunction]
 fn transpose(
     py: Python<'_>,
-    src: Source,
+    src: &Bound<'_, PyAny>,
     out: PathBuf,
     axes: Option<Vec<isize>>,
     opts: JobOptions,
 ) -> PyResult<()> {
+    let src = Source::extract(src)?;
     let oo = output_options(&opts, &[&src]);
     run_job(py, &opts, move |ctx| {
         copy::transpose(ctx, &src.open()?, axes.as_deref(), &out, &oo).map(|_| ())
@@ -381,12 +395,13 @@ fn transpose(
 #[pyfunction]
 fn reshape(
     py: Python<'_>,
-    src: Source,
+    src: &Bound<'_, PyAny>,
     out: PathBuf,
     shape: Vec<isize>,
     order: &str,
     opts: JobOptions,
 ) -> PyResult<()> {
+    let src = Source::extract(src)?;
     let order = parse_order(order)?;
     let oo = output_options(&opts, &[&src]);
     run_job(py, &opts, move |ctx| {
@@ -398,11 +413,12 @@ fn reshape(
 #[pyo3(name = "slice")]
 fn slice_array(
     py: Python<'_>,
-    src: Source,
+    src: &Bound<'_, PyAny>,
     out: PathBuf,
     index: &str,
     opts: JobOptions,
 ) -> PyResult<()> {
+    let src = Source::extract(src)?;
     let index = parse_index(index).map_err(to_py_err)?;
     let oo = output_options(&opts, &[&src]);
     run_job(py, &opts, move |ctx| {
@@ -424,13 +440,14 @@ fn parse_byteorder(s: &str) -> PyResult<ByteOrder> {
 #[pyfunction]
 fn convert(
     py: Python<'_>,
-    src: Source,
+    src: &Bound<'_, PyAny>,
     out: PathBuf,
     dtype: Option<&str>,
     order: &str,
     byteorder: Option<&str>,
     opts: JobOptions,
 ) -> PyResult<()> {
+    let src = Source::extract(src)?;
     let options = ConvertOptions {
         dtype: dtype.map(parse_dtype).transpose()?,
         order: parse_order(order)?,
