@@ -38,6 +38,43 @@ pub struct JobOptions {
     pub progress: Option<Py<PyAny>>,
 }
 
+/// Thread pools of finished jobs, kept for the next ones: starting a pool's threads for every
+/// call would cost more than a job on a small array.
+static IDLE_POOLS: Mutex<Vec<Arc<rayon::ThreadPool>>> = Mutex::new(Vec::new());
+
+/// Idle pools kept at most (two threads running jobs at once each get their own).
+const IDLE_POOLS_KEPT: usize = 4;
+
+/// A pool of `threads` threads (default: one per CPU): an idle one, or a new one.
+fn take_pool(threads: Option<usize>) -> PyResult<Arc<rayon::ThreadPool>> {
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(to_py_err(Error::new(
+            ErrorKind::InvalidArgument,
+            "threads must be at least 1",
+        )));
+    }
+    let mut idle = IDLE_POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(i) = idle.iter().position(|p| p.current_num_threads() == threads) {
+        return Ok(idle.swap_remove(i));
+    }
+    drop(idle);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("outcore-{i}"))
+        .build()
+        .map(Arc::new)
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the thread pool: {e}")))
+}
+
+fn give_back_pool(pool: Arc<rayon::ThreadPool>) {
+    let mut idle = IDLE_POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    if idle.len() < IDLE_POOLS_KEPT {
+        idle.push(pool);
+    }
+}
+
 /// The latest progress the engine reported, and whether Python has seen it.
 #[derive(Default)]
 struct Latest {
@@ -81,10 +118,10 @@ where
 {
     let token = CancelToken::new();
     let latest = Arc::new(Mutex::new(Latest::default()));
-    let mut builder = Context::builder().cancel_token(token.clone());
-    if let Some(t) = opts.threads {
-        builder = builder.threads(t);
-    }
+    let pool = take_pool(opts.threads)?;
+    let mut builder = Context::builder()
+        .cancel_token(token.clone())
+        .thread_pool(pool.clone());
     if let Some(m) = opts.mem {
         builder = builder.memory(m);
     }
@@ -108,7 +145,23 @@ where
     }
     let ctx = builder.build().map_err(to_py_err)?;
     let callback = opts.progress.as_ref();
+    let result = run_on_worker(py, ctx, &token, callback, &latest, job);
+    give_back_pool(pool);
+    result
+}
 
+fn run_on_worker<T, F>(
+    py: Python<'_>,
+    ctx: Context,
+    token: &CancelToken,
+    callback: Option<&Py<PyAny>>,
+    latest: &Mutex<Latest>,
+    job: F,
+) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(&Context) -> outcore_engine::Result<T> + Send,
+{
     std::thread::scope(|scope| {
         let (tx, rx) = channel::bounded(1);
         let worker = std::thread::Builder::new()
@@ -124,7 +177,7 @@ where
                 Ok(result) => break Ok(result),
                 Err(RecvTimeoutError::Timeout) => {
                     let interrupted =
-                        deliver(py, callback, &latest).and_then(|_| py.check_signals());
+                        deliver(py, callback, latest).and_then(|_| py.check_signals());
                     if let Err(e) = interrupted {
                         token.cancel();
                         // Stops within a chunk; the job's outputs are discarded as it unwinds.
@@ -144,7 +197,7 @@ where
         })?;
         match outcome? {
             Ok(Ok(value)) => {
-                deliver(py, callback, &latest)?;
+                deliver(py, callback, latest)?;
                 Ok(value)
             }
             Ok(Err(e)) => Err(to_py_err(e)),

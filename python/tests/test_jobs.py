@@ -309,3 +309,51 @@ def test_ndarray_is_read_only_during_the_job_and_writeable_after(tmp):
     ro.flags.writeable = False
     outcore.reduce("sum", ro)
     assert not ro.flags.writeable
+
+
+def random_index(rng, shape):
+    """A random basic index for `shape`: ints, slices (any step sign), Ellipsis, None."""
+    items, axes = [], list(shape)
+    use_ellipsis = rng.random() < 0.3
+    for d in axes:
+        r = rng.random()
+        if r < 0.25 and d > 0:
+            items.append(int(rng.integers(-d, d)))
+        elif r < 0.35:
+            items.append(None)
+            items.append(slice(None))
+        else:
+            bound = lambda: None if rng.random() < 0.3 else int(rng.integers(-d - 2, d + 3))
+            step = int(rng.choice([1, 2, 3, -1, -2])) if rng.random() < 0.7 else None
+            items.append(slice(bound(), bound(), step))
+    if use_ellipsis and items:
+        cut = int(rng.integers(0, len(items)))
+        kept = [i for i in items[:cut] if i is not None]
+        items = kept + [Ellipsis]
+    return tuple(items)
+
+
+def test_random_slices_and_axis_reductions_against_numpy(tmp):
+    """Property-style: random shapes, orders, dtypes, indices and axes, with fixed seeds."""
+    rng = np.random.default_rng(2024)
+    for case in range(60):
+        ndim = int(rng.integers(1, 4))
+        shape = tuple(int(rng.integers(0 if case % 10 == 0 else 1, 7)) for _ in range(ndim))
+        dtype = str(rng.choice(["<f8", "<f4", "<i2", ">i4", "<u8"]))
+        order = str(rng.choice(["C", "F"]))
+        arr = make("plain", dtype, shape, order, seed=case)
+        kind = str(rng.choice(["path", "memmap", "ndarray"]))
+        a = as_input(kind, arr, tmp, f"c{case}")
+        index = random_index(rng, shape)
+        got = outcore.slice(a, tmp / f"s{case}.npy", index)
+        want = arr[index]
+        if np.ndim(want) == 0:  # NumPy gives a (native) scalar; the file keeps the dtype
+            want = np.asarray(want).astype(arr.dtype)
+        check_same(got, want)
+        axis = int(rng.integers(-ndim, ndim))
+        op = str(rng.choice(["sum", "max", "argmin", "mean", "count-nonzero", "all"]))
+        if arr.shape[axis] == 0 and op in ("max", "argmin"):
+            with pytest.raises(ValueError):
+                outcore.reduce(op, a, axis=axis)
+            continue
+        check_same(outcore.reduce(op, a, axis=axis), numpy_reduce(op, arr, axis), *tolerance(dtype, op))

@@ -207,12 +207,12 @@ def test_progress_bar_goes_to_stderr(tmp, capfd):
 
 CTRL_C = textwrap.dedent(
     """
-    import os, signal, sys
+    import os, signal, sys, threading
     import numpy as np
     import outcore
 
     work, spill = sys.argv[1], sys.argv[2]
-    a = np.random.default_rng(0).standard_normal(8_000_000)
+    a = np.random.default_rng(0).standard_normal(16_000_000)  # 128 MB: jobs of well over 50 ms
     fired = []
 
     def progress(done, total, phase):
@@ -220,18 +220,27 @@ CTRL_C = textwrap.dedent(
             fired.append(1)
             os.kill(os.getpid(), signal.SIGINT)
 
-    for job in ("sort", "eval", "transpose"):
+    def from_another_thread(done, total, phase):
+        # As a terminal's Ctrl-C: the signal arrives while the main thread waits on the job.
+        if not fired:
+            fired.append(1)
+            threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT)).start()
+
+    for job in ("sort", "eval", "transpose", "argsort"):
         fired.clear()
         try:
-            if job == "sort":
+            if job == "argsort":
+                outcore.argsort(a, os.path.join(work, "i.npy"), threads=1, chunk="64K",
+                                progress=from_another_thread)
+            elif job == "sort":
                 outcore.sort(a, os.path.join(work, "s.npy"), threads=1, chunk="64K", mem="8M",
                              tmp_dir=spill, progress=progress)
             elif job == "eval":
                 outcore.eval("sqrt(abs(x))", os.path.join(work, "e.npy"), {"x": a}, threads=1,
-                             chunk="64K", progress=progress)
+                             chunk="16K", progress=progress)
             else:
-                outcore.transpose(a.reshape(4000, 2000), os.path.join(work, "t.npy"), threads=1,
-                                  chunk="64K", progress=progress)
+                outcore.transpose(a.reshape(4000, 4000), os.path.join(work, "t.npy"), threads=1,
+                                  chunk="16K", progress=progress)
         except KeyboardInterrupt:
             print(job, "interrupted", flush=True)
         else:
@@ -253,8 +262,8 @@ def test_ctrl_c_raises_keyboard_interrupt_and_leaves_nothing(tmp):
         capture_output=True, text=True, timeout=300,
     )
     assert p.returncode == 0, p.stderr
-    assert p.stdout.split("\n")[:4] == [
-        "sort interrupted", "eval interrupted", "transpose interrupted", "alive",
+    assert p.stdout.split("\n")[:5] == [
+        "sort interrupted", "eval interrupted", "transpose interrupted", "argsort interrupted", "alive",
     ], p.stdout + p.stderr
     assert list(work.iterdir()) == []
     assert list(spill.iterdir()) == []
