@@ -25,7 +25,7 @@ Results written to ``out`` are returned opened read-only (``np.load(out, mmap_mo
 Options every job takes (keyword-only): ``threads`` (worker threads), ``mem`` (memory budget:
 bytes or a string such as ``"512M"``), ``chunk`` (chunk size, same forms), ``tmp_dir``
 (temporary files of sorts), ``force`` (replace an existing ``out``), ``sync`` (flush outputs
-to disk before naming them; ``True``), ``progress`` (``True`` for a bar on stderr — tqdm when
+to disk before naming them; ``True``; ``sort`` and ``argsort`` always flush for now), ``progress`` (``True`` for a bar on stderr — tqdm when
 installed — or a callable ``(done_bytes, total_bytes, phase)``, called from the calling thread).
 
 Errors are Python's own: ``FileNotFoundError`` (missing input), ``FileExistsError`` (``out``
