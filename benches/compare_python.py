@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Python API's cost over the CLI, and in-memory reduce against NumPy (a benchmark, not a test).
 
-    python3 python/bench.py [--size 2G] [--dir DIR] [--repeat 5] [--outcore PATH]
+    python3 benches/compare_python.py [--size 2G] [--dir DIR] [--repeat 5] [--outcore PATH]
 
 Reports, as medians of --repeat alternating runs on the same files:
   * sum, eval, sort, transpose of a float64 file of --size bytes: the `outcore` CLI process
