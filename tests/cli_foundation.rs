@@ -349,7 +349,7 @@ fn bad_usage_and_bad_input_exit_2_and_change_nothing() {
         ),
         (
             vec!["gen", "y.npy", "--dtype", "S4", "--shape", "3"],
-            "numeric dtype",
+            "S4 is a bytes dtype",
         ),
         (
             vec![
@@ -387,7 +387,7 @@ fn bad_usage_and_bad_input_exit_2_and_change_nothing() {
                 "--threads",
                 "0",
             ],
-            "at least 1",
+            "--threads: threads must be at least 1",
         ),
         (vec!["frobnicate"], "unrecognized subcommand"),
     ];

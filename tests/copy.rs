@@ -2,6 +2,7 @@
 //! strings included), C and F inputs, both byte orders, odd shapes, size-0 and size-1 axes,
 //! with chunks small enough that every case is split across threads.
 
+use crate::require_numpy;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,18 +11,6 @@ use outcore_engine::{
 };
 use outcore_kernels::copy::{self, parse_index, ConvertOptions};
 use serde_json::Value;
-
-fn numpy_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import numpy"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("skipping: numpy not available");
-    }
-    ok
-}
 
 fn python(script: &str, args: &[&Path]) -> String {
     let out = Command::new("python3")
@@ -191,9 +180,7 @@ print('checked', len(cases), 'bad', bad)
 
 #[test]
 fn every_dtype_order_and_shape_matches_numpy() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     let dir = scratch();
     let d = dir.path();
     python(GENERATE, &[d]);
@@ -252,9 +239,7 @@ fn every_dtype_order_and_shape_matches_numpy() {
 
 #[test]
 fn large_transposes_and_slices_match_numpy() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // Sizes that are multiples of nothing: tiles, pages and chunks all end mid-row.
@@ -305,9 +290,7 @@ print('ok')
 
 #[test]
 fn raw_files_convert_both_ways() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     python(
@@ -382,9 +365,7 @@ fn write_npy(d: &Path, name: &str, code: &str) -> PathBuf {
 
 #[test]
 fn bad_requests_are_clear_errors_and_leave_nothing() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let a = Array::open(write_npy(d, "a.npy", "np.arange(12.0).reshape(3, 4)")).unwrap();
@@ -454,9 +435,7 @@ fn bad_requests_are_clear_errors_and_leave_nothing() {
 
 #[test]
 fn cancellation_leaves_the_destination_untouched() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let a = Array::open(write_npy(d, "a.npy", "np.ones((400, 300))")).unwrap();
@@ -485,9 +464,7 @@ fn cancellation_leaves_the_destination_untouched() {
 
 #[test]
 fn reshape_views_where_the_layout_allows() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let c = Array::open(write_npy(d, "c.npy", "np.arange(24).reshape(2, 3, 4)")).unwrap();
@@ -511,9 +488,7 @@ fn reshape_views_where_the_layout_allows() {
 
 #[test]
 fn casts_match_numpy_astype() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     let dir = scratch();
     let d = dir.path();
     // Values 0..100 convert exactly between every numeric dtype (NumPy leaves out-of-range
@@ -615,9 +590,7 @@ print('bad', bad)
 
 #[test]
 fn command_line_matches_numpy() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     use crate::util::{code, outcore_in, stderr};
     let dir = scratch();
     let d = dir.path();

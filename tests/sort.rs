@@ -2,6 +2,7 @@
 //! `tests/sort_py/cases.py`), plus clean failures: unsupported dtypes, bad options,
 //! cancellation, nothing left behind.
 
+use crate::require_numpy;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,19 +13,6 @@ use outcore_kernels::sort::{argsort, sort, SortOptions, SortStats};
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sort_py/cases.py")
-}
-
-fn numpy_available() -> bool {
-    // (kept local so the message names this module)
-    let ok = Command::new("python3")
-        .args(["-c", "import numpy"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("skipping: numpy not available");
-    }
-    ok
 }
 
 fn python(args: &[&str]) -> String {
@@ -64,9 +52,7 @@ fn assert_empty_dir(dir: &Path) {
 
 #[test]
 fn sort_and_argsort_match_numpy() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let tmp = d.join("tmp");
@@ -145,9 +131,7 @@ fn write_npy(dir: &Path, name: &str, expr: &str) -> PathBuf {
 
 #[test]
 fn unsupported_dtypes_and_bad_options_are_refused_cleanly() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let ctx = context(1 << 20, 2);
@@ -243,9 +227,7 @@ fn unsupported_dtypes_and_bad_options_are_refused_cleanly() {
 
 #[test]
 fn cancellation_and_failures_leave_nothing_behind() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let tmp = d.join("tmp");
@@ -310,9 +292,7 @@ use crate::util::{code, outcore_in, signal_outcore, stderr, SmallDisk};
 
 #[test]
 fn cli_external_sort_and_argsort_match_numpy() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::create_dir(d.join("tmp")).unwrap();
@@ -363,9 +343,7 @@ print('ok')
 
 #[test]
 fn cli_refusals_and_disk_full_exit_codes() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     write_npy(d, "c.npy", "np.zeros(4, np.complex64)");
@@ -408,9 +386,7 @@ fn cli_refusals_and_disk_full_exit_codes() {
 
 #[test]
 fn cli_sigterm_during_a_sort_exits_143_and_cleans_up() {
-    if !numpy_available() {
-        return;
-    }
+    require_numpy!();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::create_dir(d.join("tmp")).unwrap();

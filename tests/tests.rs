@@ -28,5 +28,11 @@ mod sort;
 /// Reductions and stats against NumPy: every op, dtype, order, axis; NaN rules; JSON; user folds.
 mod reduce;
 
+/// Help texts, where flags go, and the errors of a first try (flag names, sizes to print).
+mod usage;
+
 /// The closure map API: broadcasting, orders, byte orders, mappings, errors.
 mod map;
+
+/// Every ```sh example of the README runs as written (scripts/readme-examples.sh).
+mod readme;

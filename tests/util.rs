@@ -26,6 +26,14 @@ pub fn outcore_in(dir: &Path, args: &[&str]) -> Output {
         .expect("run outcore")
 }
 
+/// True for the error kinds that mean bad usage or bad input (the command line's exit code 2),
+/// as opposed to a failed job (I/O, disk full, an input changed) or a cancelled one. Library
+/// tests use it where NumPy raises; the exit codes themselves are tested by running the binary.
+pub fn is_bad_input(e: &outcore::Error) -> bool {
+    use outcore::ErrorKind::*;
+    !matches!(e.kind(), Io | DiskFull | Cancelled | InputChanged)
+}
+
 pub fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
@@ -38,8 +46,8 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// True when `python3 -c 'import numpy'` works. Tests that need NumPy print a message and
-/// return when it does not (CI installs it; see .ci/run).
+/// True when `python3 -c 'import numpy'` works. Tests that need NumPy start with
+/// `require_numpy!()`, which skips them when it does not (see `skip_without_numpy`).
 pub fn numpy_available() -> bool {
     static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *AVAILABLE.get_or_init(|| {
@@ -51,6 +59,31 @@ pub fn numpy_available() -> bool {
     })
 }
 
+/// True under a CI run (`CI` set to anything but `false`/`0`, as CI services and `.ci/run` do).
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A test that needs NumPy and finds none: under CI it fails, so a run without NumPy cannot
+/// pass; elsewhere it is skipped, and says so on the real stderr. The test harness captures
+/// `eprintln!` (a skipped test would just read "ok"), but not writes to `std::io::stderr()`
+/// itself, so the line shows in `cargo test`'s output next to the test's name.
+pub fn skip_without_numpy() {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    assert!(
+        !under_ci(),
+        "{test}: NumPy is required under CI (CI is set) and `python3 -c 'import numpy'` fails: \
+         install it (pip install numpy)"
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: NumPy is not installed (pip install numpy), so this cross-check did not run"
+    );
+}
 /// Runs a Python script with NumPy in `dir` and returns its stdout; panics on failure.
 pub fn python(dir: &Path, script: &str) -> String {
     let out = Command::new("python3")
@@ -70,7 +103,7 @@ pub fn python(dir: &Path, script: &str) -> String {
 macro_rules! require_numpy {
     () => {
         if !$crate::util::numpy_available() {
-            eprintln!("skipping: numpy not available (pip install numpy)");
+            $crate::util::skip_without_numpy();
             return;
         }
     };

@@ -27,6 +27,7 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// Parses NumPy's mode strings: `r`, `r+`, `w+`, `c` (or their long names).
     pub fn parse(s: &str) -> Result<Mode> {
         match s {
             "r" | "readonly" => Ok(Mode::Read),
@@ -53,9 +54,13 @@ impl Mode {
 /// is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawSpec {
+    /// The element type.
     pub dtype: DType,
+    /// The shape (elements per axis).
     pub shape: Vec<usize>,
+    /// Where the data starts in the file, in bytes.
     pub offset: u64,
+    /// The memory order of the data.
     pub order: Order,
 }
 
@@ -337,24 +342,31 @@ impl Array {
     pub fn file(&self) -> Option<&File> {
         self.file.as_ref()
     }
+    /// The dtype, shape and memory order.
     pub fn layout(&self) -> &Layout {
         &self.layout
     }
+    /// The element type.
     pub fn dtype(&self) -> &DType {
         self.layout.dtype()
     }
+    /// Elements per axis.
     pub fn shape(&self) -> &[usize] {
         self.layout.shape()
     }
+    /// C (row-major) or Fortran (column-major) memory order.
     pub fn order(&self) -> Order {
         self.layout.order()
     }
+    /// The number of elements.
     pub fn len(&self) -> usize {
         self.layout.len()
     }
+    /// Whether the array has no elements.
     pub fn is_empty(&self) -> bool {
         self.layout.is_empty()
     }
+    /// The data's size in bytes.
     pub fn nbytes(&self) -> usize {
         self.layout.nbytes()
     }
@@ -366,6 +378,7 @@ impl Array {
     pub fn version(&self) -> Option<(u8, u8)> {
         self.version
     }
+    /// The mode the array was opened in.
     pub fn mode(&self) -> Mode {
         self.mode
     }
@@ -488,6 +501,7 @@ pub fn cast_or_copy<T: Element>(bytes: &[u8]) -> Cow<'_, [T]> {
 /// Byte ranges are relative to the start of the data.
 #[derive(Clone, Copy)]
 pub struct Input<'a> {
+    /// The data bytes (read-only).
     pub bytes: &'a [u8],
     advisor: Advisor<'a>,
     data_offset: usize,
@@ -505,6 +519,7 @@ impl<'a> Input<'a> {
         }
     }
 
+    /// The file's path (empty for an in-memory array).
     pub fn path(&self) -> &'a Path {
         self.path
     }
@@ -518,6 +533,7 @@ impl<'a> Input<'a> {
         r.start + self.data_offset..r.end + self.data_offset
     }
 
+    /// An access-pattern hint about `range`; never fails a job.
     pub fn advise(&self, range: Range<usize>, advice: Advice) {
         self.advisor.advise(self.shift(&range), advice);
     }
@@ -538,8 +554,8 @@ impl<'a> Input<'a> {
     /// When the range's last page is in the page cache only that page is prefaulted: if the
     /// file backs it, it backs the whole range (truncation removes the end of a file), and the
     /// kernel's read faults, which map 16 cached pages (or a whole large folio) at a time, are
-    /// cheaper than a prefault, which walks the page tables once more page by page (~8% less
-    /// CPU for a cached 2 GiB sum in 4 KiB folios). Residency alone proves nothing: a large
+    /// cheaper than a prefault, which walks the page tables once more page by page (measured in
+    /// docs/design.md). Residency alone proves nothing: a large
     /// folio cut by a truncation can stay cached past the new end. When the last page is not
     /// cached, the whole range is prefaulted, so that a cold range is read in order.
     pub fn check_backed(&self, range: Range<usize>) -> Result<()> {

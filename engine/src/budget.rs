@@ -26,6 +26,7 @@ pub struct Budget {
 }
 
 impl Budget {
+    /// A budget of `limit` bytes; an error below the smallest budget a job can run in.
     pub fn new(limit: usize) -> Result<Budget> {
         if limit < MIN_BUDGET {
             return Err(Error::new(
@@ -46,14 +47,17 @@ impl Budget {
         (available_memory() / 4).max(MIN_BUDGET)
     }
 
+    /// The budget in bytes.
     pub fn limit(&self) -> usize {
         self.inner.limit
     }
 
+    /// Bytes reserved now.
     pub fn used(&self) -> usize {
         self.inner.used.load(Ordering::Relaxed)
     }
 
+    /// Bytes that can still be reserved.
     pub fn available(&self) -> usize {
         self.limit().saturating_sub(self.used())
     }
@@ -102,6 +106,7 @@ pub struct Reservation {
 }
 
 impl Reservation {
+    /// The bytes this reservation holds.
     pub fn bytes(&self) -> usize {
         self.bytes
     }

@@ -12,16 +12,20 @@ use crate::error::{Error, ErrorKind, Result};
 /// printed with NumPy's `|` ("not applicable").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ByteOrder {
+    /// Least significant byte first (`<`).
     Little,
+    /// Most significant byte first (`>`).
     Big,
 }
 
 impl ByteOrder {
     #[cfg(target_endian = "little")]
+    /// The byte order of this machine.
     pub const NATIVE: ByteOrder = ByteOrder::Little;
     #[cfg(target_endian = "big")]
     pub const NATIVE: ByteOrder = ByteOrder::Big;
 
+    /// Whether this is the machine's byte order.
     pub fn is_native(self) -> bool {
         self == Self::NATIVE
     }
@@ -37,23 +41,38 @@ impl ByteOrder {
 /// The element types outcore can compute with (plus complex, which it can move and describe).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ScalarKind {
+    /// `bool` (`|b1`).
     Bool,
+    /// `int8`.
     I8,
+    /// `int16`.
     I16,
+    /// `int32`.
     I32,
+    /// `int64`.
     I64,
+    /// `uint8`.
     U8,
+    /// `uint16`.
     U16,
+    /// `uint32`.
     U32,
+    /// `uint64`.
     U64,
+    /// `float16`.
     F16,
+    /// `float32`.
     F32,
+    /// `float64`.
     F64,
+    /// `complex64`.
     C64,
+    /// `complex128`.
     C128,
 }
 
 impl ScalarKind {
+    /// Every scalar kind, in NumPy's type order.
     pub const ALL: [ScalarKind; 14] = [
         ScalarKind::Bool,
         ScalarKind::I8,
@@ -71,6 +90,7 @@ impl ScalarKind {
         ScalarKind::C128,
     ];
 
+    /// Bytes per element.
     pub fn size(self) -> usize {
         use ScalarKind::*;
         match self {
@@ -115,21 +135,27 @@ impl ScalarKind {
         }
     }
 
+    /// Whether this is `bool`.
     pub fn is_bool(self) -> bool {
         self == ScalarKind::Bool
     }
+    /// Whether this is a signed integer.
     pub fn is_signed_int(self) -> bool {
         self.kind_char() == 'i'
     }
+    /// Whether this is an unsigned integer.
     pub fn is_unsigned_int(self) -> bool {
         self.kind_char() == 'u'
     }
+    /// Whether this is an integer (signed or unsigned).
     pub fn is_int(self) -> bool {
         self.is_signed_int() || self.is_unsigned_int()
     }
+    /// Whether this is a real floating-point kind.
     pub fn is_float(self) -> bool {
         self.kind_char() == 'f'
     }
+    /// Whether this is a complex kind.
     pub fn is_complex(self) -> bool {
         self.kind_char() == 'c'
     }
@@ -142,6 +168,7 @@ pub struct Field {
     pub name: String,
     /// NumPy's optional field title (`(('title', 'name'), '<f4')` in a descr).
     pub title: Option<String>,
+    /// The field's dtype.
     pub dtype: DType,
     /// Sub-array shape (`('pos', '<f8', (3,))`); empty for a plain field.
     pub shape: Vec<usize>,
@@ -150,6 +177,7 @@ pub struct Field {
 }
 
 impl Field {
+    /// Bytes of the field's dtype.
     pub fn size(&self) -> usize {
         self.dtype.itemsize() * self.shape.iter().product::<usize>()
     }
@@ -159,11 +187,21 @@ impl Field {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DType {
     /// Bool, integers, floats and complex numbers.
-    Scalar { kind: ScalarKind, order: ByteOrder },
+    Scalar {
+        /// Which number (or bool).
+        kind: ScalarKind,
+        /// How its bytes are ordered.
+        order: ByteOrder,
+    },
     /// Fixed-width bytes `|S<n>`.
     Bytes(usize),
     /// Fixed-width UCS-4 unicode `<U<n>` (n characters, 4n bytes).
-    Unicode { chars: usize, order: ByteOrder },
+    Unicode {
+        /// Characters per element.
+        chars: usize,
+        /// Byte order of each 4-byte character.
+        order: ByteOrder,
+    },
     /// Raw void `|V<n>`.
     Void(usize),
     /// A structured dtype: fields laid out one after the other (padding as unnamed void fields).
@@ -174,6 +212,7 @@ pub enum DType {
 const MAX_ITEMSIZE: usize = 1 << 31;
 
 impl DType {
+    /// The scalar dtype of `kind` in byte order `order`.
     pub fn scalar(kind: ScalarKind, order: ByteOrder) -> DType {
         let order = if kind.size() == 1 {
             ByteOrder::Little
@@ -183,10 +222,12 @@ impl DType {
         DType::Scalar { kind, order }
     }
 
+    /// The scalar dtype of `kind` in this machine's byte order.
     pub fn native(kind: ScalarKind) -> DType {
         DType::scalar(kind, ByteOrder::NATIVE)
     }
 
+    /// Bytes per element.
     pub fn itemsize(&self) -> usize {
         match self {
             DType::Scalar { kind, .. } => kind.size(),

@@ -14,6 +14,7 @@ use crate::dtype::{ByteOrder, DType, ScalarKind};
 pub struct Bool(pub u8);
 
 impl Bool {
+    /// The value as a Rust `bool` (any non-zero byte is true, as in NumPy).
     pub fn get(self) -> bool {
         self.0 != 0
     }
@@ -39,6 +40,7 @@ mod sealed {
 pub trait Element:
     Pod + Copy + Send + Sync + PartialEq + Debug + Default + sealed::Sealed + 'static
 {
+    /// The scalar kind this type reads and writes.
     const KIND: ScalarKind;
 
     /// The value with its bytes reversed (reading an element stored in the other byte order).
@@ -104,7 +106,9 @@ macro_rules! complex_element {
         #[derive(Clone, Copy, PartialEq, Debug, Default, Pod, Zeroable)]
         #[repr(C)]
         pub struct $name {
+            /// The real part.
             pub re: $t,
+            /// The imaginary part.
             pub im: $t,
         }
 

@@ -50,9 +50,11 @@ pub struct Error {
     source: Option<io::Error>,
 }
 
+/// A result whose error is outcore's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An error of `kind` with a message that says what is wrong.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
             kind,
@@ -81,6 +83,7 @@ impl Error {
         }
     }
 
+    /// The error of a job stopped through its [`CancelToken`](crate::CancelToken).
     pub fn cancelled() -> Error {
         Error::new(ErrorKind::Cancelled, "cancelled")
     }
@@ -94,18 +97,22 @@ impl Error {
         self
     }
 
+    /// What kind of error this is.
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
 
+    /// What is wrong, without the file's path.
     pub fn message(&self) -> &str {
         &self.message
     }
 
+    /// The file the error concerns, if any.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
 
+    /// The operating-system error behind it, if any.
     pub fn io_error(&self) -> Option<&io::Error> {
         self.source.as_ref()
     }
@@ -144,6 +151,7 @@ macro_rules! err {
 
 /// Adds a path to the error of a `Result`.
 pub trait ResultExt<T> {
+    /// Attaches `path` to the error, unless it names a file already.
     fn at(self, path: impl AsRef<Path>) -> Result<T>;
 }
 

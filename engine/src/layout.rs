@@ -14,6 +14,7 @@ pub enum Order {
 }
 
 impl Order {
+    /// Parses `C` or `F`.
     pub fn parse(s: &str) -> Result<Order> {
         match s {
             "C" | "c" => Ok(Order::C),
@@ -25,6 +26,7 @@ impl Order {
         }
     }
 
+    /// `"C"` or `"F"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Order::C => "C",
@@ -47,6 +49,7 @@ pub struct Layout {
 const MAX_NBYTES: usize = i64::MAX as usize;
 
 impl Layout {
+    /// A layout, checking that the size in bytes does not overflow.
     pub fn new(dtype: DType, shape: Vec<usize>, order: Order) -> Result<Layout> {
         let overflow = || {
             Error::new(
@@ -80,15 +83,19 @@ impl Layout {
         })
     }
 
+    /// The element type.
     pub fn dtype(&self) -> &DType {
         &self.dtype
     }
+    /// Elements per axis.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
+    /// The memory order.
     pub fn order(&self) -> Order {
         self.order
     }
+    /// The number of axes.
     pub fn ndim(&self) -> usize {
         self.shape.len()
     }
@@ -96,12 +103,15 @@ impl Layout {
     pub fn len(&self) -> usize {
         self.len
     }
+    /// Whether there are no elements.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+    /// The size in bytes.
     pub fn nbytes(&self) -> usize {
         self.nbytes
     }
+    /// Bytes per element.
     pub fn itemsize(&self) -> usize {
         self.dtype.itemsize()
     }
@@ -117,6 +127,7 @@ impl Layout {
         self.order == Order::C || self.shape.iter().filter(|&&d| d > 1).count() <= 1
     }
 
+    /// The same shape and order with another dtype.
     pub fn with_dtype(&self, dtype: DType) -> Result<Layout> {
         Layout::new(dtype, self.shape.clone(), self.order)
     }

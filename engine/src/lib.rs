@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! outcore-engine: the parts of outcore that know about files, memory and threads — dtypes,
 //! the `.npy` format, memory-mapped arrays, output files, the chunk planner, the scheduler and
 //! the memory budget. It knows nothing of particular kernels.

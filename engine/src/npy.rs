@@ -13,6 +13,7 @@ use crate::dtype::{py_str_repr, py_tuple_repr, DType};
 use crate::error::{Error, ErrorKind, Result};
 use crate::layout::{Layout, Order};
 
+/// The first six bytes of every `.npy` file.
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// NumPy's default `max_header_size`.
 pub const MAX_HEADER_SIZE: usize = 10_000;
@@ -24,7 +25,9 @@ const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 /// A parsed `.npy` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// The format version (major, minor).
     pub version: (u8, u8),
+    /// The array's dtype, shape and order.
     pub layout: Layout,
     /// Byte offset of the first data byte in the file.
     pub data_offset: usize,

@@ -71,7 +71,7 @@ impl OutputOptions {
 /// each chunk once its writeback has finished, so only clean pages go), the output does not
 /// push the job's input and other files out of the cache, and the memory it was written
 /// through is used again for the next chunks instead of fresh memory, which is what most of
-/// the cost of writing a new file is on some VMs (see the README). It acts on the ranges the
+/// the cost of writing a new file is on some VMs (see docs/design.md). It acts on the ranges the
 /// scheduler writes and releases (`OutputHints::release`); bytes written otherwise (through
 /// [`OutputFile::data_mut`]) stay cached.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -80,7 +80,9 @@ pub enum OutputCache {
     /// (MemAvailable, capped by memory cgroups): it could not stay cached anyway.
     #[default]
     Auto,
+    /// Always keep them.
     Keep,
+    /// Always drop them once they are on disk.
     Drop,
 }
 
@@ -245,10 +247,12 @@ impl OutputFile {
         })
     }
 
+    /// The final name of the output.
     pub fn dest(&self) -> &Path {
         &self.dest
     }
 
+    /// The data's size in bytes (without the header).
     pub fn nbytes(&self) -> usize {
         self.len - self.data_offset
     }
@@ -378,18 +382,22 @@ impl ScratchFile {
         &self.dir
     }
 
+    /// The file's size in bytes.
     pub fn len(&self) -> usize {
         self.map.len()
     }
 
+    /// Whether the file is empty.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 
+    /// The file's bytes.
     pub fn data(&self) -> &[u8] {
         self.map.bytes()
     }
 
+    /// The file's bytes, writable.
     pub fn data_mut(&mut self) -> &mut [u8] {
         self.map
             .bytes_mut()
@@ -452,6 +460,7 @@ impl ScratchFile {
 
 /// A writable output as the scheduler sees it. Byte ranges are relative to the data start.
 pub struct Output<'a> {
+    /// The writable data bytes.
     pub bytes: &'a mut [u8],
     advisor: Advisor<'a>,
     data_offset: usize,
@@ -473,6 +482,7 @@ impl<'a> Output<'a> {
         )
     }
 
+    /// Offset of the data in the file (the header's length).
     pub fn data_offset(&self) -> usize {
         self.data_offset
     }
@@ -492,6 +502,7 @@ impl<'a> OutputHints<'a> {
         r.start + self.data_offset..r.end + self.data_offset
     }
 
+    /// Offset of the data in the file (the header's length).
     pub fn data_offset(&self) -> usize {
         self.data_offset
     }

@@ -48,12 +48,15 @@ use crate::sys::{page_size, Advice};
 pub struct CancelToken(Arc<AtomicBool>);
 
 impl CancelToken {
+    /// A token that is not cancelled.
     pub fn new() -> CancelToken {
         CancelToken::default()
     }
+    /// Asks every job holding this token to stop (within one chunk).
     pub fn cancel(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
+    /// Whether cancellation was asked for.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
@@ -74,8 +77,11 @@ impl CancelToken {
 /// Progress of a job: `done` of `total` bytes in the named phase.
 #[derive(Debug, Clone, Copy)]
 pub struct Progress<'a> {
+    /// The job's current phase (`"sort"`, `"merge"`, …).
     pub phase: &'a str,
+    /// Bytes done in this phase.
     pub done: u64,
+    /// Bytes the phase has in all.
     pub total: u64,
 }
 
@@ -121,10 +127,12 @@ impl ContextBuilder {
         self.chunk = Some(bytes);
         self
     }
+    /// Cancels the context's jobs through this token (e.g. one set from a signal handler).
     pub fn cancel_token(mut self, token: CancelToken) -> Self {
         self.cancel = Some(token);
         self
     }
+    /// Calls `f` with the progress of every phase of every job.
     pub fn progress(mut self, f: impl Fn(Progress<'_>) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(f));
         self
@@ -210,6 +218,7 @@ pub struct ReadRange {
 /// What one chunk reads and writes.
 #[derive(Debug, Clone, Default)]
 pub struct ChunkIo {
+    /// The input ranges the chunk reads.
     pub reads: Vec<ReadRange>,
     /// Byte range of the output this chunk writes; ranges of different chunks must be in
     /// increasing order and disjoint.
@@ -236,6 +245,7 @@ pub enum Pattern {
 const WRITEBACK_LAG: usize = 2;
 
 impl Context {
+    /// A builder with every setting at its default.
     pub fn builder() -> ContextBuilder {
         ContextBuilder::default()
     }
@@ -245,12 +255,15 @@ impl Context {
         ContextBuilder::default().build()
     }
 
+    /// Worker threads.
     pub fn threads(&self) -> usize {
         self.threads
     }
+    /// The memory budget.
     pub fn budget(&self) -> &Budget {
         &self.budget
     }
+    /// The token that cancels this context's jobs.
     pub fn cancel_token(&self) -> &CancelToken {
         &self.cancel
     }
@@ -655,6 +668,29 @@ fn split_outputs<'a>(
     Ok(slots)
 }
 
+/// With `OUTCORE_TRACE` set in the environment, every phase prints its wall time to stderr
+/// when it ends (for finding where a job's time goes; off by default).
+struct PhaseTimer(Option<(String, std::time::Instant)>);
+
+impl PhaseTimer {
+    fn start(phase: &str) -> PhaseTimer {
+        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        let on = *ON.get_or_init(|| std::env::var_os("OUTCORE_TRACE").is_some());
+        PhaseTimer(on.then(|| (phase.to_string(), std::time::Instant::now())))
+    }
+}
+
+impl Drop for PhaseTimer {
+    fn drop(&mut self) {
+        if let Some((phase, t0)) = &self.0 {
+            eprintln!(
+                "outcore trace: {phase}: {:.3} s",
+                t0.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -977,28 +1013,5 @@ mod tests {
         ];
         let mut buf = [0u8; 16];
         assert!(split_outputs(&mut buf, &plan).is_err());
-    }
-}
-
-/// With `OUTCORE_TRACE` set in the environment, every phase prints its wall time to stderr
-/// when it ends (for finding where a job's time goes; off by default).
-struct PhaseTimer(Option<(String, std::time::Instant)>);
-
-impl PhaseTimer {
-    fn start(phase: &str) -> PhaseTimer {
-        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        let on = *ON.get_or_init(|| std::env::var_os("OUTCORE_TRACE").is_some());
-        PhaseTimer(on.then(|| (phase.to_string(), std::time::Instant::now())))
-    }
-}
-
-impl Drop for PhaseTimer {
-    fn drop(&mut self) {
-        if let Some((phase, t0)) = &self.0 {
-            eprintln!(
-                "outcore trace: {phase}: {:.3} s",
-                t0.elapsed().as_secs_f64()
-            );
-        }
     }
 }

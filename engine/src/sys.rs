@@ -8,8 +8,8 @@
 //! chunk with `MADV_POPULATE_READ` before a kernel reads it (for a cached chunk read front to
 //! back, only its last page: see `Input::check_backed`), so that a truncation is reported as
 //! an error (`EFAULT`) rather than a crash wherever the kernel supports that advice. The
-//! remaining window (a truncation between the prefault and the read) is documented in the
-//! README.
+//! remaining window (a truncation between the prefault and the read) is documented in
+//! docs/verification.md.
 //!
 //! Hints are advisory: a failed `madvise` is ignored (the job is only slower), except
 //! `MADV_POPULATE_READ`, whose `EFAULT` means the file no longer backs the range.
@@ -235,8 +235,8 @@ pub enum Advice {
     /// Read (or written) chunk by chunk, front to back: `MADV_HUGEPAGE` (and `MADV_NORMAL`). Page faults then read
     /// ahead in 2 MiB page-cache folios, which a later scan maps with one entry each instead
     /// of 512. `MADV_SEQUENTIAL` and `MADV_WILLNEED` read ahead in small folios on Linux 6.x:
-    /// a file first read that way was afterwards summed 3x slower (0.35-0.41 s instead of
-    /// 0.11 s per cached 2 GiB) and was read from disk more slowly too (see the README).
+    /// a file first read that way was summed several times slower afterwards, and was read
+    /// from disk more slowly too (measured in docs/design.md).
     Sequential,
     /// Scattered or strided: `MADV_RANDOM` (no readahead beyond the page touched) and
     /// `MADV_NOHUGEPAGE` (a fault must not read a whole 2 MiB folio for one probe).
@@ -520,6 +520,7 @@ fn sync_range(file: &File, range: Range<u64>, flags: libc::c_uint) {
 /// File access-pattern advice.
 #[derive(Debug, Clone, Copy)]
 pub enum FileAdvice {
+    /// Sequential access, read ahead (`POSIX_FADV_SEQUENTIAL`).
     Sequential,
     /// Drop clean cached pages of the range (data stays on disk).
     DontNeed,

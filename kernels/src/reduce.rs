@@ -20,6 +20,7 @@ use crate::expr::Num;
 
 pub mod fold;
 mod ops;
+mod results;
 mod stats;
 pub use fold::{fold_array, AxisView, FnFold, Fold};
 pub use ops::*;

@@ -9,34 +9,130 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use outcore_engine::{
-    parse_bytes, CancelToken, Context, DType, Error, ErrorKind, OutputCache, OutputOptions,
+    parse_bytes, CancelToken, Context, DType, Error, ErrorKind, Order, OutputCache, OutputOptions,
 };
 
-/// Flags every command takes.
+/// Flags every command takes, before or after the command's name.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Global {
     /// Worker threads (default: all CPUs).
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, value_name = "N", help_heading = GLOBAL)]
     pub threads: Option<usize>,
     /// Memory budget, e.g. 512M, 4GiB (default: a quarter of available memory).
-    #[arg(long, global = true, value_name = "BYTES", value_parser = parse_size)]
+    #[arg(long, global = true, value_name = "BYTES", value_parser = parse_size, help_heading = GLOBAL)]
     pub mem: Option<usize>,
     /// Chunk size, e.g. 4M (default: derived from the budget and threads).
-    #[arg(long, global = true, value_name = "BYTES", value_parser = parse_size)]
+    #[arg(long, global = true, value_name = "BYTES", value_parser = parse_size, help_heading = GLOBAL)]
     pub chunk: Option<usize>,
-    /// Directory for temporary files (default: beside the output).
-    #[arg(long, global = true, value_name = "DIR")]
-    pub tmp_dir: Option<PathBuf>,
     /// No progress bars.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
-    /// Keep the output's pages in the page cache once written (keep), drop them (drop), or
-    /// drop them when the output is larger than half the available memory (auto).
-    #[arg(long, global = true, value_name = "POLICY", default_value = "auto", value_parser = parse_output_cache)]
-    pub output_cache: OutputCache,
+}
+
+const GLOBAL: &str = "Global options";
+
+/// Flags of the commands that write files. The commands take them after their name; before
+/// it (`outcore --force gen …`) they are taken too, as the spec lists them with the global
+/// flags, and refused for a command that writes nothing.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct OutputFlags {
     /// Replace an existing output file.
-    #[arg(long, global = true)]
+    #[arg(long, help_heading = OUTPUT)]
     pub force: bool,
+    /// Keep the output's pages in the page cache once written (keep), drop them (drop), or
+    /// drop them when the output is larger than half the available memory (auto, the default).
+    #[arg(long, value_name = "POLICY", value_parser = listed(&["auto", "keep", "drop"], parse_output_cache), help_heading = OUTPUT)]
+    pub output_cache: Option<OutputCache>,
+    /// Directory for the temporary files of jobs that spill, such as sort (default: beside
+    /// the output).
+    #[arg(long, value_name = "DIR", help_heading = OUTPUT)]
+    pub tmp_dir: Option<PathBuf>,
+    /// Do not flush the output to disk before naming it: it still appears only when complete,
+    /// but a crash of the machine may lose it (for intermediate results).
+    #[arg(long, help_heading = OUTPUT)]
+    pub no_sync: bool,
+}
+
+const OUTPUT: &str = "Output options";
+
+impl OutputFlags {
+    /// These flags with any given before the command's name (`leading`) added.
+    pub fn merged(&self, leading: &OutputFlags) -> OutputFlags {
+        OutputFlags {
+            force: self.force || leading.force,
+            output_cache: self.output_cache.or(leading.output_cache),
+            tmp_dir: self.tmp_dir.clone().or_else(|| leading.tmp_dir.clone()),
+            no_sync: self.no_sync || leading.no_sync,
+        }
+    }
+
+    /// The first flag given, as it is spelled on the command line.
+    pub fn first_given(&self) -> Option<&'static str> {
+        if self.force {
+            Some("--force")
+        } else if self.output_cache.is_some() {
+            Some("--output-cache")
+        } else if self.tmp_dir.is_some() {
+            Some("--tmp-dir")
+        } else if self.no_sync {
+            Some("--no-sync")
+        } else {
+            None
+        }
+    }
+}
+
+/// A clap value parser that parses with `parse` and lists `shown` as the possible values in
+/// the help (`[possible values: …]`); an entry may name a form, e.g. `randint:LO:HI`.
+pub fn listed<T: Clone + Send + Sync + 'static>(
+    shown: &'static [&'static str],
+    parse: fn(&str) -> std::result::Result<T, String>,
+) -> Listed<T> {
+    Listed { shown, parse }
+}
+
+#[derive(Clone)]
+pub struct Listed<T> {
+    shown: &'static [&'static str],
+    parse: fn(&str) -> std::result::Result<T, String>,
+}
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Listed<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<T, clap::Error> {
+        let text = value.to_string_lossy();
+        (self.parse)(&text).map_err(|why| {
+            let flag = arg.map(|a| a.to_string()).unwrap_or_default();
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value '{text}' for '{flag}': {why}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            self.shown
+                .iter()
+                .map(|s| clap::builder::PossibleValue::new(*s)),
+        ))
+    }
+}
+
+/// clap value parser for `--order` (C or F).
+pub fn order_parser() -> Listed<Order> {
+    listed(&["C", "F"], |s| {
+        Order::parse(s).map_err(|e| e.message().to_string())
+    })
 }
 
 /// clap value parser for `--output-cache`.
@@ -87,13 +183,15 @@ pub fn parse_dims(s: &str) -> std::result::Result<Vec<usize>, String> {
 pub struct Session {
     pub ctx: Context,
     pub global: Global,
+    /// The output flags of a command that writes files (all unset for the others).
+    pub output: OutputFlags,
     sigint: Arc<AtomicBool>,
     sigterm: Arc<AtomicBool>,
     progress: Arc<Mutex<Option<(String, ProgressBar)>>>,
 }
 
 impl Session {
-    pub fn new(global: &Global) -> std::result::Result<Session, Error> {
+    pub fn new(global: &Global, output: OutputFlags) -> std::result::Result<Session, Error> {
         let token = CancelToken::new();
         let sigint = Arc::new(AtomicBool::new(false));
         let sigterm = Arc::new(AtomicBool::new(false));
@@ -118,6 +216,9 @@ impl Session {
         }
         if let Some(c) = global.chunk {
             builder = builder.chunk_bytes(c);
+        }
+        if let Some(dir) = &output.tmp_dir {
+            builder = builder.tmp_dir(dir);
         }
         if show {
             let bars = progress.clone();
@@ -144,10 +245,11 @@ impl Session {
                 }
             });
         }
-        let ctx = builder.build()?;
+        let ctx = builder.build().map_err(|e| with_flag(e, global))?;
         Ok(Session {
             ctx,
             global: global.clone(),
+            output,
             sigint,
             sigterm,
             progress,
@@ -157,10 +259,10 @@ impl Session {
     /// Output options for a job writing `dest` from `inputs`.
     pub fn output_options(&self, inputs: &[&Path]) -> OutputOptions {
         OutputOptions {
-            force: self.global.force,
+            force: self.output.force,
             inputs: inputs.iter().map(|p| p.to_path_buf()).collect(),
-            cache: self.global.output_cache,
-            ..OutputOptions::default()
+            cache: self.output.output_cache.unwrap_or_default(),
+            sync: !self.output.no_sync,
         }
     }
 
@@ -195,13 +297,32 @@ impl Session {
     }
 }
 
+/// A context-building error with the flag whose value it is about put first ("--threads:
+/// threads must be at least 1"): the library describes values, the command line knows the
+/// flags. `Context::builder().build()` checks the threads, then the memory (a budget error,
+/// which `report_error` points at --mem), then the chunk; other settings do not come from
+/// these flags.
+fn with_flag(err: Error, global: &Global) -> Error {
+    let flag = match err.kind() {
+        ErrorKind::InvalidArgument if global.threads == Some(0) => Some("--threads"),
+        ErrorKind::InvalidArgument if global.chunk == Some(0) => Some("--chunk"),
+        _ => None,
+    };
+    match flag {
+        Some(flag) => Error::new(err.kind(), format!("{flag}: {}", err.message())),
+        None => err,
+    }
+}
+
 /// Prints an engine error and returns its exit code (spec §5).
 pub fn report_error(err: &Error, signal: Option<i32>) -> i32 {
     let code = exit_code(err, signal);
-    if err.kind() == ErrorKind::Cancelled {
-        eprintln!("outcore: stopped by a signal; nothing was written");
-    } else {
-        eprintln!("outcore: error: {err}");
+    match err.kind() {
+        ErrorKind::Cancelled => eprintln!("outcore: stopped by a signal; nothing was written"),
+        // The library describes what is wrong; the command line adds the flag that changes it.
+        ErrorKind::Budget => eprintln!("outcore: error: {err}; --mem sets the budget"),
+        ErrorKind::OutputExists => eprintln!("outcore: error: {err}; --force replaces it"),
+        _ => eprintln!("outcore: error: {err}"),
     }
     code
 }

@@ -14,7 +14,7 @@ use anyhow::Result;
 use outcore_engine::{err, Array, ByteOrder, DType, Mode, Order, RawSpec};
 use outcore_kernels::copy::{self, parse_index, ConvertOptions};
 
-use super::common::{parse_dtype, parse_size, Session};
+use super::common::{listed, order_parser, parse_dtype, parse_size, OutputFlags, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct TransposeArgs {
@@ -26,6 +26,8 @@ pub struct TransposeArgs {
     /// Axis permutation, e.g. 1,0,2 (negative axes count from the end); default: reversed.
     #[arg(long, value_name = "P1,P2…", allow_hyphen_values = true, value_parser = parse_ints)]
     pub axes: Option<Ints>,
+    #[command(flatten)]
+    pub output_flags: OutputFlags,
 }
 
 #[derive(clap::Args, Debug)]
@@ -40,8 +42,10 @@ pub struct ReshapeArgs {
     pub shape: Ints,
     /// Index order as NumPy's reshape: C reads and fills row-major, F column-major. The output
     /// is written in this order, so either way the elements are copied once.
-    #[arg(long, default_value = "C", value_parser = parse_order)]
+    #[arg(long, default_value = "C", value_parser = order_parser())]
     pub order: Order,
+    #[command(flatten)]
+    pub output_flags: OutputFlags,
 }
 
 #[derive(clap::Args, Debug)]
@@ -54,6 +58,8 @@ pub struct SliceArgs {
     /// NumPy basic index, e.g. '1:5, ::-2, ...', '3', ':, 0', 'None, -1'.
     #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     pub index: String,
+    #[command(flatten)]
+    pub output_flags: OutputFlags,
 }
 
 #[derive(clap::Args, Debug)]
@@ -67,10 +73,11 @@ pub struct ConvertArgs {
     #[arg(long, value_parser = parse_dtype)]
     pub dtype: Option<DType>,
     /// Memory order of the output.
-    #[arg(long, default_value = "C", value_parser = parse_order)]
+    #[arg(long, default_value = "C", value_parser = order_parser())]
     pub order: Order,
-    /// Byte order of the output: little, big or native.
-    #[arg(long, value_parser = parse_byteorder)]
+    /// Byte order of the output (also '<', '>', '='; default: the input's, or --dtype's when it
+    /// names one).
+    #[arg(long, value_parser = listed(&["little", "big", "native"], parse_byteorder))]
     pub byteorder: Option<ByteOrder>,
     /// Read the input as a raw file (np.memmap / ndarray.tofile) of this dtype.
     #[arg(long, value_parser = parse_dtype)]
@@ -82,11 +89,13 @@ pub struct ConvertArgs {
     #[arg(long, requires = "raw_dtype", value_parser = parse_size, default_value = "0")]
     pub raw_offset: usize,
     /// Memory order of the raw input.
-    #[arg(long, requires = "raw_dtype", default_value = "C", value_parser = parse_order)]
+    #[arg(long, requires = "raw_dtype", default_value = "C", value_parser = order_parser())]
     pub raw_order: Order,
     /// Write raw bytes (as ndarray.tofile) instead of a .npy file.
     #[arg(long)]
     pub to_raw: bool,
+    #[command(flatten)]
+    pub output_flags: OutputFlags,
 }
 
 /// A comma-separated list of integers (a newtype so clap takes it as one value).
@@ -118,10 +127,6 @@ pub fn parse_ints(s: &str) -> std::result::Result<Ints, String> {
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map(Ints)
-}
-
-fn parse_order(s: &str) -> std::result::Result<Order, String> {
-    Order::parse(s).map_err(|e| e.message().to_string())
 }
 
 fn parse_byteorder(s: &str) -> std::result::Result<ByteOrder, String> {

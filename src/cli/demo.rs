@@ -152,10 +152,7 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
     // External sort of the random array: the budget is an eighth of the data, so runs are
     // spilled and merged. Checked: non-decreasing, same count, same extremes as the input.
     let sorted = dir.path().join("sorted.npy");
-    let sort_opts = SortOptions {
-        tmp_dir: session.global.tmp_dir.clone(),
-        ..Default::default()
-    };
+    let sort_opts = SortOptions::default();
     let t = Instant::now();
     let stats = sort(&ctx, &r, &sorted, &sort_opts)?;
     let seconds = t.elapsed().as_secs_f64();

@@ -6,7 +6,7 @@ use anyhow::Result;
 use outcore_engine::{Array, DType, Error, ErrorKind};
 use outcore_kernels::expr::eval_to_file;
 
-use super::common::{parse_dtype, Session};
+use super::common::{parse_dtype, OutputFlags, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -22,6 +22,8 @@ pub struct Args {
     /// Cast the result to this dtype (NumPy astype).
     #[arg(long, value_parser = parse_dtype)]
     pub dtype: Option<DType>,
+    #[command(flatten)]
+    pub output_flags: OutputFlags,
 }
 
 pub fn run(args: &Args, session: &Session) -> Result<()> {

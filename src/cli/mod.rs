@@ -1,6 +1,6 @@
 //! The command line: one module per command, shared plumbing in `common`.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod bench;
 pub mod common;
@@ -12,7 +12,7 @@ mod info;
 mod reduce;
 mod sort;
 
-pub use common::Global;
+pub use common::{Global, OutputFlags};
 
 /// outcore: chunked out-of-core compute on NumPy .npy files larger than RAM.
 #[derive(Parser, Debug)]
@@ -20,6 +20,9 @@ pub use common::Global;
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    /// Output flags given before the command's name.
+    #[command(flatten)]
+    pub leading_output: OutputFlags,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -27,43 +30,92 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Show the dtype, shape, order and layout of a .npy file.
+    #[command(after_help = "Example:\n  outcore info big.npy --json")]
     Info(info::Args),
     /// Generate a .npy file of any numeric dtype, shape and order.
+    #[command(
+        after_help = "Example:\n  outcore gen big.npy --dtype f8 --shape 100000,1000 --fill normal --seed 1"
+    )]
     Gen(gen::Args),
     /// Reduce a whole array or along an axis: sum, prod, min, max, mean, var, std, argmin, argmax, …
+    #[command(after_help = "Example:\n  outcore reduce mean big.npy --axis 0 -o means.npy")]
     Reduce(reduce::Args),
     /// Sort an array (external merge sort): along the last axis, flattened, or rows by columns.
+    #[command(after_help = "Example:\n  outcore sort big.npy -o sorted.npy --flatten --mem 1G")]
     Sort(sort::SortArgs),
     /// Write the int64 indices that sort an array (stable).
+    #[command(after_help = "Example:\n  outcore argsort keys.npy -o order.npy")]
     Argsort(sort::ArgsortArgs),
     /// Transpose (any axis permutation; default reverses the axes) into a C-order .npy.
+    #[command(after_help = "Example:\n  outcore transpose big.npy -o t.npy --axes 1,0")]
     Transpose(copy::TransposeArgs),
     /// Reshape (NumPy's reshape, -1 inferred, --order C|F) into a .npy.
+    #[command(after_help = "Example:\n  outcore reshape big.npy -o r.npy --shape 1000,-1")]
     Reshape(copy::ReshapeArgs),
     /// Slice with NumPy basic indexing ('1:5, ::-2, ...') into a C-order .npy.
+    #[command(after_help = "Example:\n  outcore slice big.npy -o s.npy --index '::10, -1'")]
     Slice(copy::SliceArgs),
     /// Convert dtype, memory order, byte order, raw <-> .npy.
+    #[command(
+        after_help = "Example:\n  outcore convert data.bin -o data.npy --raw-dtype '>f4' --raw-shape 1000,1000 --dtype f8"
+    )]
     Convert(copy::ConvertArgs),
     /// Count, sum, mean, std, min, max and NaN count of an array, in one pass.
+    #[command(after_help = "Example:\n  outcore stats big.npy --json")]
     Stats(reduce::StatsArgs),
     /// Evaluate an elementwise expression over .npy files into a new .npy file.
+    #[command(after_help = "Example:\n  outcore eval 'sqrt(x*x + y*y)' -o r.npy x=x.npy y=y.npy")]
     Eval(eval::Args),
     /// Run the main job on an array larger than its memory budget, check it, print throughputs.
+    #[command(after_help = "Example:\n  outcore demo --size 2G")]
     Demo(demo::Args),
     /// Measure the machine's floors and every kernel on the same bytes, verified.
+    #[command(after_help = "Example:\n  outcore bench --size 1G --json")]
     Bench(bench::Args),
+}
+
+impl Command {
+    /// The command's output flags; `None` for a command that writes no file.
+    fn output_flags(&self) -> Option<&OutputFlags> {
+        match self {
+            Command::Info(_) | Command::Stats(_) | Command::Demo(_) | Command::Bench(_) => None,
+            Command::Gen(a) => Some(&a.output_flags),
+            Command::Reduce(a) => Some(&a.output_flags),
+            Command::Sort(a) => Some(&a.output_flags),
+            Command::Argsort(a) => Some(&a.output_flags),
+            Command::Transpose(a) => Some(&a.output_flags),
+            Command::Reshape(a) => Some(&a.output_flags),
+            Command::Slice(a) => Some(&a.output_flags),
+            Command::Convert(a) => Some(&a.output_flags),
+            Command::Eval(a) => Some(&a.output_flags),
+        }
+    }
 }
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    let session = match common::Session::new(&cli.global) {
+    let command = matches.subcommand_name().unwrap_or_default();
+    let output = match cli.command.output_flags() {
+        Some(flags) => flags.merged(&cli.leading_output),
+        None => {
+            if let Some(flag) = cli.leading_output.first_given() {
+                eprintln!("outcore: error: {flag}: {command} writes no file");
+                return 2;
+            }
+            OutputFlags::default()
+        }
+    };
+    let session = match common::Session::new(&cli.global, output) {
         Ok(s) => s,
         Err(e) => return common::report_error(&e, None),
     };

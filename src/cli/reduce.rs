@@ -8,7 +8,7 @@ use outcore_kernels::reduce::{
     float_text, reduce_all_with, reduce_axis, reduce_axis_to_file, stats, ReduceOp, Value,
 };
 
-use super::common::{json_str, Session};
+use super::common::{json_str, OutputFlags, Session};
 
 /// Axis results with more elements than this need `-o OUT`.
 const PRINT_LIMIT: usize = 1000;
@@ -32,6 +32,8 @@ pub struct Args {
     /// Print one JSON object: op, dtype, value.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub output_flags: OutputFlags,
 }
 
 #[derive(clap::Args, Debug)]
@@ -127,21 +129,24 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         }
         return Ok(());
     }
+    // Refused before any work: a result too large to print would be computed for nothing.
+    if let Some(shape) = axis_result_shape(array.shape(), axis) {
+        let len: usize = shape.iter().product();
+        if len > PRINT_LIMIT {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "the result has {len} elements (shape {shape:?}), too many to print: \
+                     write it to a file with -o OUT"
+                ),
+            )
+            .into());
+        }
+    }
     let r = reduce_axis(&session.ctx, &array, op, axis, args.ddof)?;
     warn(&r.warnings);
     let dtype = r.layout.dtype().clone();
     let kind = dtype.scalar_kind().unwrap_or(ScalarKind::F64);
-    if r.layout.len() > PRINT_LIMIT {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!(
-                "the result has {} elements (shape {:?}): write it to a file with -o OUT",
-                r.layout.len(),
-                r.layout.shape()
-            ),
-        )
-        .into());
-    }
     let values = r.values_c_order();
     if args.json {
         let v = nested(&values, r.layout.shape(), &|v| json_value(v, kind));
@@ -158,6 +163,19 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The shape of a reduction of `shape` along `axis`; `None` for an axis out of range (which
+/// the reduction itself reports).
+fn axis_result_shape(shape: &[usize], axis: i64) -> Option<Vec<usize>> {
+    let ndim = shape.len() as i64;
+    let k = if axis < 0 { axis + ndim } else { axis };
+    if !(0..ndim).contains(&k) {
+        return None;
+    }
+    let mut out = shape.to_vec();
+    out.remove(k as usize);
+    Some(out)
 }
 
 pub fn run_stats(args: &StatsArgs, session: &Session) -> Result<()> {

@@ -7,7 +7,7 @@ use anyhow::Result;
 use outcore_engine::Array;
 use outcore_kernels::sort::{argsort, sort, SortOptions};
 
-use super::common::Session;
+use super::common::{OutputFlags, Session};
 
 #[derive(clap::Args, Debug)]
 pub struct SortArgs {
@@ -33,6 +33,8 @@ pub struct SortArgs {
         value_name = "C1,C2…"
     )]
     pub by: Vec<isize>,
+    #[command(flatten)]
+    pub output_flags: OutputFlags,
 }
 
 #[derive(clap::Args, Debug)]
@@ -51,6 +53,8 @@ pub struct ArgsortArgs {
     /// Indices into the flattened array (axis=None) instead of along the last axis.
     #[arg(long)]
     pub flatten: bool,
+    #[command(flatten)]
+    pub output_flags: OutputFlags,
 }
 
 fn options(
@@ -65,9 +69,9 @@ fn options(
         stable,
         flatten,
         by: by.to_vec(),
-        tmp_dir: session.global.tmp_dir.clone(),
-        force: session.global.force,
-        output_cache: session.global.output_cache,
+        tmp_dir: session.output.tmp_dir.clone(),
+        force: session.output.force,
+        output_cache: session.output.output_cache.unwrap_or_default(),
     }
 }
 

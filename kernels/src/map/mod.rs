@@ -15,9 +15,15 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Mutex;
 
+mod fold;
+mod indexed;
+
+pub use fold::{fold, fold_indexed};
+pub use indexed::{map_indexed, map_to_vec, try_map_indexed};
+
 use outcore_engine::{
-    strides_for, Array, ChunkIo, Context, DType, Element, Error, ErrorKind, Layout, Order,
-    OutputFile, OutputOptions, Pattern, ReadRange, Result, ScalarKind,
+    strides_for, Array, Context, DType, Element, Error, ErrorKind, Layout, Order, OutputFile,
+    OutputOptions, Pattern, Result, ScalarKind,
 };
 
 /// Elements per block: small enough that a handful of temporaries stay in L2.
@@ -301,26 +307,7 @@ impl<'a> Broadcast<'a> {
         if len == 0 {
             return Ok(());
         }
-        let chunks = ctx.plan(data_offset, out_item, 0..len);
-        let in_bytes: usize = self.sources.iter().map(|s| s.kind.size()).sum();
-        let plan: Vec<ChunkIo> = chunks
-            .iter()
-            .map(|c| ChunkIo {
-                reads: self
-                    .sources
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| s.is_streamed())
-                    .map(|(i, s)| ReadRange {
-                        input: i,
-                        range: c.start * s.kind.size()..c.end * s.kind.size(),
-                        release: true,
-                    })
-                    .collect(),
-                write: to_file.then(|| c.start * out_item..c.end * out_item),
-                bytes: (c.len() * (in_bytes + out_item)) as u64,
-            })
-            .collect();
+        let (chunks, plan) = self.read_plan(ctx, data_offset, out_item, to_file);
         let inputs: Vec<_> = self.arrays.iter().map(|a| a.input()).collect();
         let do_chunk = |range: &Range<usize>, out: &mut [u8]| -> Result<()> {
             let mut pos = range.start;
@@ -490,6 +477,20 @@ map_inputs!(A 0, B 1);
 map_inputs!(A 0, B 1, C 2);
 map_inputs!(A 0, B 1, C 2, D 3);
 
+/// Checks that each input's kind is the element type the closure reads.
+fn check_kinds<'a, I: MapInputs<'a>>(b: &Broadcast<'_>) -> Result<()> {
+    for (s, (want, a)) in b.sources.iter().zip(I::kinds().into_iter().zip(&b.arrays)) {
+        if s.kind != want {
+            return Err(Error::new(
+                ErrorKind::UnsupportedDType,
+                format!("expected {} elements", want.name()),
+            )
+            .with_path(a.path()));
+        }
+    }
+    Ok(())
+}
+
 /// An array whose elements are read as `T` (its dtype's kind must be `T::KIND`; either byte
 /// order). Made by [`typed`].
 pub struct TypedArray<'a, T> {
@@ -622,36 +623,7 @@ where
     F: Fn(I::Item) -> std::result::Result<R, E> + Sync,
     E: Into<Error>,
 {
-    for (s, (want, a)) in b.sources.iter().zip(I::kinds().into_iter().zip(&b.arrays)) {
-        if s.kind != want {
-            return Err(Error::new(
-                ErrorKind::UnsupportedDType,
-                format!("expected {} elements", want.name()),
-            )
-            .with_path(a.path()));
-        }
-    }
-    let size = std::mem::size_of::<R>();
-    b.run_blocks(ctx, "map", dest, size, |start, out| {
-        let mut bufs = I::bufs();
-        let n = out.len() / size;
-        let mut fill = |typed: &mut [R]| {
-            I::for_block(&b.sources, &mut bufs, start, n, |i, item| {
-                typed[i] = f(item)?;
-                Ok::<(), E>(())
-            })
-            .map_err(Into::into)
-        };
-        match bytemuck::try_cast_slice_mut::<u8, R>(out) {
-            Ok(typed) => fill(typed)?,
-            Err(_) => {
-                let mut tmp = vec![R::default(); n];
-                fill(&mut tmp)?;
-                out.copy_from_slice(bytemuck::cast_slice(&tmp));
-            }
-        }
-        Ok(())
-    })
+    indexed::run_indexed::<I, R, _, E>(ctx, b, dest, &|_, item| f(item))
 }
 
 #[cfg(test)]
