@@ -1,0 +1,156 @@
+import os
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+__version__: str
+
+PathLike = Union[str, os.PathLike[str]]
+ArrayInput = Union[str, os.PathLike[str], np.ndarray]
+Size = Union[int, str]
+Progress = Union[bool, None, Callable[[int, int, str], Any]]
+
+def info(path: PathLike) -> Dict[str, Any]: ...
+def gen(
+    out: PathLike,
+    dtype: Any,
+    shape: Union[int, Sequence[int]],
+    *,
+    fill: str = ...,
+    seed: int = ...,
+    order: str = ...,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> np.memmap: ...
+def reduce(
+    op: str,
+    a: ArrayInput,
+    *,
+    axis: Optional[Union[int, Tuple[int]]] = ...,
+    ddof: float = ...,
+    keepdims: bool = ...,
+    out: Optional[PathLike] = ...,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> Any: ...
+def stats(
+    a: ArrayInput,
+    *,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> Dict[str, Any]: ...
+def eval(
+    expr: str,
+    out: PathLike,
+    names: Mapping[str, ArrayInput],
+    *,
+    dtype: Any = ...,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> np.memmap: ...
+def sort(
+    a: ArrayInput,
+    out: PathLike,
+    *,
+    descending: bool = ...,
+    stable: bool = ...,
+    flatten: bool = ...,
+    by: Optional[Union[int, Sequence[int]]] = ...,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> np.memmap: ...
+def argsort(
+    a: ArrayInput,
+    out: PathLike,
+    *,
+    descending: bool = ...,
+    stable: bool = ...,
+    flatten: bool = ...,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> np.memmap: ...
+def transpose(
+    a: ArrayInput,
+    out: PathLike,
+    axes: Optional[Sequence[int]] = ...,
+    *,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> np.memmap: ...
+def reshape(
+    a: ArrayInput,
+    out: PathLike,
+    shape: Union[int, Sequence[int]],
+    order: str = ...,
+    *,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> np.memmap: ...
+def slice(
+    a: ArrayInput,
+    out: PathLike,
+    index: Any,
+    *,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> np.memmap: ...
+def convert(
+    a: ArrayInput,
+    out: PathLike,
+    *,
+    dtype: Any = ...,
+    order: Optional[str] = ...,
+    byteorder: Optional[str] = ...,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> np.memmap: ...
