@@ -583,9 +583,12 @@ print(json.dumps(out))
 }
 
 #[test]
-fn signed_zero_extremes_are_numpys() {
-    // Of equal extremes 0.0 and -0.0 NumPy's min and max keep the later one; `stats` and
-    // `reduce` do too, with the runs long enough for the vector kernels and several chunks.
+fn signed_zero_extremes_are_the_later_one() {
+    // Of equal extremes 0.0 and -0.0 outcore's min and max keep the later one (its documented
+    // rule); `stats` and `reduce` agree, with runs long enough for the vector kernels and
+    // several chunks. NumPy's values are equal to ours; the sign NumPy returns for a mix of
+    // zeros depends on its SIMD lanes (and has changed between NumPy versions), so only the
+    // value is compared with NumPy, and the sign with the rule.
     require_numpy!();
     let dir = fast_tempdir();
     let want = python(
@@ -601,11 +604,12 @@ for n in [2, 3, 1000, 50_001]:
     arrays.append(np.r_[np.full(n - 1, -0.0), 0.0])
 for i, a in enumerate(arrays):
     np.save(f'z{i}.npy', a)
-    print(repr(float(a.min())), repr(float(a.max())))
+    assert a.min() == 0.0 and a.max() == 0.0
+    # All values tie: the later one is the last element.
+    print(repr(float(a[-1])))
 "#,
     );
-    for (i, line) in want.lines().enumerate() {
-        let (min, max) = line.split_once(' ').unwrap();
+    for (i, last) in want.lines().enumerate() {
         let file = format!("z{i}.npy");
         for chunk in ["4K", "64M"] {
             let got = |op: &str| {
@@ -613,13 +617,13 @@ for i, a in enumerate(arrays):
                 assert_eq!(code(&out), 0, "{}", stderr(&out));
                 stdout(&out).trim().to_string()
             };
-            assert_eq!((got("min"), got("max")), (min.into(), max.into()), "{file}");
+            assert_eq!((got("min"), got("max")), (last.into(), last.into()), "{file}");
             let out = outcore_in(dir.path(), &["stats", &file, "--json", "--chunk", chunk]);
             let stats: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
             let text = |v: &Json| format!("{:?}", v.as_f64().unwrap());
             assert_eq!(
                 (text(&stats["min"]), text(&stats["max"])),
-                (min.into(), max.into()),
+                (last.into(), last.into()),
                 "{file} stats"
             );
         }
