@@ -14,6 +14,7 @@ mod driver;
 mod keys;
 mod merge;
 mod radix;
+mod record;
 mod sample;
 mod source;
 
@@ -28,7 +29,8 @@ use outcore_engine::{
 
 pub use keys::SortKey;
 pub use merge::{split_points, Merger};
-pub use radix::{sort_records, Canon, Record};
+pub use radix::sort_records;
+pub use record::{Canon, Record};
 
 use driver::{FreeWorkOnDrop, Job, Reaper};
 use source::{
@@ -349,8 +351,7 @@ fn by_columns<T: SortKey>(
         8 => with_width::<T, 9>(plan, columns, indices, out),
         9..=16 => with_width::<T, 17>(plan, columns, indices, out),
         17..=64 => with_width::<T, 65>(plan, columns, indices, out),
-        65..=256 => with_width::<T, 257>(plan, columns, indices, out),
-        257..=MAX_KEY_COLUMNS => {
+        65..=MAX_KEY_COLUMNS => {
             with_width::<T, { MAX_KEY_COLUMNS + 1 }>(plan, columns, indices, out)
         }
         n => Err(err!(
