@@ -18,7 +18,7 @@
 //! - Blocks that overflow or hold NaN or infinity are redone as NumPy computes them (rare,
 //!   cold), and only there are NaNs counted (a NaN makes its block's sum NaN).
 
-use super::ops::{round_to, CompSum, Moments};
+use super::folds::{round_to, CompSum, Moments};
 use super::*;
 use super::{interleaved_part, STREAMS};
 
