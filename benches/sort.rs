@@ -127,7 +127,7 @@ fn whole_sorts(c: &mut Criterion) {
     g.throughput(Throughput::Bytes((n * 8) as u64));
     g.sample_size(10);
     let opts = SortOptions {
-        force: true,
+        output: OutputOptions::default().force(true),
         ..Default::default()
     };
     let dest = dir.path().join("out.npy");

@@ -47,7 +47,6 @@ pub mod prelude {
     pub use outcore_kernels::copy::{
         convert, parse_index, reshape, slice, transpose, ConvertOptions,
     };
-    pub use outcore_kernels::expr::Num;
     pub use outcore_kernels::gen::{generate, Fill};
     pub use outcore_kernels::map::{
         fold, fold_indexed, map, map_indexed, map_into, map_to_vec, try_map, try_map_indexed, typed,
@@ -56,4 +55,5 @@ pub mod prelude {
         fold_all, reduce_all, reduce_axis, stats, AxisReduced, ReduceOp, Reduced, Stats, Value,
     };
     pub use outcore_kernels::sort::{argsort, sort, SortOptions, SortStats};
+    pub use outcore_kernels::Num;
 }

@@ -617,7 +617,11 @@ for i, a in enumerate(arrays):
                 assert_eq!(code(&out), 0, "{}", stderr(&out));
                 stdout(&out).trim().to_string()
             };
-            assert_eq!((got("min"), got("max")), (last.into(), last.into()), "{file}");
+            assert_eq!(
+                (got("min"), got("max")),
+                (last.into(), last.into()),
+                "{file}"
+            );
             let out = outcore_in(dir.path(), &["stats", &file, "--json", "--chunk", chunk]);
             let stats: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
             let text = |v: &Json| format!("{:?}", v.as_f64().unwrap());

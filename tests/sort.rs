@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use outcore_engine::{Array, CancelToken, Context, ErrorKind};
+use outcore_engine::{Array, CancelToken, Context, ErrorKind, OutputOptions};
 use outcore_kernels::sort::{argsort, sort, SortOptions, SortStats};
 
 fn script() -> PathBuf {
@@ -74,14 +74,14 @@ fn sort_and_argsort_match_numpy() {
                 .iter()
                 .map(|v| v.as_i64().unwrap() as isize)
                 .collect(),
-            tmp_dir: Some(tmp.clone()),
-            force: false,
-            output_cache: Default::default(),
+            output: OutputOptions::default(),
         };
-        let ctx = context(
-            parse_mem(c["mem"].as_str().unwrap()),
-            c["threads"].as_u64().unwrap() as usize,
-        );
+        let ctx = Context::builder()
+            .memory(parse_mem(c["mem"].as_str().unwrap()))
+            .threads(c["threads"].as_u64().unwrap() as usize)
+            .tmp_dir(&tmp)
+            .build()
+            .unwrap();
         let input = Array::open(c["input"].as_str().unwrap()).unwrap();
         let dest = d.join(format!("out_{name}.npy"));
         let stats: SortStats = match c["op"].as_str().unwrap() {
@@ -168,7 +168,7 @@ fn unsupported_dtypes_and_bad_options_are_refused_cleanly() {
     for flatten in [false, true] {
         let o = SortOptions {
             flatten,
-            force: true,
+            output: OutputOptions::default().force(true),
             ..Default::default()
         };
         argsort(&ctx, &scalar, d.join("z_idx.npy"), &o).unwrap();
@@ -218,7 +218,7 @@ fn unsupported_dtypes_and_bad_options_are_refused_cleanly() {
         &v,
         d.join("out.npy"),
         &SortOptions {
-            force: true,
+            output: OutputOptions::default().force(true),
             ..Default::default()
         },
     )
@@ -238,10 +238,7 @@ fn cancellation_and_failures_leave_nothing_behind() {
         "np.random.default_rng(1).random(2_000_000)",
     ))
     .unwrap();
-    let opts = SortOptions {
-        tmp_dir: Some(tmp.clone()),
-        ..Default::default()
-    };
+    let opts = SortOptions::default();
     // Cancel once the merge has started.
     let token = CancelToken::new();
     let seen_merge = Arc::new(AtomicBool::new(false));
@@ -250,6 +247,7 @@ fn cancellation_and_failures_leave_nothing_behind() {
         .memory(1 << 20)
         .threads(2)
         .cancel_token(token.clone())
+        .tmp_dir(&tmp)
         .progress(move |p| {
             if p.phase.contains("merge") && p.done > 0 {
                 s2.store(true, Ordering::Relaxed);
@@ -265,18 +263,14 @@ fn cancellation_and_failures_leave_nothing_behind() {
     assert!(!dest.exists());
     assert_empty_dir(&tmp);
     // A temporary directory that does not exist: a clear error naming it, nothing created.
-    let ctx = context(1 << 20, 2);
     let missing = d.join("no-such-dir");
-    let e = sort(
-        &ctx,
-        &input,
-        &dest,
-        &SortOptions {
-            tmp_dir: Some(missing.clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap_err();
+    let ctx = Context::builder()
+        .memory(1 << 20)
+        .threads(2)
+        .tmp_dir(&missing)
+        .build()
+        .unwrap();
+    let e = sort(&ctx, &input, &dest, &SortOptions::default()).unwrap_err();
     assert!(e.to_string().contains("no-such-dir"), "{e}");
     assert!(!dest.exists());
     let names: Vec<_> = std::fs::read_dir(d)

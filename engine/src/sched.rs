@@ -263,6 +263,15 @@ impl Context {
     pub fn budget(&self) -> &Budget {
         &self.budget
     }
+
+    /// One worker's share of `1/parts` of the memory limit: the buffers a kernel gives each
+    /// worker when the limit must also hold `parts - 1` more allocations of that size per
+    /// worker (a scratch copy, the mapped window of input and output chunks), all workers at
+    /// once. One rule for every kernel, so that their sizes scale alike with the limit and
+    /// the thread count.
+    pub fn worker_share(&self, parts: usize) -> usize {
+        self.budget.limit() / (parts.max(1) * self.threads)
+    }
     /// The token that cancels this context's jobs.
     pub fn cancel_token(&self) -> &CancelToken {
         &self.cancel

@@ -9,8 +9,11 @@ pub mod copy;
 pub mod expr;
 pub mod gen;
 pub mod map;
+pub mod num;
 pub mod reduce;
 pub mod sort;
+
+pub use num::Num;
 
 /// Test helpers shared by the kernels' unit tests.
 #[cfg(test)]

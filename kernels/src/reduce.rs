@@ -16,14 +16,23 @@ use outcore_engine::{
     OutputOptions, Result, ScalarKind,
 };
 
-use crate::expr::Num;
+use crate::num::Num;
 
+mod encode;
+mod entry;
 pub mod fold;
-mod ops;
+mod folds;
+mod lanes;
+mod op;
 mod results;
 mod stats;
+pub use encode::{decode, encode};
+pub use entry::{
+    fold_all, reduce_all, reduce_all_with, reduce_axis, reduce_axis_to_file, AxisReduced,
+};
 pub use fold::{fold_array, AxisView, FnFold, Fold};
-pub use ops::*;
+pub use folds::{ArgAcc, CompSum, Extreme, IndexMap, MeanAcc, Moments, VarAcc};
+pub use op::{result_kind, ReduceOp};
 pub use stats::{stats, Stats};
 
 /// A scalar result value. Its dtype travels beside it in [`Reduced`].

@@ -334,9 +334,7 @@ fn sort_options(
         stable,
         flatten,
         by,
-        tmp_dir: opts.tmp_dir.clone(),
-        force: opts.force,
-        output_cache: OutputCache::default(),
+        output: output_options(opts, &[]),
     }
 }
 

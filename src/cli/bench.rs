@@ -439,7 +439,7 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
     let r = Array::open(&random)?;
     let sorted = dir.path().join("sorted.npy");
     let sort_opts = SortOptions {
-        force: true,
+        output: outcore_engine::OutputOptions::default().force(true),
         ..Default::default()
     };
     let small = Context::builder()

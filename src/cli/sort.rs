@@ -69,9 +69,7 @@ fn options(
         stable,
         flatten,
         by: by.to_vec(),
-        tmp_dir: session.output.tmp_dir.clone(),
-        force: session.output.force,
-        output_cache: session.output.output_cache.unwrap_or_default(),
+        output: session.output_options(&[]),
     }
 }
 

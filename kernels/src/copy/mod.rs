@@ -402,7 +402,7 @@ fn copy_into(
                     } else {
                         let cap = STAGING_BYTES
                             .min(ctx.chunk_bytes())
-                            .min(ctx.budget().limit() / (2 * ctx.threads()))
+                            .min(ctx.worker_share(2))
                             .max(in_item);
                         let n = b.write.len().min(cap);
                         let _held = ctx.budget().reserve(n, "the copy's cast buffer")?;

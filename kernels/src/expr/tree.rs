@@ -6,8 +6,8 @@ use std::marker::PhantomData;
 
 use outcore_engine::{Bool, Error, ErrorKind, Result};
 
-use super::num::{CalcFloat, Float, Num};
 use crate::map::{Source, Values, BLOCK};
+use crate::num::{CalcFloat, Float, Num};
 
 /// The positions a block covers, and the inputs.
 pub struct Env<'e> {

@@ -14,7 +14,8 @@ use outcore_engine::{large_buffer, page_size, Advice};
 use rayon::prelude::*;
 
 use super::merge::{split_points_sampled, Merger, Samples};
-use super::radix::{sort_bucket, sort_records, Canon, Record};
+use super::radix::{sort_bucket, sort_records};
+use super::record::{Canon, Record};
 use super::sample::{free_partition_ids, Splitters};
 use super::source::{Sink, Source};
 use super::SortStats;
@@ -199,7 +200,7 @@ impl<R: Record> Job<'_, R> {
     /// the budget is the mapped window of input and output chunks).
     fn piece_bytes(&self) -> usize {
         let page = page_size();
-        let b = self.ctx.budget().limit() / (4 * self.ctx.threads());
+        let b = self.ctx.worker_share(4);
         (b / page * page).max(page)
     }
 

@@ -17,7 +17,7 @@
 
 use outcore_engine::{f16, Bool, Element};
 
-use super::radix::{Canon, Record};
+use super::record::{Canon, Record};
 
 /// An element type outcore can sort.
 pub trait SortKey: Element {

@@ -6,7 +6,7 @@
 
 use outcore_engine::prefetch_read;
 
-use super::radix::{Canon, Record};
+use super::record::{Canon, Record};
 
 /// How far ahead in a run the merge asks for the next cache lines (records).
 const PREFETCH_AHEAD: usize = 32;

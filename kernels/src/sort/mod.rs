@@ -14,6 +14,7 @@ mod driver;
 mod keys;
 mod merge;
 mod radix;
+mod record;
 mod sample;
 mod source;
 
@@ -22,13 +23,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use outcore_engine::{
-    err, Array, ByteOrder, Context, DType, Layout, Order, OutputCache, OutputFile, OutputOptions,
-    Pattern, Result, ResultExt, ScalarKind,
+    err, Array, ByteOrder, Context, DType, Layout, Order, OutputFile, OutputOptions, Pattern,
+    Result, ResultExt, ScalarKind,
 };
 
 pub use keys::SortKey;
 pub use merge::{split_points, Merger};
-pub use radix::{sort_records, Canon, Record};
+pub use radix::sort_records;
+pub use record::{Canon, Record};
 
 use driver::{FreeWorkOnDrop, Job, Reaper};
 use source::{
@@ -51,12 +53,11 @@ pub struct SortOptions {
     /// Sort the rows of a 2-d table lexicographically by these columns (negative counts from
     /// the end), moving whole rows. Empty: an ordinary sort.
     pub by: Vec<isize>,
-    /// Directory for the temporary runs (default: the output's directory).
-    pub tmp_dir: Option<PathBuf>,
-    /// Replace an existing output.
-    pub force: bool,
-    /// Whether the output's pages stay in the page cache once written.
-    pub output_cache: OutputCache,
+    /// How the output is made: replacing an existing file, page-cache policy, sync. The
+    /// temporary runs go to the context's temporary directory
+    /// ([`ContextBuilder::tmp_dir`](outcore_engine::ContextBuilder::tmp_dir)), else beside
+    /// the output.
+    pub output: OutputOptions,
 }
 
 /// What a sort did (for tests, benchmarks and curious users).
@@ -164,19 +165,11 @@ fn run(
         dest,
         &layout,
         &OutputOptions {
-            force: opts.force,
             inputs: vec![input.path().to_path_buf()],
-            cache: opts.output_cache,
-            ..OutputOptions::default()
+            ..opts.output.clone()
         },
     )?;
-    let tmp_dir = match &opts.tmp_dir {
-        Some(d) => d.clone(),
-        None => match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        },
-    };
+    let tmp_dir = ctx.scratch_dir_for(dest);
     let reader = Reader::new(input.input(), input.layout());
     let plan = Plan {
         ctx,
@@ -350,8 +343,7 @@ fn by_columns<T: SortKey>(
         8 => with_width::<T, 9>(plan, columns, indices, out),
         9..=16 => with_width::<T, 17>(plan, columns, indices, out),
         17..=64 => with_width::<T, 65>(plan, columns, indices, out),
-        65..=256 => with_width::<T, 257>(plan, columns, indices, out),
-        257..=MAX_KEY_COLUMNS => {
+        65..=MAX_KEY_COLUMNS => {
             with_width::<T, { MAX_KEY_COLUMNS + 1 }>(plan, columns, indices, out)
         }
         n => Err(err!(

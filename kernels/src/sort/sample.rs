@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use super::radix::{Canon, Record};
+use super::record::{Canon, Record};
 
 /// Sample records taken per bucket: more gives more even buckets.
 const OVERSAMPLE: usize = 16;

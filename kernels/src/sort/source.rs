@@ -8,7 +8,7 @@ use std::ops::Range;
 use outcore_engine::{Element, Input, Layout, Result};
 
 use super::keys::SortKey;
-use super::radix::Record;
+use super::record::Record;
 
 /// Elements read per block: the unit of prefaulting and releasing the input.
 const BLOCK_BYTES: usize = 1 << 20;

@@ -5,8 +5,9 @@
 use half::f16;
 use outcore_engine::{Bool, Element};
 
-/// A bool, integer or float element type the expression evaluator computes with.
-pub trait Num: Element + PartialOrd + super::Wrap {
+/// A bool, integer or float element type as the expression evaluator and the reductions
+/// compute with it.
+pub trait Num: Element + PartialOrd {
     /// Smallest and largest value for integer types (unused for floats).
     const MIN_I128: i128;
     const MAX_I128: i128;
