@@ -26,9 +26,9 @@ pub use outcore_kernels as kernels;
 
 /// What a program that embeds outcore needs, in one import: `use outcore::prelude::*;`.
 ///
-/// - Set-up: [`Context`](prelude::Context) (threads, memory budget, chunk size, temporary
-///   directory, cancellation, progress), [`Array`](prelude::Array) (`.npy`, raw and in-memory
-///   arrays), [`OutputOptions`](prelude::OutputOptions).
+/// - Set-up: [`Context`] (threads, memory budget, chunk size, temporary
+///   directory, cancellation, progress), [`Array`] (`.npy`, raw and in-memory
+///   arrays), [`OutputOptions`].
 /// - Closures over elements: [`map`](prelude::map) (one typed input or a tuple of up to four,
 ///   broadcast), [`map_indexed`](prelude::map_indexed), [`map_into`](prelude::map_into),
 ///   [`map_to_vec`](prelude::map_to_vec), [`fold`](prelude::fold) and
@@ -37,8 +37,8 @@ pub use outcore_kernels as kernels;
 ///   [`stats`](prelude::stats), [`sort`](prelude::sort), [`argsort`](prelude::argsort),
 ///   [`transpose`](prelude::transpose), [`reshape`](prelude::reshape),
 ///   [`slice`](prelude::slice), [`convert`](prelude::convert), [`generate`](prelude::generate).
-/// - Element types and errors: [`Element`](prelude::Element), [`Num`](prelude::Num),
-///   [`Error`](prelude::Error), [`ErrorKind`](prelude::ErrorKind).
+/// - Element types and errors: [`Element`], [`Num`](prelude::Num),
+///   [`Error`], [`ErrorKind`].
 pub mod prelude {
     pub use outcore_engine::{
         f16, Array, CancelToken, Context, ContextBuilder, DType, Element, Error, ErrorKind, Layout,

@@ -25,7 +25,7 @@ pub trait CastSource: Element {
         0.0
     }
     fn nonzero(self) -> bool;
-    /// The nearest float16 (NumPy's rounding and NaN bits, see [`f16_from_f64`]).
+    /// The nearest float16 (NumPy's rounding and NaN bits, see `f16_from_f64`).
     #[inline(always)]
     fn to_f16(self) -> f16 {
         f16_from_f64(self.as_f64())

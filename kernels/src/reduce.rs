@@ -118,7 +118,7 @@ fn normalise_exp(s: &str) -> String {
 
 /// Pairwise summation (NumPy's leaf: blocks of 128 summed with 8 accumulators; block sums
 /// combined as a balanced binary tree). Error grows as O(log n) instead of O(n). Long slices
-/// are read as interleaved streams ([`interleaved_blocks`]), each with its own tree.
+/// are read as interleaved streams (`interleaved_blocks`), each with its own tree.
 pub fn pairwise_sum<T: Copy>(xs: &[T], f: &impl Fn(T) -> f64) -> f64 {
     // Short slices (rows of an axis reduction, cache blocks of var/std) skip the streams'
     // trees, and one leaf needs no tree at all.

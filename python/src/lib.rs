@@ -1,9 +1,9 @@
 //! `outcore._core`: the Rust half of the Python package.
 //!
 //! The pure-Python package (`python/outcore/__init__.py`) normalises the arguments — paths,
-//! `numpy.memmap`s and in-memory arrays become [`Source`] tuples, keywords are checked — and
+//! `numpy.memmap`s and in-memory arrays become `Source` tuples, keywords are checked — and
 //! calls the functions here, which run the job in-process through the outcore library. This
-//! layer only converts arguments, runs the job off the GIL and maps errors (see [`job`]).
+//! layer only converts arguments, runs the job off the GIL and maps errors (see module `job`).
 
 use std::path::PathBuf;
 

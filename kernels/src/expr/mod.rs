@@ -2,7 +2,7 @@
 //!
 //! An expression is parsed ([`parse`]) with Python's precedence, type-checked with NumPy 2's
 //! promotion rules (literals are weak, NEP 50), and compiled into a tree of typed block
-//! kernels ([`tree`]) that the map driver runs over chunk-sized blocks of the broadcast inputs.
+//! kernels (module `tree`) that the map driver runs over chunk-sized blocks of the broadcast inputs.
 //!
 //! Typing, in short (NumPy is the reference):
 //! - array ⊕ array: `np.result_type` of the two dtypes; `/` gives float64 for integer and bool

@@ -9,7 +9,7 @@
 //!
 //! Library users map with plain closures ([`map`], [`try_map`], [`map_into`]); the expression
 //! language of `outcore eval` ([`crate::expr`]) compiles to block kernels run by the same
-//! driver ([`run_blocks`]). See `README.md` beside this file for the design.
+//! driver ([`Broadcast::run_blocks`]). See `README.md` beside this file for the design.
 
 use std::ops::Range;
 use std::path::Path;
