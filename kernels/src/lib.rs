@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! outcore-kernels: algorithms over typed chunks handed out by the engine — casts, generation,
 //! elementwise maps and the expression language of `outcore eval`, reductions, the external
 //! merge sort, and reshape-via-copy (transpose, reshape, slice, convert).
