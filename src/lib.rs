@@ -57,3 +57,8 @@ pub mod prelude {
     pub use outcore_kernels::sort::{argsort, sort, SortOptions, SortStats};
     pub use outcore_kernels::Num;
 }
+
+/// The README's Rust example, compiled as a doc-test so that it stays in step with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,28 @@
+"""The README's Python example runs as written (in a scratch directory)."""
+
+import os
+import pathlib
+import re
+
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
+
+
+def python_blocks(text):
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_python_examples_run(tmp_path, monkeypatch):
+    blocks = python_blocks(README.read_text())
+    assert blocks, "the README has no Python example"
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        namespace = {}
+        exec(compile(block, str(README), "exec"), namespace)
+    # The example's files were made and are what it says.
+    import numpy as np
+
+    a = np.load("a.npy", mmap_mode="r")
+    s = np.load("sorted.npy", mmap_mode="r")
+    assert np.array_equal(np.sort(a), s)
+    assert np.allclose(np.load("r.npy"), np.sqrt(s * s + 1))
+    assert os.path.exists("a.npy")
