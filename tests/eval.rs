@@ -419,7 +419,7 @@ fn scalar_powers_match_numpy_bit_for_bit() {
             &ctx,
             c["expr"].as_str().unwrap(),
             &[("x", &x)],
-            &dir.path().join(&got),
+            dir.path().join(&got),
             None,
             &OutputOptions::default(),
         )

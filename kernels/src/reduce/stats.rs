@@ -726,8 +726,8 @@ mod tests {
                     .map(|_| match (case, next() % 8) {
                         (0..=9, 0) => 0.0,
                         (0..=9, 1) => -0.0,
-                        (10..=14, 0) if next() % 64 == 0 => f64::INFINITY,
-                        (15..=19, 1) if next() % 64 == 0 => f64::NAN,
+                        (10..=14, 0) if next().is_multiple_of(64) => f64::INFINITY,
+                        (15..=19, 1) if next().is_multiple_of(64) => f64::NAN,
                         _ => 1e4 + (next() % 1_000_000) as f64 * 1e-3,
                     })
                     .collect();
