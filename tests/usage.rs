@@ -278,3 +278,64 @@ fn gen_dtype_errors_suggest_dtypes_gen_makes() {
     }
     assert!(!dir.path().join("x.npy").exists());
 }
+
+/// `--no-sync` writes the same bytes as the default on every kind of writing command (the
+/// sort's runs and merge included), and its outputs still appear only when complete: a sort
+/// stopped by SIGINT exits 130 and leaves neither the output nor a temporary file.
+#[test]
+fn no_sync_outputs_are_the_same_bytes_and_only_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let out = outcore_in(d, args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+    };
+    run(&[
+        "gen", "x.npy", "--dtype", "float64", "--shape", "300,700", "--fill", "normal",
+    ]);
+    let jobs: [&[&str]; 6] = [
+        &["sort", "x.npy", "--flatten", "--mem", "1M"],
+        &["argsort", "x.npy", "--mem", "1M"],
+        &["eval", "2*x + 1", "x=x.npy"],
+        &["transpose", "x.npy"],
+        &["convert", "x.npy", "--dtype", "float32", "--order", "F"],
+        &["reduce", "mean", "x.npy", "--axis", "0"],
+    ];
+    for (k, job) in jobs.iter().enumerate() {
+        let (durable, fast) = (format!("d{k}.npy"), format!("f{k}.npy"));
+        run(&[job, &["-o", durable.as_str()][..]].concat());
+        run(&[job, &["-o", fast.as_str(), "--no-sync"][..]].concat());
+        let (a, b) = (
+            std::fs::read(d.join(&durable)).unwrap(),
+            std::fs::read(d.join(&fast)).unwrap(),
+        );
+        assert!(
+            a.len() > 128 && a == b,
+            "{job:?}: --no-sync wrote other bytes"
+        );
+    }
+    // Stopped by SIGINT part-way through a spilling sort: nothing under the output's name,
+    // nothing in the temporary directory.
+    std::fs::create_dir(d.join("tmp")).unwrap();
+    run(&[
+        "gen", "big.npy", "--dtype", "float64", "--shape", "12000000", "--fill", "random",
+    ]);
+    let args = [
+        "sort",
+        "big.npy",
+        "-o",
+        "o.npy",
+        "--mem",
+        "1M",
+        "--threads",
+        "2",
+        "--tmp-dir",
+        "tmp",
+        "--no-sync",
+    ];
+    let (status, _) =
+        crate::util::signal_outcore(d, &args, std::time::Duration::from_millis(700), "INT");
+    assert_eq!(status.code(), Some(130));
+    assert!(!d.join("o.npy").exists());
+    assert_eq!(std::fs::read_dir(d.join("tmp")).unwrap().count(), 0);
+}
