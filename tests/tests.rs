@@ -33,3 +33,6 @@ mod usage;
 
 /// The closure map API: broadcasting, orders, byte orders, mappings, errors.
 mod map;
+
+/// histogram, scan (cumulative sums and products) and multi-axis reductions against NumPy.
+mod analytics;

@@ -8,8 +8,10 @@ pub mod cast;
 pub mod copy;
 pub mod expr;
 pub mod gen;
+pub mod histogram;
 pub mod map;
 pub mod reduce;
+pub mod scan;
 pub mod sort;
 
 /// Test helpers shared by the kernels' unit tests.
