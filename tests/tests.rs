@@ -36,3 +36,6 @@ mod map;
 
 /// Every ```sh example of the README runs as written (scripts/readme-examples.sh).
 mod readme;
+
+/// histogram, scan (cumulative sums and products) against NumPy.
+mod analytics;

@@ -9,9 +9,11 @@ pub mod cast;
 pub mod copy;
 pub mod expr;
 pub mod gen;
+pub mod histogram;
 pub mod map;
 pub mod num;
 pub mod reduce;
+pub mod scan;
 pub mod sort;
 
 pub use num::Num;

@@ -8,8 +8,10 @@ mod copy;
 mod demo;
 mod eval;
 mod gen;
+mod histogram;
 mod info;
 mod reduce;
+mod scan;
 mod sort;
 
 pub use common::{Global, OutputFlags};
@@ -40,6 +42,12 @@ pub enum Command {
     /// Reduce a whole array or along an axis: sum, prod, min, max, mean, var, std, argmin, argmax, …
     #[command(after_help = "Example:\n  outcore reduce mean big.npy --axis 0 -o means.npy")]
     Reduce(reduce::Args),
+    /// Histogram of the flattened array with equal-width bins, as np.histogram.
+    #[command(after_help = "Example:\n  outcore histogram big.npy --bins 100 --range 0,1 --json")]
+    Histogram(histogram::Args),
+    /// Cumulative sum or product (cumsum cumprod nancumsum nancumprod), flattened or along an axis.
+    #[command(after_help = "Example:\n  outcore scan cumsum big.npy -o totals.npy --axis 0")]
+    Scan(scan::Args),
     /// Sort an array (external merge sort): along the last axis, flattened, or rows by columns.
     #[command(after_help = "Example:\n  outcore sort big.npy -o sorted.npy --flatten --mem 1G")]
     Sort(sort::SortArgs),
@@ -81,6 +89,8 @@ impl Command {
             Command::Info(_) | Command::Stats(_) | Command::Demo(_) | Command::Bench(_) => None,
             Command::Gen(a) => Some(&a.output_flags),
             Command::Reduce(a) => Some(&a.output_flags),
+            Command::Histogram(a) => Some(&a.output_flags),
+            Command::Scan(a) => Some(&a.output_flags),
             Command::Sort(a) => Some(&a.output_flags),
             Command::Argsort(a) => Some(&a.output_flags),
             Command::Transpose(a) => Some(&a.output_flags),
@@ -123,6 +133,8 @@ pub fn main() -> i32 {
         Command::Info(a) => info::run(a, &session),
         Command::Gen(a) => gen::run(a, &session),
         Command::Reduce(a) => reduce::run(a, &session),
+        Command::Histogram(a) => histogram::run(a, &session),
+        Command::Scan(a) => scan::run(a, &session),
         Command::Sort(a) => sort::run_sort(a, &session),
         Command::Argsort(a) => sort::run_argsort(a, &session),
         Command::Transpose(a) => copy::run_transpose(a, &session),

@@ -1,0 +1,430 @@
+//! `np.histogram` with equal-width bins, out of core: one parallel counting pass (plus a
+//! min/max pass when no range is given).
+//!
+//! NumPy's results are reproduced bit for bit, which means reproducing its arithmetic: the
+//! edges are `np.linspace` in the dtype NumPy picks (the data's float dtype for float data,
+//! float64 otherwise), and a value's bin is `(x - first) / (last - first) * bins` computed in
+//! the edges' dtype, truncated, then corrected against the edges themselves (a value equal to
+//! the last edge goes in the last bin). Float16 arithmetic is done as NumPy does it: in float32,
+//! rounded to float16 after every operation.
+
+use std::sync::Mutex;
+
+use outcore_engine::{
+    cast_or_copy, swap_in_place, with_scalar_type, Array, Context, Error, ErrorKind, Result,
+    ScalarKind,
+};
+
+use crate::num::Num;
+use crate::reduce::float_text;
+
+/// The float type NumPy computes edges and bin positions in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKind {
+    F16,
+    F32,
+    F64,
+}
+
+impl EdgeKind {
+    /// NumPy's `bin_type` for data of `kind`: the data's float type, float64 for the others.
+    pub fn of(kind: ScalarKind) -> EdgeKind {
+        match kind {
+            ScalarKind::F16 => EdgeKind::F16,
+            ScalarKind::F32 => EdgeKind::F32,
+            _ => EdgeKind::F64,
+        }
+    }
+
+    pub fn scalar_kind(self) -> ScalarKind {
+        match self {
+            EdgeKind::F16 => ScalarKind::F16,
+            EdgeKind::F32 => ScalarKind::F32,
+            EdgeKind::F64 => ScalarKind::F64,
+        }
+    }
+
+    /// `v` rounded to this type (once, as NumPy's casts do).
+    #[inline]
+    fn round(self, v: f64) -> f64 {
+        match self {
+            EdgeKind::F16 => half::f16::from_f64(v).to_f64(),
+            EdgeKind::F32 => v as f32 as f64,
+            EdgeKind::F64 => v,
+        }
+    }
+
+    /// `op(a, b)` for two values of this type, as NumPy's loops compute it (float16 in float32).
+    #[inline]
+    fn op(self, a: f64, b: f64, op: fn(f64, f64) -> f64, op32: fn(f32, f32) -> f32) -> f64 {
+        match self {
+            EdgeKind::F16 => half::f16::from_f32(op32(a as f32, b as f32)).to_f64(),
+            EdgeKind::F32 => op32(a as f32, b as f32) as f64,
+            EdgeKind::F64 => op(a, b),
+        }
+    }
+
+    #[inline]
+    fn sub(self, a: f64, b: f64) -> f64 {
+        self.op(a, b, |x, y| x - y, |x, y| x - y)
+    }
+    #[inline]
+    fn add(self, a: f64, b: f64) -> f64 {
+        self.op(a, b, |x, y| x + y, |x, y| x + y)
+    }
+    #[inline]
+    fn mul(self, a: f64, b: f64) -> f64 {
+        self.op(a, b, |x, y| x * y, |x, y| x * y)
+    }
+    #[inline]
+    fn div(self, a: f64, b: f64) -> f64 {
+        self.op(a, b, |x, y| x / y, |x, y| x / y)
+    }
+}
+
+/// A histogram: `counts[k]` values fell in `[edges[k], edges[k+1])` (the last bin closed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    pub counts: Vec<i64>,
+    /// The edges as f64 (exactly: they are values of `edge_kind`).
+    pub edges: Vec<f64>,
+    /// NumPy's dtype of the edges: the data's float type, float64 otherwise.
+    pub edge_kind: EdgeKind,
+}
+
+impl Histogram {
+    /// The edges as text that reads back to the same value of their dtype.
+    pub fn edge_texts(&self) -> Vec<String> {
+        let kind = self.edge_kind.scalar_kind();
+        self.edges.iter().map(|&e| float_text(e, kind)).collect()
+    }
+}
+
+/// One end of the range, with the type NumPy gives it: this decides how it is rounded.
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    /// A min/max of float data (a NumPy scalar of the data's float type).
+    Data(f64),
+    /// A min/max of integer data (an exact integer).
+    Int(i128),
+    /// A Python float (a given range, or an integer bound moved by 0.5).
+    Float(f64),
+}
+
+impl Bound {
+    fn f64(self) -> f64 {
+        match self {
+            Bound::Data(v) | Bound::Float(v) => v,
+            Bound::Int(i) => i as f64,
+        }
+    }
+}
+
+/// `np.histogram(a, bins, range)` of the flattened array: `range` is `(lo, hi)` or `None` for
+/// the data's min and max. Bool data is counted as uint8, as NumPy converts it.
+pub fn histogram(
+    ctx: &Context,
+    array: &Array,
+    bins: usize,
+    range: Option<(f64, f64)>,
+) -> Result<Histogram> {
+    let kind = array
+        .dtype()
+        .require_real("histogram")
+        .map_err(|e| e.with_path(array.path()))?;
+    if bins == 0 {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "`bins` must be positive, when an integer",
+        ));
+    }
+    let _reserved = ctx
+        .budget()
+        .reserve(
+            bins.saturating_mul(8).saturating_mul(ctx.threads() + 2),
+            "the histogram's counts",
+        )
+        .map_err(|e| e.with_path(array.path()))?;
+    let edge_kind = EdgeKind::of(kind);
+    let (mut first, mut last) = match range {
+        Some((lo, hi)) => {
+            if lo > hi {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    "max must be larger than min in range parameter.",
+                ));
+            }
+            if !(lo.is_finite() && hi.is_finite()) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "supplied range of [{}, {}] is not finite",
+                        float_text(lo, ScalarKind::F64),
+                        float_text(hi, ScalarKind::F64)
+                    ),
+                ));
+            }
+            (Bound::Float(lo), Bound::Float(hi))
+        }
+        // NumPy's range for no data: the Python ints 0 and 1.
+        None if array.is_empty() => (Bound::Int(0), Bound::Int(1)),
+        None => {
+            let (lo, hi) = with_scalar_type!(kind, T => min_max::<T>(ctx, array)?,
+                complex => unreachable!("complex refused above"));
+            if kind.is_float() {
+                if !(lo.is_finite() && hi.is_finite()) {
+                    return Err(Error::new(
+                        ErrorKind::InvalidArgument,
+                        format!(
+                            "autodetected range of [{}, {}] is not finite",
+                            float_text(lo, kind),
+                            float_text(hi, kind)
+                        ),
+                    )
+                    .with_path(array.path()));
+                }
+                (Bound::Data(lo), Bound::Data(hi))
+            } else {
+                (Bound::Int(lo as i128), Bound::Int(hi as i128))
+            }
+        }
+    };
+    // NumPy widens an empty range by 0.5 on each side, in the bound's own type.
+    if first.f64() == last.f64() {
+        (first, last) = match (first, last) {
+            (Bound::Data(a), Bound::Data(b)) => (
+                Bound::Data(edge_kind.sub(a, 0.5)),
+                Bound::Data(edge_kind.add(b, 0.5)),
+            ),
+            (a, b) => (Bound::Float(a.f64() - 0.5), Bound::Float(b.f64() + 0.5)),
+        };
+    }
+    let edges = linspace_edges(first, last, bins, edge_kind);
+    if edges.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("Too many bins for data range. Cannot create {bins} finite-sized bins."),
+        ));
+    }
+    let plan = BinPlan::new(first, last, bins, edge_kind, kind.is_float(), &edges);
+    let counts = with_scalar_type!(kind, T => count::<T>(ctx, array, &plan)?,
+        complex => unreachable!("complex refused above"));
+    Ok(Histogram {
+        counts,
+        edges,
+        edge_kind,
+    })
+}
+
+/// `np.linspace(first, last, bins + 1)` computed in NumPy's type, cast to the edges' type.
+fn linspace_edges(first: Bound, last: Bound, bins: usize, edge_kind: EdgeKind) -> Vec<f64> {
+    // linspace computes in the bounds' type: the data's float type for a float min/max,
+    // float64 for integers and Python floats.
+    let dt = match first {
+        Bound::Data(_) => edge_kind,
+        _ => EdgeKind::F64,
+    };
+    let start = dt.round(first.f64());
+    let stop = dt.round(last.f64());
+    let delta = dt.sub(stop, start);
+    let div = dt.round(bins as f64);
+    let step = dt.div(delta, div);
+    let mut edges: Vec<f64> = (0..=bins)
+        .map(|k| {
+            let mut y = dt.round(k as f64);
+            if step == 0.0 {
+                y = dt.mul(dt.div(y, div), delta);
+            } else {
+                y = dt.mul(y, step);
+            }
+            edge_kind.round(dt.add(y, start))
+        })
+        .collect();
+    edges[bins] = edge_kind.round(stop);
+    edges
+}
+
+/// Everything the counting pass needs, precomputed as NumPy does.
+struct BinPlan<'a> {
+    /// The range tests, in the types NumPy compares in.
+    keep_lo: f64,
+    keep_hi: f64,
+    first: f64,
+    denom: f64,
+    numerator: f64,
+    bins: usize,
+    kind: EdgeKind,
+    edges: &'a [f64],
+}
+
+impl<'a> BinPlan<'a> {
+    fn new(
+        first: Bound,
+        last: Bound,
+        bins: usize,
+        kind: EdgeKind,
+        float_data: bool,
+        edges: &'a [f64],
+    ) -> BinPlan<'a> {
+        // Float data is compared with a Python float bound rounded to the data's type; integer
+        // data is compared in float64.
+        let cmp = |b: Bound| {
+            if float_data {
+                kind.round(b.f64())
+            } else {
+                b.f64()
+            }
+        };
+        let denom = match (first, last) {
+            (Bound::Data(a), Bound::Data(b)) => kind.sub(b, a),
+            // `_unsigned_subtract`: the exact difference, then converted.
+            (Bound::Int(a), Bound::Int(b)) => kind.round((b - a) as f64),
+            (a, b) => kind.round(b.f64() - a.f64()),
+        };
+        BinPlan {
+            keep_lo: cmp(first),
+            keep_hi: cmp(last),
+            first: kind.round(first.f64()),
+            denom,
+            numerator: kind.round(bins as f64),
+            bins,
+            kind,
+            edges,
+        }
+    }
+
+    /// The bin of `x` (a value of the data), or `None` outside the range (NaN included).
+    #[inline]
+    fn bin(&self, x: f64) -> Option<usize> {
+        if !(x >= self.keep_lo && x <= self.keep_hi) {
+            return None;
+        }
+        let k = self.kind;
+        let a = k.round(x);
+        let f = k.mul(k.div(k.sub(a, self.first), self.denom), self.numerator);
+        // `astype(intp)`; a NaN or overflow (float16 extremes) would make NumPy index out of
+        // bounds, here it is clamped into the range instead of panicking.
+        let mut i = if f.is_finite() && f >= 0.0 {
+            (f as usize).min(self.bins)
+        } else {
+            0
+        };
+        if i == self.bins {
+            i -= 1;
+        }
+        if a < self.edges[i] && i > 0 {
+            i -= 1;
+        } else if a >= self.edges[i + 1] && i != self.bins - 1 {
+            i += 1;
+        }
+        Some(i)
+    }
+}
+
+/// A chunk's elements in native byte order.
+fn load<T: outcore_engine::Element>(bytes: &[u8], swap: bool) -> std::borrow::Cow<'_, [T]> {
+    let v = cast_or_copy::<T>(bytes);
+    if swap {
+        let mut owned = v.into_owned();
+        swap_in_place(&mut owned);
+        std::borrow::Cow::Owned(owned)
+    } else {
+        v
+    }
+}
+
+/// The min and max of the data as f64 (NaN when there is a NaN, as NumPy's min/max).
+fn min_max<T: Num>(ctx: &Context, array: &Array) -> Result<(f64, f64)> {
+    let swap = array.dtype().needs_swap();
+    let item = std::mem::size_of::<T>();
+    let parts = ctx
+        .for_each_chunk(
+            "histogram range",
+            &array.input(),
+            item,
+            0..array.len(),
+            |_, bytes| {
+                let vals = load::<T>(bytes, swap);
+                let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+                for &x in vals.iter() {
+                    let v = x.to_f64();
+                    if v.is_nan() {
+                        return Ok((f64::NAN, f64::NAN));
+                    }
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+                Ok((lo, hi))
+            },
+        )
+        .map_err(|e| e.with_path(array.path()))?;
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for (a, b) in parts {
+        if a.is_nan() {
+            return Ok((f64::NAN, f64::NAN));
+        }
+        lo = lo.min(a);
+        hi = hi.max(b);
+    }
+    Ok((lo, hi))
+}
+
+/// The counting pass: every chunk counts into its own bins, added into the total under a lock
+/// (integer sums, so the order does not matter).
+fn count<T: Num>(ctx: &Context, array: &Array, plan: &BinPlan<'_>) -> Result<Vec<i64>> {
+    let swap = array.dtype().needs_swap();
+    let item = std::mem::size_of::<T>();
+    let total = Mutex::new(vec![0i64; plan.bins]);
+    ctx.for_each_chunk(
+        "histogram",
+        &array.input(),
+        item,
+        0..array.len(),
+        |_, bytes| {
+            let vals = load::<T>(bytes, swap);
+            let mut local = vec![0i64; plan.bins];
+            for &x in vals.iter() {
+                if let Some(b) = plan.bin(x.to_f64()) {
+                    local[b] += 1;
+                }
+            }
+            let mut t = total
+                .lock()
+                .map_err(|_| Error::new(ErrorKind::Io, "a histogram worker panicked"))?;
+            for (a, b) in t.iter_mut().zip(&local) {
+                *a += b;
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| e.with_path(array.path()))?;
+    total
+        .into_inner()
+        .map_err(|_| Error::new(ErrorKind::Io, "a histogram worker panicked"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numpy_examples() {
+        let ctx = Context::new().unwrap();
+        let a = Array::from_vec(vec![1.0f64, 0.0, 1.0, 1.0], &[4]).unwrap();
+        let h = histogram(&ctx, &a, 3, None).unwrap();
+        assert_eq!(h.counts, vec![1, 0, 3]);
+        assert_eq!(h.edges, vec![0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]);
+        let a = Array::from_vec(vec![3.0f64, 3.0], &[2]).unwrap();
+        let h = histogram(&ctx, &a, 4, None).unwrap();
+        assert_eq!(h.counts, vec![0, 0, 2, 0]);
+        assert_eq!(h.edges, vec![2.5, 2.75, 3.0, 3.25, 3.5]);
+        let a = Array::from_vec(vec![1.0f64, f64::NAN], &[2]).unwrap();
+        let e = histogram(&ctx, &a, 2, None).unwrap_err();
+        assert!(e
+            .message()
+            .contains("autodetected range of [nan, nan] is not finite"));
+        let h = histogram(&ctx, &a, 2, Some((0.0, 2.0))).unwrap();
+        assert_eq!(h.counts, vec![0, 1]);
+    }
+}

