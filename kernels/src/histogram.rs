@@ -21,8 +21,11 @@ use crate::reduce::float_text;
 /// The float type NumPy computes edges and bin positions in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EdgeKind {
+    /// float16 data: edges in float16.
     F16,
+    /// float32 data: edges in float32.
     F32,
+    /// Any other data: edges in float64.
     F64,
 }
 
@@ -36,6 +39,7 @@ impl EdgeKind {
         }
     }
 
+    /// The scalar kind of the edges.
     pub fn scalar_kind(self) -> ScalarKind {
         match self {
             EdgeKind::F16 => ScalarKind::F16,
@@ -85,6 +89,7 @@ impl EdgeKind {
 /// A histogram: `counts[k]` values fell in `[edges[k], edges[k+1])` (the last bin closed).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Histogram {
+    /// Values per bin (int64, as NumPy's counts).
     pub counts: Vec<i64>,
     /// The edges as f64 (exactly: they are values of `edge_kind`).
     pub edges: Vec<f64>,

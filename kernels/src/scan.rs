@@ -25,13 +25,18 @@ use crate::num::Num;
 /// A cumulative operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanOp {
+    /// `np.cumsum`.
     CumSum,
+    /// `np.cumprod`.
     CumProd,
+    /// `np.nancumsum`: NaNs count as zero.
     NanCumSum,
+    /// `np.nancumprod`: NaNs count as one.
     NanCumProd,
 }
 
 impl ScanOp {
+    /// Every scan, in the order of the command line's list.
     pub const ALL: [ScanOp; 4] = [
         ScanOp::CumSum,
         ScanOp::CumProd,
@@ -39,6 +44,7 @@ impl ScanOp {
         ScanOp::NanCumProd,
     ];
 
+    /// The op's name as the command line spells it.
     pub fn name(self) -> &'static str {
         match self {
             ScanOp::CumSum => "cumsum",
@@ -48,6 +54,7 @@ impl ScanOp {
         }
     }
 
+    /// Parses `cumsum`, `cumprod`, `nancumsum` or `nancumprod`.
     pub fn parse(s: &str) -> Result<ScanOp> {
         ScanOp::ALL
             .into_iter()
