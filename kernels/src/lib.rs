@@ -7,6 +7,7 @@
 pub mod cast;
 pub mod copy;
 pub mod expr;
+pub mod gather;
 pub mod gen;
 pub mod map;
 pub mod reduce;

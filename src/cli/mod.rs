@@ -7,6 +7,7 @@ pub mod common;
 mod copy;
 mod demo;
 mod eval;
+mod gather;
 mod gen;
 mod info;
 mod reduce;
@@ -60,6 +61,9 @@ pub enum Command {
         after_help = "Example:\n  outcore convert data.bin -o data.npy --raw-dtype '>f4' --raw-shape 1000,1000 --dtype f8"
     )]
     Convert(copy::ConvertArgs),
+    /// Take elements (np.take) by an integer index file of any size, along an axis or flattened.
+    #[command(after_help = "Example:\n  outcore take col.npy order.npy -o sorted_col.npy")]
+    Take(gather::TakeArgs),
     /// Count, sum, mean, std, min, max and NaN count of an array, in one pass.
     #[command(after_help = "Example:\n  outcore stats big.npy --json")]
     Stats(reduce::StatsArgs),
@@ -88,6 +92,7 @@ impl Command {
             Command::Slice(a) => Some(&a.output_flags),
             Command::Convert(a) => Some(&a.output_flags),
             Command::Eval(a) => Some(&a.output_flags),
+            Command::Take(a) => Some(&a.output_flags),
         }
     }
 }
@@ -131,6 +136,7 @@ pub fn main() -> i32 {
         Command::Convert(a) => copy::run_convert(a, &session),
         Command::Stats(a) => reduce::run_stats(a, &session),
         Command::Eval(a) => eval::run(a, &session),
+        Command::Take(a) => gather::run_take(a, &session),
         Command::Demo(a) => demo::run(a, &session),
         Command::Bench(a) => bench::run(a, &session),
     };

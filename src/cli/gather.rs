@@ -1,0 +1,45 @@
+//! The gather, select and join commands:
+//!
+//! ```text
+//! outcore take IN INDEX -o OUT [--axis K]
+//! outcore mask IN MASK -o OUT
+//! outcore concat IN1 IN2… -o OUT [--axis K] [--stack]
+//! ```
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use outcore_engine::Array;
+use outcore_kernels::gather;
+
+use super::common::{OutputFlags, Session};
+
+#[derive(clap::Args, Debug)]
+pub struct TakeArgs {
+    /// The .npy file to take from.
+    pub input: PathBuf,
+    /// An integer .npy file of indices (any size; negative entries count from the end).
+    pub index: PathBuf,
+    /// The output .npy file (C order, the input's dtype).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Take along this axis (negative counts from the end); default: from the flattened input.
+    #[arg(long, value_name = "K", allow_hyphen_values = true)]
+    pub axis: Option<isize>,
+    #[command(flatten)]
+    pub output_flags: OutputFlags,
+}
+
+pub fn run_take(args: &TakeArgs, session: &Session) -> Result<()> {
+    let input = Array::open(&args.input)?;
+    let index = Array::open(&args.index)?;
+    gather::take(
+        &session.ctx,
+        &input,
+        &index,
+        args.axis,
+        &args.output,
+        &session.output_options(&[&args.input, &args.index]),
+    )?;
+    Ok(())
+}
