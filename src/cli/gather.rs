@@ -43,3 +43,29 @@ pub fn run_take(args: &TakeArgs, session: &Session) -> Result<()> {
     )?;
     Ok(())
 }
+
+#[derive(clap::Args, Debug)]
+pub struct MaskArgs {
+    /// The .npy file to select from.
+    pub input: PathBuf,
+    /// A bool .npy file whose shape is a leading part of the input's.
+    pub mask: PathBuf,
+    /// The output .npy file: the selected rows, (count,) + the input's remaining shape.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub output_flags: OutputFlags,
+}
+
+pub fn run_mask(args: &MaskArgs, session: &Session) -> Result<()> {
+    let input = Array::open(&args.input)?;
+    let mask = Array::open(&args.mask)?;
+    gather::mask(
+        &session.ctx,
+        &input,
+        &mask,
+        &args.output,
+        &session.output_options(&[&args.input, &args.mask]),
+    )?;
+    Ok(())
+}

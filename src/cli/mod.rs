@@ -64,6 +64,9 @@ pub enum Command {
     /// Take elements (np.take) by an integer index file of any size, along an axis or flattened.
     #[command(after_help = "Example:\n  outcore take col.npy order.npy -o sorted_col.npy")]
     Take(gather::TakeArgs),
+    /// Select with a boolean mask (a[mask]) whose shape is a leading part of the input's.
+    #[command(after_help = "Example:\n  outcore mask big.npy keep.npy -o kept.npy")]
+    Mask(gather::MaskArgs),
     /// Count, sum, mean, std, min, max and NaN count of an array, in one pass.
     #[command(after_help = "Example:\n  outcore stats big.npy --json")]
     Stats(reduce::StatsArgs),
@@ -93,6 +96,7 @@ impl Command {
             Command::Convert(a) => Some(&a.output_flags),
             Command::Eval(a) => Some(&a.output_flags),
             Command::Take(a) => Some(&a.output_flags),
+            Command::Mask(a) => Some(&a.output_flags),
         }
     }
 }
@@ -137,6 +141,7 @@ pub fn main() -> i32 {
         Command::Stats(a) => reduce::run_stats(a, &session),
         Command::Eval(a) => eval::run(a, &session),
         Command::Take(a) => gather::run_take(a, &session),
+        Command::Mask(a) => gather::run_mask(a, &session),
         Command::Demo(a) => demo::run(a, &session),
         Command::Bench(a) => bench::run(a, &session),
     };

@@ -19,7 +19,7 @@
 //! ```
 
 // mod concat;
-// mod mask;
+mod mask;
 mod take;
 
 use std::path::Path;
@@ -31,7 +31,7 @@ use outcore_engine::{
 use crate::copy::{c_order_scratch, View};
 
 // pub use concat::concat;
-// pub use mask::mask;
+pub use mask::mask;
 pub use take::take;
 
 /// NumPy's `np.result_type` of the dtypes of arrays being joined, in native byte order (as
