@@ -69,3 +69,47 @@ pub fn run_mask(args: &MaskArgs, session: &Session) -> Result<()> {
     )?;
     Ok(())
 }
+
+#[derive(clap::Args, Debug)]
+pub struct ConcatArgs {
+    /// The .npy files to join, in order.
+    #[arg(required = true, value_name = "IN")]
+    pub inputs: Vec<PathBuf>,
+    /// The output .npy file (C order, the inputs' common dtype as NumPy's result_type).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// The axis to join along (with --stack: the new axis' position); negative counts from
+    /// the end.
+    #[arg(
+        long,
+        value_name = "K",
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
+    pub axis: isize,
+    /// Stack along a new axis (np.stack) instead of joining along an existing one
+    /// (np.concatenate).
+    #[arg(long)]
+    pub stack: bool,
+    #[command(flatten)]
+    pub output_flags: OutputFlags,
+}
+
+pub fn run_concat(args: &ConcatArgs, session: &Session) -> Result<()> {
+    let inputs = args
+        .inputs
+        .iter()
+        .map(Array::open)
+        .collect::<outcore_engine::Result<Vec<_>>>()?;
+    let refs: Vec<&Array> = inputs.iter().collect();
+    let paths: Vec<&std::path::Path> = args.inputs.iter().map(PathBuf::as_path).collect();
+    gather::concat(
+        &session.ctx,
+        &refs,
+        args.axis,
+        args.stack,
+        &args.output,
+        &session.output_options(&paths),
+    )?;
+    Ok(())
+}

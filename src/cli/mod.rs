@@ -67,6 +67,9 @@ pub enum Command {
     /// Select with a boolean mask (a[mask]) whose shape is a leading part of the input's.
     #[command(after_help = "Example:\n  outcore mask big.npy keep.npy -o kept.npy")]
     Mask(gather::MaskArgs),
+    /// Join arrays along an axis (np.concatenate) or a new one (--stack), dtypes promoted.
+    #[command(after_help = "Example:\n  outcore concat a.npy b.npy c.npy -o abc.npy --axis 0")]
+    Concat(gather::ConcatArgs),
     /// Count, sum, mean, std, min, max and NaN count of an array, in one pass.
     #[command(after_help = "Example:\n  outcore stats big.npy --json")]
     Stats(reduce::StatsArgs),
@@ -97,6 +100,7 @@ impl Command {
             Command::Eval(a) => Some(&a.output_flags),
             Command::Take(a) => Some(&a.output_flags),
             Command::Mask(a) => Some(&a.output_flags),
+            Command::Concat(a) => Some(&a.output_flags),
         }
     }
 }
@@ -142,6 +146,7 @@ pub fn main() -> i32 {
         Command::Eval(a) => eval::run(a, &session),
         Command::Take(a) => gather::run_take(a, &session),
         Command::Mask(a) => gather::run_mask(a, &session),
+        Command::Concat(a) => gather::run_concat(a, &session),
         Command::Demo(a) => demo::run(a, &session),
         Command::Bench(a) => bench::run(a, &session),
     };

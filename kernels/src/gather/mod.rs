@@ -18,7 +18,7 @@
 //! # Ok::<(), outcore_engine::Error>(())
 //! ```
 
-// mod concat;
+mod concat;
 mod mask;
 mod take;
 
@@ -30,7 +30,7 @@ use outcore_engine::{
 
 use crate::copy::{c_order_scratch, View};
 
-// pub use concat::concat;
+pub use concat::concat;
 pub use mask::mask;
 pub use take::take;
 
