@@ -211,7 +211,11 @@ impl Gather<'_> {
 
     /// Output rows cut into ranges of about `bytes`.
     fn row_ranges(&self, bytes: usize) -> Vec<Range<usize>> {
-        let per = (bytes / self.row).max(1);
+        self.ranges_of((bytes / self.row).max(1))
+    }
+
+    /// Output rows cut into ranges of `per` rows.
+    fn ranges_of(&self, per: usize) -> Vec<Range<usize>> {
         (0..self.rows)
             .step_by(per)
             .map(|s| s..(s + per).min(self.rows))
@@ -316,7 +320,16 @@ fn bucketed(
     let row = g.row;
     let src_rows = g.src.bytes.len() / row;
     let buckets = src_rows.div_ceil(window_rows);
-    let ranges = g.row_ranges(ctx.chunk_bytes());
+    // Output ranges of a chunk, or larger where the `ranges × windows` tables (16 bytes an
+    // entry) would not fit an eighth of the budget: the tables grow with the square of the
+    // data-to-budget ratio, not with the data.
+    let budget = ctx.budget().limit();
+    let table_rows = (g.rows as u128 * buckets as u128 * 16).div_ceil((budget / 8).max(1) as u128);
+    let per_range = (ctx.chunk_bytes() / row)
+        .max(budget / (8 * ctx.threads()) / (row + 8))
+        .max(usize::try_from(table_rows).unwrap_or(usize::MAX))
+        .max(1);
+    let ranges = g.ranges_of(per_range);
     let _tables = ctx
         .budget()
         .reserve(ranges.len() * buckets * 16, "take's bucket tables")?;
