@@ -71,7 +71,7 @@ rec = np.dtype([('a', '<i4'), ('b', '>f8'), ('c', 'S3')])
 small = ['|b1', '|i1', '|u1', '<i2', '>i2', '<i4', '>i4', '<i8', '>i8', '<u2', '>u2', '<u4', '>u4',
          '<u8', '>u8', '<f2', '>f2', '<f4', '>f4', '<f8', '>f8', '<c8', '>c8', '<c16', '>c16', 'S5',
          '<U3', '>U2', 'V3', rec]
-# Large enough that the tight budget gathers in windows (and (30, 1200) rows one by one).
+# Large enough that the tight budget gathers in windows (and (30, 5000) float64 rows one by one).
 big = ['<f8', '>i2', '>c16', '<U3', rec, '|b1']
 index_dtypes = ['<i8', '>i4', '|i1', '<u2', '>u8', '<i2', '|u1', '>i8']
 cases = []
@@ -144,7 +144,7 @@ for dt in small:
 for dt in big:
     cover(dt, (60, 50, 40), 90)
 for dt in ['<f8', '>u4']:
-    cover(dt, (30, 1200), 48)
+    cover(dt, (30, 5000), 48)
 
 # Promotion across dtypes, orders and byte orders.
 pairs = [('|b1', '>i2'), ('<u1', '|i1'), ('>u8', '<i8'), ('<i2', '>f2'), ('>c8', '<f8'),
