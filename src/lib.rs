@@ -36,7 +36,8 @@ pub use outcore_kernels as kernels;
 /// - Built-in kernels: [`reduce_all`](prelude::reduce_all), [`reduce_axis`](prelude::reduce_axis),
 ///   [`stats`](prelude::stats), [`sort`](prelude::sort), [`argsort`](prelude::argsort),
 ///   [`transpose`](prelude::transpose), [`reshape`](prelude::reshape),
-///   [`slice`](prelude::slice), [`convert`](prelude::convert), [`generate`](prelude::generate).
+///   [`slice`](prelude::slice), [`convert`](prelude::convert), [`generate`](prelude::generate),
+///   [`take`](prelude::take), [`mask`](prelude::mask), [`concat`](prelude::concat).
 /// - Element types and errors: [`Element`], [`Num`](prelude::Num),
 ///   [`Error`], [`ErrorKind`].
 pub mod prelude {
@@ -47,6 +48,7 @@ pub mod prelude {
     pub use outcore_kernels::copy::{
         convert, parse_index, reshape, slice, transpose, ConvertOptions,
     };
+    pub use outcore_kernels::gather::{concat, mask, take};
     pub use outcore_kernels::gen::{generate, Fill};
     pub use outcore_kernels::map::{
         fold, fold_indexed, map, map_indexed, map_into, map_to_vec, try_map, try_map_indexed, typed,

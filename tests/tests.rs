@@ -31,6 +31,10 @@ mod reduce;
 /// Help texts, where flags go, and the errors of a first try (flag names, sizes to print).
 mod usage;
 
+/// take / mask / concat / stack against NumPy: every dtype, orders, byte orders, index dtypes,
+/// axes, empty results, tight budgets (bucketed gathers), errors naming positions and files.
+mod gather;
+
 /// The closure map API: broadcasting, orders, byte orders, mappings, errors.
 mod map;
 

@@ -8,6 +8,7 @@
 pub mod cast;
 pub mod copy;
 pub mod expr;
+pub mod gather;
 pub mod gen;
 pub mod histogram;
 pub mod map;

@@ -7,6 +7,7 @@ pub mod common;
 mod copy;
 mod demo;
 mod eval;
+mod gather;
 mod gen;
 mod histogram;
 mod info;
@@ -68,6 +69,15 @@ pub enum Command {
         after_help = "Example:\n  outcore convert data.bin -o data.npy --raw-dtype '>f4' --raw-shape 1000,1000 --dtype f8"
     )]
     Convert(copy::ConvertArgs),
+    /// Take elements (np.take) by an integer index file of any size, along an axis or flattened.
+    #[command(after_help = "Example:\n  outcore take col.npy order.npy -o sorted_col.npy")]
+    Take(gather::TakeArgs),
+    /// Select with a boolean mask (a[mask]) whose shape is a leading part of the input's.
+    #[command(after_help = "Example:\n  outcore mask big.npy keep.npy -o kept.npy")]
+    Mask(gather::MaskArgs),
+    /// Join arrays along an axis (np.concatenate) or a new one (--stack), dtypes promoted.
+    #[command(after_help = "Example:\n  outcore concat a.npy b.npy c.npy -o abc.npy --axis 0")]
+    Concat(gather::ConcatArgs),
     /// Count, sum, mean, std, min, max and NaN count of an array, in one pass.
     #[command(after_help = "Example:\n  outcore stats big.npy --json")]
     Stats(reduce::StatsArgs),
@@ -98,6 +108,9 @@ impl Command {
             Command::Slice(a) => Some(&a.output_flags),
             Command::Convert(a) => Some(&a.output_flags),
             Command::Eval(a) => Some(&a.output_flags),
+            Command::Take(a) => Some(&a.output_flags),
+            Command::Mask(a) => Some(&a.output_flags),
+            Command::Concat(a) => Some(&a.output_flags),
         }
     }
 }
@@ -143,6 +156,9 @@ pub fn main() -> i32 {
         Command::Convert(a) => copy::run_convert(a, &session),
         Command::Stats(a) => reduce::run_stats(a, &session),
         Command::Eval(a) => eval::run(a, &session),
+        Command::Take(a) => gather::run_take(a, &session),
+        Command::Mask(a) => gather::run_mask(a, &session),
+        Command::Concat(a) => gather::run_concat(a, &session),
         Command::Demo(a) => demo::run(a, &session),
         Command::Bench(a) => bench::run(a, &session),
     };

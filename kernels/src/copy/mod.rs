@@ -8,7 +8,7 @@
 //! - [`reshape_view`] is `np.reshape` without a copy where the layout allows it (ndarray's
 //!   `to_shape`): `Some(view)` when the input's memory order already is the reshape order,
 //!   `None` otherwise;
-//! - [`transpose`], [`reshape`], [`slice()`], [`convert`] and [`write_view`] always write the
+//! - [`transpose`], [`reshape`], [`slice`], [`convert`] and [`write_view`] always write the
 //!   destination file (a straight sequential copy when the view is contiguous, the tiled copy
 //!   otherwise) and return it opened read-only.
 //!
@@ -39,8 +39,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use outcore_engine::{
-    err, Array, ByteOrder, Context, DType, Layout, Order, OutputFile, OutputOptions, Pattern,
-    RawSpec, Result, ResultExt,
+    err, Array, ByteOrder, Context, DType, Layout, Order, Output, OutputFile, OutputOptions,
+    Pattern, RawSpec, Result, ResultExt, ScratchFile,
 };
 
 pub use index::{parse_index, slice_positions, IndexItem};
@@ -223,6 +223,28 @@ fn with_input(opts: &OutputOptions, input: &Array) -> OutputOptions {
     o
 }
 
+/// The elements of `view` in C order, cast to `dtype`, in a new scratch file in `dir`: for the
+/// kernels that need a C-contiguous operand (the gathers of [`crate::gather`]).
+pub(crate) fn c_order_scratch(
+    ctx: &Context,
+    view: &View<'_>,
+    dtype: &DType,
+    dir: &Path,
+) -> Result<ScratchFile> {
+    let in_path = view.input().path().to_path_buf();
+    let convert = plan_convert(view.dtype(), dtype).at(&in_path)?;
+    let mut scratch = ScratchFile::create(dir, view.len() * dtype.itemsize())?;
+    copy_into(
+        ctx,
+        "copy",
+        view,
+        scratch.output(),
+        &convert,
+        dtype.itemsize(),
+    )?;
+    Ok(scratch)
+}
+
 /// What happens to the copied bytes on their way to the destination.
 enum Convert {
     /// Bytes as they are.
@@ -309,7 +331,14 @@ fn write_view_phase(
         Order::C => view.clone(),
         Order::F => view.transpose(None)?,
     };
-    copy_into(ctx, phase, &walk, &mut out, &convert, out_dtype.itemsize())?;
+    copy_into(
+        ctx,
+        phase,
+        &walk,
+        out.output(),
+        &convert,
+        out_dtype.itemsize(),
+    )?;
     out.commit()?;
     if spec.raw {
         Array::open_raw(
@@ -332,7 +361,7 @@ fn copy_into(
     ctx: &Context,
     phase: &str,
     view: &View<'_>,
-    out: &mut OutputFile,
+    out: Output<'_>,
     convert: &Convert,
     out_item: usize,
 ) -> Result<()> {
@@ -372,62 +401,55 @@ fn copy_into(
     // half budget of pages touched so that the mapped window stays bounded.
     let release_every = (ctx.budget().limit() as u64 / 2).max(16 << 20);
     let touched = AtomicU64::new(0);
-    ctx.run(
-        phase,
-        pattern,
-        &[input],
-        Some(out.output()),
-        &ios,
-        |c, dst| {
-            let b = plan.chunk(c);
-            match convert {
-                Convert::None | Convert::Swap(_) => {
-                    tile::copy_box(
+    ctx.run(phase, pattern, &[input], Some(out), &ios, |c, dst| {
+        let b = plan.chunk(c);
+        match convert {
+            Convert::None | Convert::Swap(_) => {
+                tile::copy_box(
+                    src,
+                    b.src_off,
+                    dst,
+                    0,
+                    &b.dims,
+                    &b.src_strides,
+                    &b.dst_strides,
+                    in_item,
+                );
+                if let Convert::Swap(segments) = convert {
+                    swap::apply(dst, in_item, segments);
+                }
+            }
+            Convert::Cast { from, to } => {
+                if plan.is_contiguous() {
+                    cast_items(from, to, &src[b.hull.clone()], dst)?;
+                } else {
+                    let cap = STAGING_BYTES
+                        .min(ctx.chunk_bytes())
+                        .min(ctx.worker_share(2))
+                        .max(in_item);
+                    let n = b.write.len().min(cap);
+                    let _held = ctx.budget().reserve(n, "the copy's cast buffer")?;
+                    let mut staged = Staged {
                         src,
-                        b.src_off,
-                        dst,
-                        0,
-                        &b.dims,
-                        &b.src_strides,
-                        &b.dst_strides,
+                        buf: vec![0u8; n],
                         in_item,
-                    );
-                    if let Convert::Swap(segments) = convert {
-                        swap::apply(dst, in_item, segments);
-                    }
-                }
-                Convert::Cast { from, to } => {
-                    if plan.is_contiguous() {
-                        cast_items(from, to, &src[b.hull.clone()], dst)?;
-                    } else {
-                        let cap = STAGING_BYTES
-                            .min(ctx.chunk_bytes())
-                            .min(ctx.worker_share(2))
-                            .max(in_item);
-                        let n = b.write.len().min(cap);
-                        let _held = ctx.budget().reserve(n, "the copy's cast buffer")?;
-                        let mut staged = Staged {
-                            src,
-                            buf: vec![0u8; n],
-                            in_item,
-                            out_item,
-                            from,
-                            to,
-                        };
-                        staged.cast_box(b.src_off, &b.dims, &b.src_strides, &b.dst_strides, dst)?;
-                    }
+                        out_item,
+                        from,
+                        to,
+                    };
+                    staged.cast_box(b.src_off, &b.dims, &b.src_strides, &b.dst_strides, dst)?;
                 }
             }
-            if !plan.is_dense() {
-                let t = plan.touched_bytes(&b) as u64;
-                let before = touched.fetch_add(t, Ordering::Relaxed);
-                if (before + t) / release_every > before / release_every {
-                    input.release(0..src.len());
-                }
+        }
+        if !plan.is_dense() {
+            let t = plan.touched_bytes(&b) as u64;
+            let before = touched.fetch_add(t, Ordering::Relaxed);
+            if (before + t) / release_every > before / release_every {
+                input.release(0..src.len());
             }
-            Ok(())
-        },
-    )?;
+        }
+        Ok(())
+    })?;
     if !plan.is_dense() {
         input.release(0..src.len());
     }
@@ -508,7 +530,7 @@ impl Staged<'_> {
 
 /// Casts whole items of `from` in `src` to items of `to` in `dst` (NumPy `astype`, see
 /// [`crate::cast`]).
-fn cast_items(from: &DType, to: &DType, src: &[u8], dst: &mut [u8]) -> Result<()> {
+pub(crate) fn cast_items(from: &DType, to: &DType, src: &[u8], dst: &mut [u8]) -> Result<()> {
     if text::is_text(from) {
         text::convert(from, to, src, dst)
     } else {

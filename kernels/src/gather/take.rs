@@ -1,0 +1,517 @@
+//! `np.take(a, idx, axis)` out of core: the index is checked in one pass before any output
+//! exists, then output rows are gathered from the source in a cache-friendly order whatever
+//! the index order (see `README.md`).
+
+use std::ops::Range;
+use std::path::Path;
+
+use outcore_engine::{
+    err, Array, ByteOrder, ChunkIo, Context, Input, Layout, Order, Output, OutputFile,
+    OutputOptions, Pattern, ReadRange, Result, ResultExt, ScalarKind, ScratchFile,
+};
+
+use super::{c_contiguous, normalize_axis, with_inputs};
+
+/// Rows of at least this many bytes are copied straight from the source in index order: each
+/// row is a run of whole pages, so a random order costs no page fault per element.
+const LONG_ROW: usize = 64 << 10;
+
+/// Index entries decoded per step (a small reused buffer).
+const DECODE_BLOCK: usize = 4096;
+
+/// `np.take(input, index, axis)` into `dest` (C order, the input's dtype) and returns it opened
+/// read-only. `axis = None` takes from the flattened input (C order); with an axis the output
+/// shape is `a.shape[:K] + idx.shape + a.shape[K+1:]`. `index` is an integer (or bool) array of
+/// any size, either byte order and memory order; negative entries count from the end. An entry
+/// out of range is an error naming its flat position in `index`, raised before the output is
+/// created.
+pub fn take(
+    ctx: &Context,
+    input: &Array,
+    index: &Array,
+    axis: Option<isize>,
+    dest: impl AsRef<Path>,
+    opts: &OutputOptions,
+) -> Result<Array> {
+    let dest = dest.as_ref();
+    let kind = index_kind(index)?;
+    let shape = input.shape();
+    let (axis_no, out_shape, outer, n, inner) = match axis {
+        None => (0, index.shape().to_vec(), 1, input.len(), 1),
+        Some(a) => {
+            let k = normalize_axis(a, shape.len()).at(input.path())?;
+            let mut s = shape[..k].to_vec();
+            s.extend_from_slice(index.shape());
+            s.extend_from_slice(&shape[k + 1..]);
+            let outer: usize = shape[..k].iter().product();
+            let inner: usize = shape[k + 1..].iter().product();
+            (k, s, outer, shape[k], inner)
+        }
+    };
+    let layout = Layout::new(input.dtype().clone(), out_shape, Order::C).at(dest)?;
+    let dir = ctx.scratch_dir_for(dest);
+    let index_c = c_contiguous(ctx, index, index.dtype(), &dir)?;
+    let idx = Index {
+        input: index_c.input(),
+        kind,
+        big: index.dtype().byte_order() == ByteOrder::Big && kind.size() > 1,
+        m: index.len(),
+        n,
+    };
+    check_index(ctx, &idx, axis_no, index.path())?;
+    let source = c_contiguous(ctx, input, input.dtype(), &dir)?;
+    let mut out = OutputFile::create_npy(dest, &layout, &with_inputs(opts, &[input, index]))?;
+    let g = Gather {
+        src: source.input(),
+        idx,
+        rows: outer * idx.m,
+        row: inner * input.dtype().itemsize(),
+    };
+    if out.nbytes() > 0 {
+        gather(ctx, &g, out.output(), &dir)?;
+    }
+    out.commit()?;
+    Array::open(dest)
+}
+
+/// The index dtype's scalar kind: integers of any size, or bool (as 0 and 1, as NumPy).
+fn index_kind(index: &Array) -> Result<ScalarKind> {
+    match index.dtype().scalar_kind() {
+        Some(k) if k.is_int() || k.is_bool() => Ok(k),
+        _ => Err(err!(
+            UnsupportedDType,
+            "the index must be an integer array, not {} ({})",
+            index.dtype().str_code(),
+            index.dtype().name()
+        )
+        .with_path(index.path())),
+    }
+}
+
+/// A C-ordered index array of `m` entries into an axis of length `n`.
+#[derive(Clone, Copy)]
+struct Index<'a> {
+    input: Input<'a>,
+    kind: ScalarKind,
+    big: bool,
+    m: usize,
+    n: usize,
+}
+
+impl Index<'_> {
+    /// The raw values of entries `range`; unsigned values past `i64::MAX` saturate (they are
+    /// out of range of any axis anyway).
+    fn decode(&self, range: Range<usize>, out: &mut Vec<i64>) {
+        use ScalarKind::*;
+        out.clear();
+        let size = self.kind.size();
+        let bytes = &self.input.bytes[range.start * size..range.end * size];
+        macro_rules! ints {
+            ($t:ty) => {
+                out.extend(bytes.chunks_exact(size).map(|c| {
+                    let a = <[u8; std::mem::size_of::<$t>()]>::try_from(c).expect("whole items");
+                    let v = if self.big {
+                        <$t>::from_be_bytes(a)
+                    } else {
+                        <$t>::from_le_bytes(a)
+                    };
+                    i64::try_from(v).unwrap_or(i64::MAX)
+                }))
+            };
+        }
+        match self.kind {
+            Bool => out.extend(bytes.iter().map(|&b| i64::from(b != 0))),
+            U8 => out.extend(bytes.iter().map(|&b| i64::from(b))),
+            I8 => out.extend(bytes.iter().map(|&b| i64::from(b as i8))),
+            I16 => ints!(i16),
+            I32 => ints!(i32),
+            I64 => ints!(i64),
+            U16 => ints!(u16),
+            U32 => ints!(u32),
+            U64 => ints!(u64),
+            F16 | F32 | F64 | C64 | C128 => unreachable!("index_kind refuses non-integer indices"),
+        }
+    }
+}
+
+/// Fails with the first entry (in C order) outside `-n..n`, naming its flat position.
+fn check_index(ctx: &Context, idx: &Index<'_>, axis: usize, path: &Path) -> Result<()> {
+    let n = idx.n as i64;
+    let bad = ctx.for_each_chunk(
+        "check index",
+        &idx.input,
+        idx.kind.size(),
+        0..idx.m,
+        |items, _| {
+            let mut values = Vec::with_capacity(DECODE_BLOCK);
+            for start in items.clone().step_by(DECODE_BLOCK) {
+                idx.decode(start..(start + DECODE_BLOCK).min(items.end), &mut values);
+                if let Some(k) = values.iter().position(|&v| v < -n || v >= n) {
+                    return Ok(Some((start + k, values[k])));
+                }
+            }
+            Ok(None)
+        },
+    )?;
+    match bad.into_iter().flatten().next() {
+        None => Ok(()),
+        Some((position, value)) => Err(err!(
+            InvalidArgument,
+            "index {value} at position {position} is out of bounds for axis {axis} with size {}",
+            idx.n
+        )
+        .with_path(path)),
+    }
+}
+
+/// What the gather moves: output row `q = o * m + j` is source row `o * n + idx[j]`, rows of
+/// `row` bytes.
+struct Gather<'a> {
+    src: Input<'a>,
+    idx: Index<'a>,
+    rows: usize,
+    row: usize,
+}
+
+impl Gather<'_> {
+    /// Calls `f(k, r)` for the `k`-th output row of `range` and its source row `r`, in order.
+    /// The index has been checked.
+    fn for_each_source(&self, range: Range<usize>, mut f: impl FnMut(usize, usize)) {
+        let (m, n) = (self.idx.m, self.idx.n);
+        let mut values = Vec::with_capacity(DECODE_BLOCK.min(range.len()));
+        let mut q = range.start;
+        while q < range.end {
+            let (o, j) = (q / m, q % m);
+            let j_end = (j + (range.end - q)).min(m).min(j + DECODE_BLOCK);
+            self.idx.decode(j..j_end, &mut values);
+            for (i, &v) in values.iter().enumerate() {
+                let r = if v < 0 { v + n as i64 } else { v } as usize;
+                f(q + i - range.start, o * n + r);
+            }
+            q += j_end - j;
+        }
+    }
+
+    /// The index bytes that output rows `range` read: their entries, or the whole index when
+    /// the range wraps around it (an axis with outer rows).
+    fn index_read(&self, range: &Range<usize>) -> ReadRange {
+        let (m, size) = (self.idx.m, self.idx.kind.size());
+        let j0 = range.start % m;
+        let wraps = range.start / m != (range.end - 1) / m;
+        ReadRange {
+            input: 0,
+            range: if wraps {
+                0..m * size
+            } else {
+                j0 * size..(j0 + range.len()) * size
+            },
+            release: !wraps,
+        }
+    }
+
+    /// Output rows cut into ranges of about `bytes`.
+    fn row_ranges(&self, bytes: usize) -> Vec<Range<usize>> {
+        self.ranges_of((bytes / self.row).max(1))
+    }
+
+    /// Output rows cut into ranges of `per` rows.
+    fn ranges_of(&self, per: usize) -> Vec<Range<usize>> {
+        (0..self.rows)
+            .step_by(per)
+            .map(|s| s..(s + per).min(self.rows))
+            .collect()
+    }
+}
+
+/// Picks the gather: in place when the source fits a quarter of the budget, row by row when
+/// rows are long, bucketed otherwise.
+fn gather(ctx: &Context, g: &Gather<'_>, out: Output<'_>, dir: &Path) -> Result<()> {
+    let window = ctx.budget().limit() / 4;
+    if g.src.bytes.len() <= window {
+        resident(ctx, g, out)
+    } else if g.row >= LONG_ROW.min(window / 2) {
+        long_rows(ctx, g, out)
+    } else {
+        bucketed(ctx, g, out, dir, window / g.row)
+    }
+}
+
+fn copy_row(src: &[u8], r: usize, dst: &mut [u8], k: usize, row: usize) {
+    dst[k * row..(k + 1) * row].copy_from_slice(&src[r * row..(r + 1) * row]);
+}
+
+/// The whole source is read in once (in order) and rows are copied in output order.
+fn resident(ctx: &Context, g: &Gather<'_>, out: Output<'_>) -> Result<()> {
+    let len = g.src.bytes.len();
+    let _held = ctx.budget().reserve(len, "take's source")?;
+    g.src.populate(0..len)?;
+    let ranges = g.row_ranges(ctx.chunk_bytes());
+    let plan: Vec<ChunkIo> = ranges
+        .iter()
+        .map(|r| ChunkIo {
+            reads: vec![g.index_read(r)],
+            write: Some(r.start * g.row..r.end * g.row),
+            bytes: (r.len() * g.row) as u64,
+        })
+        .collect();
+    let result = ctx.run(
+        "take",
+        Pattern::Sequential,
+        &[g.idx.input],
+        Some(out),
+        &plan,
+        |c, dst| {
+            g.for_each_source(ranges[c].clone(), |k, r| {
+                copy_row(g.src.bytes, r, dst, k, g.row)
+            });
+            Ok(())
+        },
+    );
+    g.src.release(0..len);
+    result.map(drop)
+}
+
+/// Long rows in output order, each cut into chunk-sized pieces read as whole page runs.
+fn long_rows(ctx: &Context, g: &Gather<'_>, out: Output<'_>) -> Result<()> {
+    let row = g.row;
+    let _held = ctx.budget().reserve(g.rows * 8, "take's row list")?;
+    let mut sources = Vec::with_capacity(g.rows);
+    g.for_each_source(0..g.rows, |_, r| sources.push(r));
+    let piece = ctx.chunk_bytes().max(1);
+    let mut pieces = Vec::new();
+    for (q, &r) in sources.iter().enumerate() {
+        for b in (0..row).step_by(piece) {
+            let len = piece.min(row - b);
+            pieces.push(ChunkIo {
+                reads: vec![ReadRange {
+                    input: 0,
+                    range: r * row + b..r * row + b + len,
+                    release: true,
+                }],
+                write: Some(q * row + b..q * row + b + len),
+                bytes: len as u64,
+            });
+        }
+    }
+    ctx.run(
+        "take",
+        Pattern::Random,
+        &[g.src],
+        Some(out),
+        &pieces,
+        |c, dst| {
+            dst.copy_from_slice(&g.src.bytes[pieces[c].reads[0].range.clone()]);
+            Ok(())
+        },
+    )
+    .map(drop)
+}
+
+/// The out-of-core gather: output rows are bucketed by source window (a window is a quarter
+/// of the budget), each window is read in once while its bucket's rows are copied out in
+/// order, and the gathered rows are scattered back into the output range by range.
+fn bucketed(
+    ctx: &Context,
+    g: &Gather<'_>,
+    out: Output<'_>,
+    dir: &Path,
+    window_rows: usize,
+) -> Result<()> {
+    let row = g.row;
+    let src_rows = g.src.bytes.len() / row;
+    let buckets = src_rows.div_ceil(window_rows);
+    // Output ranges of a chunk, or larger where the `ranges × windows` tables (16 bytes an
+    // entry) would not fit an eighth of the budget: the tables grow with the square of the
+    // data-to-budget ratio, not with the data.
+    let budget = ctx.budget().limit();
+    let table_rows = (g.rows as u128 * buckets as u128 * 16).div_ceil((budget / 8).max(1) as u128);
+    let per_range = (ctx.chunk_bytes() / row)
+        .max(budget / (8 * ctx.threads()) / (row + 8))
+        .max(usize::try_from(table_rows).unwrap_or(usize::MAX))
+        .max(1);
+    let ranges = g.ranges_of(per_range);
+    let _tables = ctx
+        .budget()
+        .reserve(ranges.len() * buckets * 16, "take's bucket tables")?;
+    let index_plan = |write: bool| -> Vec<ChunkIo> {
+        ranges
+            .iter()
+            .map(|r| ChunkIo {
+                reads: vec![g.index_read(r)],
+                write: write.then(|| r.start * 4..r.end * 4),
+                bytes: (r.len() * g.idx.kind.size()) as u64,
+            })
+            .collect()
+    };
+
+    // 1. How many rows of each output range come from each window.
+    let counts: Vec<Vec<u64>> = ctx.run(
+        "count",
+        Pattern::Sequential,
+        &[g.idx.input],
+        None,
+        &index_plan(false),
+        |d, _| {
+            let mut c = vec![0u64; buckets];
+            g.for_each_source(ranges[d].clone(), |_, r| c[r / window_rows] += 1);
+            Ok(c)
+        },
+    )?;
+    // Where (range d, bucket s) starts in the bucket-major list: bucket by bucket, and in a
+    // bucket range by range, each range's rows in output order.
+    let mut starts = vec![vec![0u64; buckets]; ranges.len()];
+    let mut bucket_start = vec![0usize; buckets + 1];
+    let mut pos = 0u64;
+    for s in 0..buckets {
+        bucket_start[s] = pos as usize;
+        for d in 0..ranges.len() {
+            starts[d][s] = pos;
+            pos += counts[d][s];
+        }
+    }
+    bucket_start[buckets] = pos as usize;
+
+    // 2. Partition: each output row's source row into the list at its bucket's place, and
+    // its bucket number in output order (for the scatter).
+    let list = ScratchFile::create(dir, g.rows * 8)?;
+    let mut which = ScratchFile::create(dir, g.rows * 4)?;
+    ctx.run(
+        "partition",
+        Pattern::Sequential,
+        &[g.idx.input],
+        Some(which.output()),
+        &index_plan(true),
+        |d, dst| {
+            let range = ranges[d].clone();
+            let _held = ctx
+                .budget()
+                .reserve(range.len() * 8, "take's partition buffer")?;
+            let mut local = vec![0u64; range.len()];
+            let mut cursor = Vec::with_capacity(buckets);
+            let mut at = 0usize;
+            for &c in &counts[d] {
+                cursor.push(at);
+                at += c as usize;
+            }
+            g.for_each_source(range, |k, r| {
+                let s = r / window_rows;
+                dst[k * 4..k * 4 + 4].copy_from_slice(&(s as u32).to_ne_bytes());
+                local[cursor[s]] = r as u64;
+                cursor[s] += 1;
+            });
+            let mut from = 0usize;
+            for s in 0..buckets {
+                let c = counts[d][s] as usize;
+                if c > 0 {
+                    let bytes: &[u8] = bytemuck::cast_slice(&local[from..from + c]);
+                    list.write_at(starts[d][s] as usize * 8, bytes)?;
+                }
+                from += c;
+            }
+            Ok(())
+        },
+    )?;
+
+    // 3. Gather window by window: the list of a bucket in order, its rows copied out of the
+    // resident window into the records file, in list order.
+    let mut records = ScratchFile::create(dir, g.rows * row)?;
+    let list_in = list.input();
+    let _window = ctx
+        .budget()
+        .reserve(window_rows * row, "take's source window")?;
+    let per_chunk = (ctx.chunk_bytes() / row).max(1);
+    for s in 0..buckets {
+        let (l0, l1) = (bucket_start[s], bucket_start[s + 1]);
+        if l0 == l1 {
+            continue;
+        }
+        let window = s * window_rows * row..((s + 1) * window_rows).min(src_rows) * row;
+        g.src.populate(window.clone())?;
+        let chunks: Vec<Range<usize>> = (l0..l1)
+            .step_by(per_chunk)
+            .map(|a| a..(a + per_chunk).min(l1))
+            .collect();
+        let plan: Vec<ChunkIo> = chunks
+            .iter()
+            .map(|c| ChunkIo {
+                reads: vec![ReadRange {
+                    input: 0,
+                    range: c.start * 8..c.end * 8,
+                    release: true,
+                }],
+                write: Some(c.start * row..c.end * row),
+                bytes: (c.len() * row) as u64,
+            })
+            .collect();
+        let result = ctx.run(
+            "gather",
+            Pattern::Sequential,
+            &[list_in],
+            Some(records.output()),
+            &plan,
+            |i, dst| {
+                let c = &chunks[i];
+                for (k, e) in list_in.bytes[c.start * 8..c.end * 8]
+                    .chunks_exact(8)
+                    .enumerate()
+                {
+                    let r = u64::from_ne_bytes(e.try_into().expect("8 bytes")) as usize;
+                    copy_row(g.src.bytes, r, dst, k, row);
+                }
+                Ok(())
+            },
+        );
+        g.src.release(window);
+        result?;
+    }
+
+    // 4. Scatter: each output range takes its rows from its part of every bucket, in order.
+    let (which_in, records_in) = (which.input(), records.input());
+    let plan: Vec<ChunkIo> = ranges
+        .iter()
+        .enumerate()
+        .map(|(d, r)| {
+            let mut reads = vec![ReadRange {
+                input: 0,
+                range: r.start * 4..r.end * 4,
+                release: true,
+            }];
+            for s in 0..buckets {
+                let (at, c) = (starts[d][s] as usize, counts[d][s] as usize);
+                if c > 0 {
+                    reads.push(ReadRange {
+                        input: 1,
+                        range: at * row..(at + c) * row,
+                        release: true,
+                    });
+                }
+            }
+            ChunkIo {
+                reads,
+                write: Some(r.start * row..r.end * row),
+                bytes: (r.len() * row) as u64,
+            }
+        })
+        .collect();
+    ctx.run(
+        "scatter",
+        Pattern::Prefetched,
+        &[which_in, records_in],
+        Some(out),
+        &plan,
+        |d, dst| {
+            let r = &ranges[d];
+            let mut cursor: Vec<usize> = starts[d].iter().map(|&a| a as usize).collect();
+            for (k, id) in which_in.bytes[r.start * 4..r.end * 4]
+                .chunks_exact(4)
+                .enumerate()
+            {
+                let s = u32::from_ne_bytes(id.try_into().expect("4 bytes")) as usize;
+                copy_row(records_in.bytes, cursor[s], dst, k, row);
+                cursor[s] += 1;
+            }
+            Ok(())
+        },
+    )
+    .map(drop)
+}
