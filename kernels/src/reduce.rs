@@ -18,10 +18,12 @@ use outcore_engine::{
 
 use crate::expr::Num;
 
+mod axes;
 pub mod fold;
 mod ops;
 mod results;
 mod stats;
+pub use axes::{reduce_axes, reduce_axes_with_scratch};
 pub use fold::{fold_array, AxisView, FnFold, Fold};
 pub use ops::*;
 pub use stats::{stats, Stats};

@@ -1075,7 +1075,7 @@ fn run<T: Num, F: Finish<T>>(
 
 /// Runs `op` over the view; returns the result kind, the results (native bytes, input memory
 /// order) and NumPy's warnings.
-fn reduce_view(
+pub(super) fn reduce_view(
     ctx: &Context,
     array: &Array,
     op: ReduceOp,
