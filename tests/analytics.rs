@@ -250,3 +250,159 @@ fn scan_refuses_bad_input() {
         assert!(!dir.path().join("o.npy").exists());
     }
 }
+
+const REDUCE_AXES_CASES: &str = r#"
+import itertools
+rng = np.random.default_rng(6)
+ops = {'sum': np.sum, 'prod': np.prod, 'min': np.min, 'max': np.max, 'mean': np.mean, 'var': np.var,
+       'std': np.std, 'count-nonzero': np.count_nonzero, 'any': np.any, 'all': np.all,
+       'nansum': np.nansum, 'nanmin': np.nanmin, 'nanmax': np.nanmax, 'nanmean': np.nanmean,
+       'nanvar': np.nanvar, 'nanstd': np.nanstd, 'argmin': np.argmin, 'argmax': np.argmax,
+       'nanargmin': np.nanargmin, 'nanargmax': np.nanargmax}
+ROUNDED = ('sum', 'prod', 'mean', 'var', 'std', 'nansum', 'nanmean', 'nanvar', 'nanstd')
+def reduce(a, op, axes, keep, variants=([],)):
+    np.save('r.npy', a)
+    args = ['reduce', op, 'r.npy', '-o', 'out.npy', '--force']
+    if axes is not None:
+        args += ['--axis', ','.join(map(str, axes))]
+    if keep:
+        args += ['--keepdims']
+    what = f'{a.dtype} {a.shape} {"F" if a.flags.f_contiguous and a.ndim > 1 else "C"} {op} axes {axes} keepdims {keep}'
+    try:
+        if op.endswith(('argmin', 'argmax')) and axes is not None and len(axes) > 1:
+            raise TypeError("'tuple' object cannot be interpreted as an integer")
+        axis = axes[0] if axes is not None and len(axes) == 1 else axes
+        want = np.asarray(ops[op](a, axis=axis, **({'keepdims': True} if keep else {})))
+    except Exception as ex:
+        r = run(args)
+        check(r.returncode == 2, f'{what}: want an error ({ex}), got {r.returncode}')
+        return
+    outs = []
+    for v in variants:
+        r = run(v + args)
+        if r.returncode != 0:
+            check(False, f'{what} {v}: exit {r.returncode} {r.stderr}')
+            return
+        outs.append(open('out.npy', 'rb').read())
+    check(all(o == outs[0] for o in outs), f'{what}: results differ between thread counts or budgets')
+    got = np.load('out.npy')
+    if got.shape != want.shape or got.dtype != want.dtype.newbyteorder('='):
+        check(False, f'{what}: {got.dtype} {got.shape}, NumPy {want.dtype} {want.shape}')
+        return
+    if want.dtype.kind == 'f' and op in ROUNDED:
+        # Float sums agree to the last bits (the summation order may differ from NumPy's).
+        eps = np.finfo(want.dtype).eps
+        scale = float(np.nanmax(np.abs(a.astype('f8')))) if a.size else 0.0
+        scale = scale * scale if op in ('var', 'nanvar', 'prod') else scale
+        ok = np.allclose(got, want, rtol=16 * eps, atol=16 * eps * scale * a.size, equal_nan=True)
+    else:
+        ok = np.array_equal(got, want, equal_nan=want.dtype.kind == 'f')
+    check(ok, f'{what}: values differ')
+
+def data(dt, shape):
+    if dt.kind == 'f':
+        a = rng.standard_normal(shape)
+        a[rng.random(shape) < 0.1] = np.nan
+        a[rng.random(shape) < 0.02] = np.inf
+        return a.astype(dt)
+    if dt.kind == 'b':
+        return rng.random(shape) < 0.5
+    info = np.iinfo(dt)
+    return rng.integers(info.min, info.max, shape, endpoint=True, dtype=dt.newbyteorder('=')).astype(dt)
+
+combos3 = [None, (0, 1), (1, 2), (0, 2), (0, 1, 2), (-1, 0), (2,)]
+k = 0
+for dt in ['|b1', '|i1', '|u1', '>i2', '<u2', '<i4', '>u4', '<i8', '>u8', '<f2', '>f2', '<f4', '>f4', '<f8', '>f8']:
+    dt = np.dtype(dt)
+    for order in 'CF':
+        a = data(dt, (3, 4, 5))
+        a = np.asfortranarray(a) if order == 'F' else a
+        for op in ops:
+            for j in range(2):
+                k += 1
+                reduce(a, op, combos3[k % len(combos3)], (k // 3) % 2 == 1)
+# Length-1 and length-0 axes, every combination.
+for shape in [(2, 1, 3, 4), (0, 3, 2)]:
+    for order in 'CF':
+        a = data(np.dtype('<f8'), shape)
+        a = np.asfortranarray(a) if order == 'F' else a
+        for op in ['sum', 'max', 'nanmean', 'var', 'argmin', 'any']:
+            for r in range(1, len(shape) + 1):
+                for axes in itertools.combinations(range(len(shape)), r):
+                    reduce(a, op, axes, r % 2 == 0)
+# The same bytes for any thread count and budget.
+big = data(np.dtype('<f8'), (60, 50, 40))
+for axes in [(0, 2), (1, 2), (0, 1, 2)]:
+    reduce(big, 'sum', axes, False, VARIANTS)
+    reduce(np.asfortranarray(big), 'nanvar', axes, True, VARIANTS)
+reduce(data(np.dtype('>i4'), (60, 50, 40)), 'sum', (0, 2), False, VARIANTS)
+print(json.dumps(bad))
+"#;
+
+#[test]
+fn reduce_over_axes_matches_numpy() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    let bad = python(dir.path(), &(prelude() + REDUCE_AXES_CASES));
+    assert_eq!(bad.trim(), "[]", "reduce --axis K1,K2 mismatches: {bad}");
+}
+
+#[test]
+fn reduce_over_axes_prints_json_writes_0d_and_refuses_bad_axes() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    python(
+        dir.path(),
+        "import numpy as np\nnp.save('a.npy', np.arange(24, dtype='i4').reshape(2, 3, 4))",
+    );
+    let out = outcore_in(
+        dir.path(),
+        &[
+            "reduce",
+            "sum",
+            "a.npy",
+            "--axis",
+            "0,2",
+            "--keepdims",
+            "--json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        crate::util::stdout(&out).trim(),
+        r#"{"op":"sum","dtype":"<i8","value":[[[60], [92], [124]]]}"#
+    );
+    // All axes with -o and no --keepdims: a 0-d .npy; with --keepdims: all ones.
+    for (args, want) in [
+        (&["--axis", "0,1,2"][..], "() 276"),
+        (&[][..], "() 276"),
+        (&["--keepdims"][..], "(1, 1, 1) 276"),
+    ] {
+        let mut all = vec!["reduce", "sum", "a.npy", "-o", "s.npy", "--force"];
+        all.extend_from_slice(args);
+        let out = outcore_in(dir.path(), &all);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let got = python(
+            dir.path(),
+            "import numpy as np\ns = np.load('s.npy'); print(s.shape, int(s.sum()))",
+        );
+        assert_eq!(got.trim(), want, "{args:?}");
+    }
+    for (args, message) in [
+        (
+            &["--axis", "0,3"][..],
+            "axis 3 is out of bounds for array of dimension 3",
+        ),
+        (&["--axis", "1,-2"][..], "duplicate value in 'axis'"),
+        (&["--axis", "0,x"][..], "expected an axis"),
+    ] {
+        let mut all = vec!["reduce", "sum", "a.npy"];
+        all.extend_from_slice(args);
+        let out = outcore_in(dir.path(), &all);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    let out = outcore_in(dir.path(), &["reduce", "argmin", "a.npy", "--axis", "0,1"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("single axis"), "{}", stderr(&out));
+}

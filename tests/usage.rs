@@ -6,10 +6,12 @@ use crate::require_numpy;
 use crate::util::{code, outcore, outcore_in, python, stderr, stdout};
 
 /// Every command, and whether it writes a file (and so takes the output flags).
-const COMMANDS: [(&str, bool); 13] = [
+const COMMANDS: [(&str, bool); 15] = [
     ("info", false),
     ("gen", true),
     ("reduce", true),
+    ("histogram", true),
+    ("scan", true),
     ("sort", true),
     ("argsort", true),
     ("transpose", true),

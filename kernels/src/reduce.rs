@@ -18,6 +18,7 @@ use outcore_engine::{
 
 use crate::num::Num;
 
+mod axes;
 mod encode;
 mod entry;
 pub mod fold;
@@ -26,6 +27,7 @@ mod lanes;
 mod op;
 mod results;
 mod stats;
+pub use axes::{reduce_axes, reduce_axes_with_scratch};
 pub use encode::{decode, encode};
 pub use entry::{
     fold_all, reduce_all, reduce_all_with, reduce_axis, reduce_axis_to_file, AxisReduced,

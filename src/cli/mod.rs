@@ -41,7 +41,9 @@ pub enum Command {
     )]
     Gen(gen::Args),
     /// Reduce a whole array or along an axis: sum, prod, min, max, mean, var, std, argmin, argmax, …
-    #[command(after_help = "Example:\n  outcore reduce mean big.npy --axis 0 -o means.npy")]
+    #[command(
+        after_help = "Example:\n  outcore reduce mean big.npy --axis 0 -o means.npy\n  outcore reduce sum cube.npy --axis 0,2 --keepdims --json"
+    )]
     Reduce(reduce::Args),
     /// Histogram of the flattened array with equal-width bins, as np.histogram.
     #[command(after_help = "Example:\n  outcore histogram big.npy --bins 100 --range 0,1 --json")]

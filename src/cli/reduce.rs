@@ -1,11 +1,12 @@
-//! `outcore reduce OP FILE [--axis K] [--ddof D] [-o OUT] [--json]` and `outcore stats FILE [--json]`
+//! `outcore reduce OP FILE [--axis K1[,K2…]] [--keepdims] [--ddof D] [-o OUT] [--json]` and `outcore stats FILE [--json]`
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use outcore_engine::{Array, Error, ErrorKind, ScalarKind};
 use outcore_kernels::reduce::{
-    float_text, reduce_all_with, reduce_axis, reduce_axis_to_file, stats, ReduceOp, Value,
+    float_text, reduce_all_with, reduce_axes_with_scratch, reduce_axis, reduce_axis_to_file, stats,
+    AxisReduced, ReduceOp, Value,
 };
 
 use super::common::{json_str, OutputFlags, Session};
@@ -20,9 +21,13 @@ pub struct Args {
     pub op: String,
     /// A .npy file.
     pub file: PathBuf,
-    /// Reduce along this axis (negative counts from the end); default: the whole array.
-    #[arg(long, allow_hyphen_values = true)]
-    pub axis: Option<i64>,
+    /// Reduce along this axis, or these axes K1,K2,… (negative counts from the end; argmin and
+    /// argmax take one); default: the whole array.
+    #[arg(long, value_name = "K1[,K2…]", value_parser = parse_axes, allow_hyphen_values = true)]
+    pub axis: Option<Axes>,
+    /// Keep the reduced axes as axes of length 1 (NumPy's keepdims).
+    #[arg(long)]
+    pub keepdims: bool,
     /// Delta degrees of freedom for var/std (NumPy's ddof).
     #[arg(long, default_value_t = 0.0)]
     pub ddof: f64,
@@ -34,6 +39,24 @@ pub struct Args {
     pub json: bool,
     #[command(flatten)]
     pub output_flags: OutputFlags,
+}
+
+/// The axes of `--axis` (a newtype so clap takes the list as one value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Axes(pub Vec<i64>);
+
+fn parse_axes(s: &str) -> std::result::Result<Axes, String> {
+    let axes: std::result::Result<Vec<i64>, _> = s
+        .trim_matches(|c| c == '(' || c == ')')
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::parse::<i64>)
+        .collect();
+    match axes {
+        Ok(a) if !a.is_empty() => Ok(Axes(a)),
+        _ => Err(format!("expected an axis K or axes K1,K2,…, got {s:?}")),
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -89,14 +112,14 @@ fn warn(warnings: &[String]) {
 pub fn run(args: &Args, session: &Session) -> Result<()> {
     let op = ReduceOp::parse(&args.op)?;
     let array = Array::open(&args.file)?;
-    let Some(axis) = args.axis else {
-        if args.output.is_some() {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "-o needs --axis (a whole-array result is printed)",
-            )
-            .into());
-        }
+    let single = match &args.axis {
+        Some(Axes(list)) if list.len() == 1 && !args.keepdims => Some(list[0]),
+        _ => None,
+    };
+    if single.is_none() && (args.axis.is_some() || args.keepdims || args.output.is_some()) {
+        return run_axes(args, session, op, &array);
+    }
+    let Some(axis) = single else {
         let r = reduce_all_with(&session.ctx, &array, op, args.ddof)?;
         warn(&r.warnings);
         let kind = r.dtype.scalar_kind().unwrap_or(ScalarKind::F64);
@@ -144,6 +167,88 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         }
     }
     let r = reduce_axis(&session.ctx, &array, op, axis, args.ddof)?;
+    warn(&r.warnings);
+    let dtype = r.layout.dtype().clone();
+    let kind = dtype.scalar_kind().unwrap_or(ScalarKind::F64);
+    let values = r.values_c_order();
+    if args.json {
+        let v = nested(&values, r.layout.shape(), &|v| json_value(v, kind));
+        println!(
+            "{{\"op\":{},\"dtype\":{},\"value\":{}}}",
+            json_str(r.op),
+            json_str(&dtype.str_code()),
+            v
+        );
+    } else {
+        println!(
+            "{}",
+            nested(&values, r.layout.shape(), &|v| text_value(v, kind))
+        );
+    }
+    Ok(())
+}
+
+/// A reduction over several axes, with --keepdims, or of the whole array into a file (0-d).
+fn run_axes(args: &Args, session: &Session, op: ReduceOp, array: &Array) -> Result<()> {
+    let axes = args.axis.as_ref().map(|a| a.0.as_slice());
+    if let Some(out) = &args.output {
+        let opts = session.output_options(&[args.file.as_path()]);
+        // An existing output is refused before the work.
+        outcore_engine::check_destination(out, &opts)?;
+        let scratch = session.ctx.scratch_dir_for(out);
+        let r = reduce_axes_with_scratch(
+            &session.ctx,
+            array,
+            op,
+            axes,
+            args.keepdims,
+            args.ddof,
+            &scratch,
+        )?;
+        warn(&r.warnings);
+        r.write_npy(out, &opts)?;
+        if args.json {
+            let shape: Vec<String> = r.layout.shape().iter().map(|d| d.to_string()).collect();
+            println!(
+                "{{\"op\":{},\"dtype\":{},\"shape\":[{}],\"output\":{}}}",
+                json_str(r.op),
+                json_str(&r.layout.dtype().str_code()),
+                shape.join(","),
+                json_str(&out.display().to_string())
+            );
+        }
+        return Ok(());
+    }
+    if let Some(list) = axes {
+        let ndim = array.shape().len() as i64;
+        let kept: usize = (0..ndim)
+            .filter(|k| !list.iter().any(|&a| a == *k || a + ndim == *k))
+            .map(|k| array.shape()[k as usize])
+            .product();
+        if kept > PRINT_LIMIT {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "the result has {kept} elements, too many to print: write it to a file with -o OUT"
+                ),
+            )
+            .into());
+        }
+    }
+    let scratch = session
+        .ctx
+        .tmp_dir()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_else(std::env::temp_dir);
+    let r: AxisReduced = reduce_axes_with_scratch(
+        &session.ctx,
+        array,
+        op,
+        axes,
+        args.keepdims,
+        args.ddof,
+        &scratch,
+    )?;
     warn(&r.warnings);
     let dtype = r.layout.dtype().clone();
     let kind = dtype.scalar_kind().unwrap_or(ScalarKind::F64);
