@@ -74,7 +74,7 @@ pub enum Command {
     /// Take elements (np.take) by an integer index file of any size, along an axis or flattened.
     #[command(after_help = "Example:\n  outcore take col.npy order.npy -o sorted_col.npy")]
     Take(gather::TakeArgs),
-    /// Select with a boolean mask (a[mask]) whose shape is a leading part of the input's.
+    /// Select with a boolean mask (`a[mask]`) whose shape is a leading part of the input's.
     #[command(after_help = "Example:\n  outcore mask big.npy keep.npy -o kept.npy")]
     Mask(gather::MaskArgs),
     /// Join arrays along an axis (np.concatenate) or a new one (--stack), dtypes promoted.

@@ -1,5 +1,5 @@
 //! Gather, select and join out of core: [`take`] (`np.take`), [`mask`] (`a[m]` for a boolean
-//! `m`) and [`concat`] (`np.concatenate` / `np.stack`). They move whole items, so every dtype
+//! `m`) and [`concat()`] (`np.concatenate` / `np.stack`). They move whole items, so every dtype
 //! works (complex, structured and string dtypes included); only `concat` converts, when its
 //! inputs' dtypes differ ([`result_type`]). Outputs are C-order `.npy` files that appear only
 //! when complete. See `README.md` beside this file for the design.
