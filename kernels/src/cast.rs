@@ -16,14 +16,21 @@ use half::f16;
 
 /// What every source element can be read as.
 pub trait CastSource: Element {
+    /// Whether the source is a float (casts to integers truncate then).
     const IS_FLOAT: bool;
+    /// The value as an int64 (NumPy's `astype`).
     fn as_i64(self) -> i64;
+    /// The value as a uint64 (NumPy's `astype`).
     fn as_u64(self) -> u64;
+    /// The value as a float32.
     fn as_f32(self) -> f32;
+    /// The value as a float64 (the real part of a complex).
     fn as_f64(self) -> f64;
+    /// The imaginary part as a float64 (0 for real types).
     fn imag_f64(self) -> f64 {
         0.0
     }
+    /// Whether the value is non-zero (NaN is).
     fn nonzero(self) -> bool;
     /// The nearest float16 (NumPy's rounding and NaN bits, see `f16_from_f64`).
     #[inline(always)]
@@ -112,6 +119,7 @@ fn f16_to_f64(h: f16) -> f64 {
 
 /// What every destination element can be built from.
 pub trait CastDest: Element {
+    /// The element NumPy's `astype` makes of `s`.
     fn cast_from<S: CastSource>(s: S) -> Self;
 }
 

@@ -25,7 +25,9 @@ pub enum Fill {
     Normal,
     /// The element's flat C-order (logical) index, cast to the dtype.
     Arange,
+    /// `np.zeros`.
     Zeros,
+    /// `np.ones`.
     Ones,
     /// Integers uniform in [lo, hi), cast to the dtype.
     RandInt(i64, i64),

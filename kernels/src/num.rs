@@ -10,12 +10,14 @@ use outcore_engine::{Bool, Element};
 pub trait Num: Element + PartialOrd {
     /// Smallest and largest value for integer types (unused for floats).
     const MIN_I128: i128;
+    /// Largest value for integer types (unused for floats).
     const MAX_I128: i128;
 
     /// From an integer (wrapping for integers, nearest for floats, `!= 0` for bool).
     fn from_i128(v: i128) -> Self;
     /// From a float (`as` semantics; only used for exact or float-to-float conversions).
     fn from_f64(v: f64) -> Self;
+    /// The value as a float (bool: 0/1; integers may round beyond 2^53).
     fn to_f64(self) -> f64;
     /// Integer value (bool: 0/1; floats truncate: unused in promotions).
     fn to_i128(self) -> i128;
@@ -32,10 +34,15 @@ pub trait Num: Element + PartialOrd {
         }
     }
 
+    /// `self + o` (integers wrap).
     fn add(self, o: Self) -> Self;
+    /// `self - o` (integers wrap).
     fn sub(self, o: Self) -> Self;
+    /// `self * o` (integers wrap).
     fn mul(self, o: Self) -> Self;
+    /// `self // o` (NumPy's floor division; integer division by zero gives 0).
     fn floordiv(self, o: Self) -> Self;
+    /// `self % o` with the sign of `o` (NumPy's remainder; integer modulo by zero gives 0).
     fn rem(self, o: Self) -> Self;
     /// `self ** o`; for integers the exponent is known to be non-negative.
     fn pow(self, o: Self) -> Self;
@@ -43,18 +50,31 @@ pub trait Num: Element + PartialOrd {
     fn bad_exponent(self) -> bool {
         false
     }
+    /// `-self` (integers wrap).
     fn neg(self) -> Self;
+    /// `|self|` (integers wrap at the minimum).
     fn abs(self) -> Self;
+    /// `np.minimum`: NaN propagates.
     fn minimum(self, o: Self) -> Self;
+    /// `np.maximum`: NaN propagates.
     fn maximum(self, o: Self) -> Self;
+    /// Whether this is a NaN (never for integers).
     fn is_nan(self) -> bool;
+    /// Whether this is finite (always for integers).
     fn is_finite(self) -> bool;
+    /// `np.floor` (integers unchanged).
     fn floor(self) -> Self;
+    /// `np.ceil` (integers unchanged).
     fn ceil(self) -> Self;
+    /// `np.round`: half to even (integers unchanged).
     fn round(self) -> Self;
+    /// `self & o` (bitwise; logical for bool).
     fn bitand(self, o: Self) -> Self;
+    /// `self | o` (bitwise; logical for bool).
     fn bitor(self, o: Self) -> Self;
+    /// `self ^ o` (bitwise; logical for bool).
     fn bitxor(self, o: Self) -> Self;
+    /// `~self` (bitwise; logical not for bool).
     fn not(self) -> Self;
 }
 
@@ -268,32 +288,55 @@ macro_rules! divmod {
 /// Float element types: transcendental functions and true division. `Calc` is the type the
 /// arithmetic happens in (float32 for float16, as NumPy's half loops do).
 pub trait Float: Num {
+    /// The type the arithmetic happens in.
     type Calc: CalcFloat;
+    /// Widens to the calculation type.
     fn up(self) -> Self::Calc;
+    /// Rounds back from the calculation type.
     fn down(v: Self::Calc) -> Self;
 }
 
 /// f32/f64 arithmetic used by [`Float`].
 pub trait CalcFloat: Copy {
+    /// True division.
     fn div(self, o: Self) -> Self;
+    /// NumPy's float floor division (`npy_divmod`).
     fn floordiv(self, o: Self) -> Self;
+    /// NumPy's float remainder (`npy_divmod`): the sign of the divisor.
     fn rem(self, o: Self) -> Self;
+    /// `self ** o`.
     fn pow(self, o: Self) -> Self;
+    /// Square root.
     fn sqrt(self) -> Self;
+    /// `e ** self`.
     fn exp(self) -> Self;
+    /// Natural logarithm.
     fn ln(self) -> Self;
+    /// Base-10 logarithm.
     fn log10(self) -> Self;
+    /// `ln(1 + self)`, accurate near 0.
     fn ln_1p(self) -> Self;
+    /// `e ** self - 1`, accurate near 0.
     fn exp_m1(self) -> Self;
+    /// Sine.
     fn sin(self) -> Self;
+    /// Cosine.
     fn cos(self) -> Self;
+    /// Tangent.
     fn tan(self) -> Self;
+    /// Arc sine.
     fn asin(self) -> Self;
+    /// Arc cosine.
     fn acos(self) -> Self;
+    /// Arc tangent.
     fn atan(self) -> Self;
+    /// Arc tangent of `self / o` in the right quadrant.
     fn atan2(self, o: Self) -> Self;
+    /// Hyperbolic sine.
     fn sinh(self) -> Self;
+    /// Hyperbolic cosine.
     fn cosh(self) -> Self;
+    /// Hyperbolic tangent.
     fn tanh(self) -> Self;
 }
 

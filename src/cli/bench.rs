@@ -116,8 +116,8 @@ fn time<R>(f: impl FnOnce() -> Result<R>) -> Result<(R, f64, u64)> {
 /// Read-only kernels and the `pread` floor are timed in rounds, one run of each per round in
 /// turn, and each reports its best run: they leave nothing behind, so repeating them is cheap,
 /// and their ratios (sum against the floor, stats against sum) are of times taken under the
-/// same conditions. Runs of ~0.1 s here move by 30% from one to the next, and the page
-/// cache's state drifts within minutes.
+/// same conditions. Short runs move a lot from one to the next on a shared machine, and the
+/// page cache's state drifts within minutes.
 const READ_ROUNDS: usize = 5;
 
 /// The best time of repeated runs of one kernel; every run must give the first one's result.
@@ -205,9 +205,8 @@ struct Floors {
 /// cache decides how fast every mapping scans it (NumPy's too): read in whole, they sit in
 /// large folios (up to 2 MiB) that a scan maps with few page-table entries; written through a
 /// mapping (as `generate` writes the inputs) or filled in piecemeal after part of the file was
-/// paged out, they sit in 4 KiB folios, and the mapping's faults cost system time. On this
-/// machine a cached 2 GiB sum took 0.10-0.12 s in the second state and 0.07 s in the first
-/// (NumPy's 0.19 s and 0.12-0.13 s; see the README).
+/// paged out, they sit in 4 KiB folios, and the mapping's faults cost system time: a cached
+/// sum is measurably slower in the second state, NumPy's too (docs/design.md).
 fn cache_as_read(path: &Path, always: bool) -> Result<()> {
     let f = File::open(path)?;
     let (cached, pages) = cached_pages(&f)?;

@@ -23,8 +23,11 @@ pub enum IndexItem {
     Int(i64),
     /// `start:stop:step`, each part optional, with Python's meaning.
     Slice {
+        /// First index (default: the start in the step's direction).
         start: Option<i64>,
+        /// End, exclusive (default: past the end in the step's direction).
         stop: Option<i64>,
+        /// Step (default 1; never 0).
         step: Option<i64>,
     },
     /// `...`: as many full slices as needed.

@@ -460,9 +460,8 @@ fn copy_into(
 /// budget's share of a worker, so small budgets get small buffers). Staging a whole chunk
 /// needed the chunk times the itemsize ratio of a narrowing cast (16x for complex128 →
 /// uint8) and failed under a small `--mem`; 1 MiB holds enough rows of a transposing copy to
-/// use whole source cache lines and stays near the cache. An F-order 8192x4096 float64 →
-/// float32 `convert` on /dev/shm took 0.23-0.31 s with it, 0.32-0.39 s with 64 KiB and
-/// 0.33-0.46 s with whole chunks (sets of 3 runs alternating with the whole-chunk binary).
+/// use whole source cache lines and stays near the cache; it measured faster than 64 KiB and
+/// than whole chunks for a transposing float64 → float32 `convert`.
 const STAGING_BYTES: usize = 1 << 20;
 
 /// A strided cast through a small staging buffer: the source box is gathered into `buf` in

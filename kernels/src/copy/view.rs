@@ -135,18 +135,23 @@ impl<'a> View<'a> {
         Some((lo, hi))
     }
 
+    /// The viewed array's data as the scheduler reads it.
     pub fn input(&self) -> Input<'a> {
         self.input
     }
+    /// The element type.
     pub fn dtype(&self) -> &DType {
         &self.dtype
     }
+    /// Bytes per element.
     pub fn itemsize(&self) -> usize {
         self.dtype.itemsize()
     }
+    /// Byte offset of the view's first element in the data.
     pub fn offset(&self) -> usize {
         self.offset
     }
+    /// Elements per axis.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
@@ -154,6 +159,7 @@ impl<'a> View<'a> {
     pub fn strides(&self) -> &[isize] {
         &self.strides
     }
+    /// The number of axes.
     pub fn ndim(&self) -> usize {
         self.shape.len()
     }
@@ -161,6 +167,7 @@ impl<'a> View<'a> {
     pub fn len(&self) -> usize {
         self.shape.iter().product()
     }
+    /// Whether the view has no elements.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -51,6 +51,7 @@ impl Program {
 /// What `outcore eval` made.
 #[derive(Debug, Clone)]
 pub struct EvalSummary {
+    /// The result's dtype, shape and order.
     pub layout: Layout,
 }
 

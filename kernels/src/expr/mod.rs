@@ -53,6 +53,7 @@ pub struct Expr {
 }
 
 impl Expr {
+    /// Parses an expression; errors name the position.
     pub fn parse(source: &str) -> Result<Expr> {
         Ok(Expr {
             source: source.to_string(),
@@ -60,10 +61,12 @@ impl Expr {
         })
     }
 
+    /// The expression's text.
     pub fn source(&self) -> &str {
         &self.source
     }
 
+    /// The parsed tree.
     pub fn ast(&self) -> &Ast {
         &self.ast
     }

@@ -7,32 +7,53 @@ use outcore_engine::{Error, ErrorKind, Result};
 /// A Python literal: weakly typed until it meets an array (NEP 50).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Lit {
+    /// `True` or `False`.
     Bool(bool),
+    /// An integer literal.
     Int(i128),
+    /// A float literal (`1.5`, `1e-3`, `inf`, `nan`).
     Float(f64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A binary operator.
 pub enum BinKind {
+    /// `+`
     Add,
+    /// `-`
     Sub,
+    /// `*`
     Mul,
+    /// `/` (true division)
     Div,
+    /// `//`
     FloorDiv,
+    /// `%`
     Rem,
+    /// `**`
     Pow,
+    /// `<`
     Lt,
+    /// `<=`
     Le,
+    /// `>`
     Gt,
+    /// `>=`
     Ge,
+    /// `==`
     Eq,
+    /// `!=`
     Ne,
+    /// `&`
     And,
+    /// `|`
     Or,
+    /// `^`
     Xor,
 }
 
 impl BinKind {
+    /// The operator as written.
     pub fn symbol(self) -> &'static str {
         use BinKind::*;
         match self {
@@ -54,6 +75,7 @@ impl BinKind {
             Xor => "^",
         }
     }
+    /// Whether this is a comparison (its result is bool).
     pub fn is_comparison(self) -> bool {
         use BinKind::*;
         matches!(self, Lt | Le | Gt | Ge | Eq | Ne)
@@ -61,42 +83,66 @@ impl BinKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A unary operator.
 pub enum UnKind {
+    /// `-x`
     Neg,
+    /// `+x`
     Plus,
+    /// `~x`
     Not,
 }
 
 /// An expression tree; `pos` is the byte offset of the node's token in the source.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ast {
+    /// A literal.
     Lit {
+        /// Its value.
         value: Lit,
+        /// Where it starts in the source (bytes).
         pos: usize,
     },
+    /// An input name.
     Name {
+        /// The name.
         name: String,
+        /// Where it starts in the source (bytes).
         pos: usize,
     },
+    /// A unary operation.
     Unary {
+        /// The operator.
         op: UnKind,
+        /// The operand.
         arg: Box<Ast>,
+        /// Where the operator is in the source (bytes).
         pos: usize,
     },
+    /// A binary operation.
     Binary {
+        /// The operator.
         op: BinKind,
+        /// The left operand.
         a: Box<Ast>,
+        /// The right operand.
         b: Box<Ast>,
+        /// Where the operator is in the source (bytes).
         pos: usize,
     },
+    /// A function call.
     Call {
+        /// The function's name.
         func: String,
+        /// The arguments.
         args: Vec<Ast>,
+        /// Where the call starts in the source (bytes).
         pos: usize,
     },
 }
 
 impl Ast {
+    /// Where this node is in the source (bytes), for error carets.
     pub fn pos(&self) -> usize {
         match self {
             Ast::Lit { pos, .. }

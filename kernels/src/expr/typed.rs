@@ -9,17 +9,29 @@ use crate::num::Num;
 
 /// A compiled expression value of some element type.
 pub enum Typed {
+    /// A bool operand.
     Bool(Operand<Bool>),
+    /// An int8 operand.
     I8(Operand<i8>),
+    /// An int16 operand.
     I16(Operand<i16>),
+    /// An int32 operand.
     I32(Operand<i32>),
+    /// An int64 operand.
     I64(Operand<i64>),
+    /// A uint8 operand.
     U8(Operand<u8>),
+    /// A uint16 operand.
     U16(Operand<u16>),
+    /// A uint32 operand.
     U32(Operand<u32>),
+    /// A uint64 operand.
     U64(Operand<u64>),
+    /// A float16 operand.
     F16(Operand<f16>),
+    /// A float32 operand.
     F32(Operand<f32>),
+    /// A float64 operand.
     F64(Operand<f64>),
 }
 
@@ -38,6 +50,7 @@ macro_rules! wrap {
             }
         })*
         impl Typed {
+            /// The operand's scalar kind.
             pub fn kind(&self) -> ScalarKind {
                 match self { $(Typed::$v(_) => ScalarKind::$v,)* }
             }

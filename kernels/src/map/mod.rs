@@ -83,12 +83,15 @@ pub struct Source<'a> {
 /// Values of one input for one block: a slice or one repeated value.
 #[derive(Debug, Clone, Copy)]
 pub enum Values<'b, T> {
+    /// The block's values, one per position.
     Slice(&'b [T]),
+    /// One value for every position (a broadcast scalar).
     Scalar(T),
 }
 
 impl<'b, T: Copy> Values<'b, T> {
     #[inline]
+    /// The value at position `i` of the block.
     pub fn get(&self, i: usize) -> T {
         match self {
             Values::Slice(s) => s[i],
@@ -259,18 +262,23 @@ impl<'a> Broadcast<'a> {
         })
     }
 
+    /// The broadcast shape.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
+    /// The order the result is walked in.
     pub fn order(&self) -> Order {
         self.order
     }
+    /// The number of positions.
     pub fn len(&self) -> usize {
         self.shape.iter().product()
     }
+    /// Whether there are no positions.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// The inputs as the block kernels read them.
     pub fn sources(&self) -> &[Source<'a>] {
         &self.sources
     }
@@ -364,7 +372,9 @@ impl<'a> Broadcast<'a> {
 
 /// Where a map writes: an output file being made, or the bytes of a writable mapping.
 pub enum Dest<'d> {
+    /// An output file being made (with writeback hints).
     File(&'d mut OutputFile),
+    /// The bytes of a writable mapping or of memory.
     Bytes(&'d mut [u8]),
     /// Nowhere: the blocks are computed (into a small buffer per worker) for their errors.
     Discard,
@@ -440,8 +450,11 @@ pub trait MapInputs<'a> {
     type Item;
     /// Scratch buffers, one per input.
     type Bufs: Send;
+    /// The input arrays.
     fn arrays(&self) -> Vec<&'a Array>;
+    /// The scalar kind each input must have.
     fn kinds() -> Vec<ScalarKind>;
+    /// Fresh scratch buffers.
     fn bufs() -> Self::Bufs;
     /// Calls `f(i, item)` for every position `i` of the block.
     fn for_block(

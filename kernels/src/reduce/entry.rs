@@ -96,12 +96,14 @@ pub fn reduce_all_with(ctx: &Context, array: &Array, op: ReduceOp, ddof: f64) ->
 /// The result of a reduction along one axis.
 #[derive(Debug, Clone)]
 pub struct AxisReduced {
+    /// The op's name.
     pub op: &'static str,
     /// Result dtype (native), shape (the input's without the axis) and memory order (the
     /// input's, as NumPy's reductions keep it).
     pub layout: Layout,
     /// The results as native bytes in `layout`'s memory order.
     pub data: Vec<u8>,
+    /// NumPy's RuntimeWarnings for these results.
     pub warnings: Vec<String>,
 }
 

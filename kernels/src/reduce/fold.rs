@@ -26,7 +26,9 @@ use outcore_engine::{
 /// A fold: an identity, a way to fold elements in, and an associative way to combine two
 /// partial results. Run in parallel by [`fold_array`].
 pub trait Fold<T: Copy>: Sync {
+    /// The accumulator.
     type Acc: Clone + Send + Sync + 'static;
+    /// An empty accumulator.
     fn identity(&self) -> Self::Acc;
     /// Folds one element; `index` is its position along the reduction.
     fn fold_one(&self, acc: &mut Self::Acc, x: T, index: u64);
@@ -43,8 +45,11 @@ pub trait Fold<T: Copy>: Sync {
 
 /// A [`Fold`] made of three closures: `identity()`, `fold(acc, x) -> acc`, `combine(a, b) -> a`.
 pub struct FnFold<I, F, C> {
+    /// Makes an empty accumulator.
     pub identity: I,
+    /// Folds one element into an accumulator.
     pub fold: F,
+    /// Joins two accumulators.
     pub combine: C,
 }
 
@@ -72,12 +77,16 @@ where
 /// The `(outer, n, inner)` memory-order view of a reduction of `shape` along `axis`.
 #[derive(Debug, Clone, Copy)]
 pub struct AxisView {
+    /// Results before the reduced axis in memory (slowest varying).
     pub outer: usize,
+    /// The reduced axis' length.
     pub n: usize,
+    /// Elements between two steps of the reduced axis (1 when it varies fastest).
     pub inner: usize,
 }
 
 impl AxisView {
+    /// The whole array as one reduction of `len` elements.
     pub fn whole(len: usize) -> AxisView {
         AxisView {
             outer: 1,
@@ -86,6 +95,7 @@ impl AxisView {
         }
     }
 
+    /// The reduction of `shape` in `order` along `axis` (an error when `axis` is out of range).
     pub fn along(shape: &[usize], order: Order, axis: usize) -> Result<AxisView> {
         if axis >= shape.len() {
             return Err(Error::new(
@@ -109,6 +119,7 @@ impl AxisView {
         })
     }
 
+    /// The number of results.
     pub fn results(&self) -> usize {
         self.outer * self.inner
     }

@@ -31,6 +31,7 @@ pub struct CompSum {
 
 impl CompSum {
     #[inline]
+    /// Adds `x`.
     pub fn add(&mut self, x: f64) {
         let t = self.s + x;
         // Once the sum is infinite (or NaN) the compensation means nothing, and computing it
@@ -44,6 +45,7 @@ impl CompSum {
         }
         self.s = t;
     }
+    /// The sum.
     pub fn value(&self) -> f64 {
         if self.s.is_finite() {
             self.s + self.c
@@ -250,10 +252,13 @@ impl<T: Num> Finish<T> for MinMax {
 /// Maps a memory position of a whole-array walk to NumPy's flat C-order index.
 #[derive(Debug, Clone)]
 pub enum IndexMap {
+    /// Memory positions are C-order indices already.
     Identity,
     /// Position in Fortran order over `shape` → C-order index (`c_strides` of `shape`).
     FortranToC {
+        /// The array's shape.
         shape: Vec<usize>,
+        /// The C-order strides of `shape`, in elements.
         c_strides: Vec<usize>,
     },
 }
@@ -284,6 +289,7 @@ impl IndexMap {
 }
 
 #[derive(Debug, Clone, Copy)]
+/// The accumulator of argmin/argmax and their NaN forms: the best value so far and its index.
 pub struct ArgAcc<T> {
     has: bool,
     /// A value that is not NaN was seen (the NaN-skipping forms fail without one).
@@ -366,9 +372,8 @@ impl<T: Num> Fold<T> for Arg {
         // per block, the lanes find the block's extreme; a block that beats the best so far
         // becomes the pending one, whose extreme is taken at once and its position searched
         // for (one block again) only when a NaN path or the run's end needs it. Searching each
-        // winning block made a rising run, where every block wins, 2.5x slower than `max`.
-        // (Reading the run as interleaved streams, as `max` does, was slower here: 0.10-0.14
-        // vs 0.09 s per cached 2 GiB.)
+        // winning block made a rising run, where every block wins, much slower than `max`.
+        // (Reading the run as interleaved streams, as `max` does, measured slower here.)
         let mut pending = None;
         let mut start = 0;
         for block in run.chunks(Self::BLOCK) {
@@ -434,12 +439,16 @@ impl<T: Num> Finish<T> for Arg {
 /// Count, mean and sum of squared deviations (Chan et al.'s parallel form).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Moments {
+    /// Values folded in.
     pub n: f64,
+    /// Their mean.
     pub mean: f64,
+    /// The sum of squared deviations from the mean.
     pub m2: f64,
 }
 
 impl Moments {
+    /// Merges `b` in (Chan's parallel formula).
     pub fn merge(&mut self, b: &Moments) {
         if b.n == 0.0 {
             return;
@@ -519,7 +528,7 @@ impl VarAcc {
             xs.len()
         } as f64;
         let k = Some(f(*first)).filter(|k| k.is_finite()).unwrap_or(0.0);
-        // Separate loops per form: a NaN test per value made `reduce var` ~7% slower.
+        // Separate loops per form: a NaN test per value made `reduce var` slower.
         let (mean, mut m2) = if skip_nan {
             let dev = |x: T| if x.is_nan() { 0.0 } else { f(x) - k };
             let mean = pairwise_sum(xs, &dev) / n;
@@ -655,6 +664,7 @@ pub(super) fn result_float(k: ScalarKind) -> ScalarKind {
 }
 
 #[derive(Debug, Clone, Copy, Default)]
+/// The accumulator of a mean: a compensated sum and a count.
 pub struct MeanAcc {
     sum: CompSum,
     n: u64,

@@ -7,29 +7,50 @@ use super::*;
 /// A reduction the engine can run over a whole array or along an axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReduceOp {
+    /// `np.sum`
     Sum,
+    /// `np.prod`
     Prod,
+    /// `np.min`
     Min,
+    /// `np.max`
     Max,
+    /// `np.mean`
     Mean,
+    /// `np.var` (with `ddof`)
     Var,
+    /// `np.std` (with `ddof`)
     Std,
+    /// `np.argmin`: the first minimum's flat C-order index
     Argmin,
+    /// `np.argmax`: the first maximum's flat C-order index
     Argmax,
+    /// `np.count_nonzero`
     CountNonzero,
+    /// `np.any`
     Any,
+    /// `np.all`
     All,
+    /// `np.nansum`
     NanSum,
+    /// `np.nanmin`
     NanMin,
+    /// `np.nanmax`
     NanMax,
+    /// `np.nanmean`
     NanMean,
+    /// `np.nanvar`
     NanVar,
+    /// `np.nanstd`
     NanStd,
+    /// `np.nanargmin`
     NanArgmin,
+    /// `np.nanargmax`
     NanArgmax,
 }
 
 impl ReduceOp {
+    /// Every reduction, in the order the command line lists them.
     pub const ALL: [ReduceOp; 20] = [
         ReduceOp::Sum,
         ReduceOp::Prod,
@@ -53,6 +74,7 @@ impl ReduceOp {
         ReduceOp::NanArgmax,
     ];
 
+    /// The op's name as the command line spells it (`count-nonzero`, `nanmean`…).
     pub fn name(self) -> &'static str {
         use ReduceOp::*;
         match self {
@@ -79,6 +101,7 @@ impl ReduceOp {
         }
     }
 
+    /// Parses an op's name (see [`ReduceOp::name`]).
     pub fn parse(s: &str) -> Result<ReduceOp> {
         let s = if s == "count_nonzero" {
             "count-nonzero"

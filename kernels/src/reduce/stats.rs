@@ -13,8 +13,8 @@
 //!   deviations, the check for overflow and NaN — is done for the four streams' blocks side
 //!   by side, one vector lane per stream ([`Summaries`]), and so are the merges of the
 //!   per-stream trees of blocks ([`BlockTree`]: pairwise sums, Chan's merge of equal halves,
-//!   no division). Done block by block this overhead made a core's cached `stats` 17 GB/s
-//!   against 30 GB/s now (the loop alone: 33 GB/s).
+//!   no division). Done block by block, this overhead made `stats` run well below the speed
+//!   of its loop alone.
 //! - Blocks that overflow or hold NaN or infinity are redone as NumPy computes them (rare,
 //!   cold), and only there are NaNs counted (a NaN makes its block's sum NaN).
 
@@ -25,19 +25,25 @@ use super::{interleaved_part, STREAMS};
 /// The one-pass summary of an array.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
+    /// Elements (NaNs included).
     pub count: u64,
     /// `a.sum()` (dtype as NumPy's sum).
     pub sum: Value,
     /// `a.mean()` and `a.std()` (float64 for integer inputs, else the input's float type).
     pub mean: f64,
+    /// `a.std()` (ddof 0).
     pub std: f64,
     /// `a.min()`/`a.max()` in the input's dtype; `None` for an empty array (NumPy raises).
     pub min: Option<Value>,
+    /// `a.max()` in the input's dtype; `None` for an empty array.
     pub max: Option<Value>,
+    /// How many elements are NaN.
     pub nan_count: u64,
     /// dtypes of `sum`, of `mean`/`std`, and of `min`/`max`.
     pub sum_dtype: DType,
+    /// The dtype of `mean` and `std`.
     pub mean_dtype: DType,
+    /// The dtype of `min` and `max` (the input's).
     pub dtype: DType,
 }
 
@@ -146,8 +152,7 @@ impl Avx2Lanes {
         use pulp::f64x4;
         let simd = self.simd;
         // An opaque length keeps the compiler from unrolling a full block's 16 steps, which
-        // made it spill the loaded values to the stack (one core, cached data: 25.6 GB/s
-        // unrolled, 30.5 GB/s not).
+        // made it spill the loaded values to the stack (measured slower unrolled).
         let values = &values[..std::hint::black_box(values.len())];
         let kv = simd.splat_f64x4(k);
         let mut s1 = [simd.splat_f64x4(0.0); 2];

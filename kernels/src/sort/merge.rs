@@ -52,6 +52,7 @@ pub struct Merger<'a, R: Record> {
 }
 
 impl<'a, R: Record> Merger<'a, R> {
+    /// A merger of sorted `runs` (each ascending in key order), `canon` telling which keys compare equal.
     pub fn new(runs: Vec<&'a [R]>, canon: Canon) -> Merger<'a, R> {
         let k = runs.len();
         let leaves = k.next_power_of_two().max(2);

@@ -9,12 +9,15 @@ use bytemuck::Pod;
 /// every NaN). Inactive for everything else.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Canon {
+    /// Whether any keys need canonicalising.
     pub active: bool,
     /// Key of `-0.0`, compared as `zero_to` (the key of `+0.0`).
     pub zero_from: u64,
+    /// The key of `+0.0`, which `-0.0` compares as.
     pub zero_to: u64,
     /// Keys above this are NaNs, all compared as `nan_key`.
     pub nan_above: u64,
+    /// The key every NaN compares as.
     pub nan_key: u64,
 }
 
