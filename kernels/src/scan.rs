@@ -441,7 +441,7 @@ mod tests {
             .threads(3)
             .build()
             .unwrap();
-        let a = Array::from_vec((1..=12).map(|x| x as i32).collect::<Vec<_>>(), &[3, 4]).unwrap();
+        let a = Array::from_vec((1..=12i32).collect::<Vec<_>>(), &[3, 4]).unwrap();
         let opts = OutputOptions::default();
         for (axis, want) in [
             (None, vec![1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 66, 78]),
