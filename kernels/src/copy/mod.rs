@@ -8,7 +8,7 @@
 //! - [`reshape_view`] is `np.reshape` without a copy where the layout allows it (ndarray's
 //!   `to_shape`): `Some(view)` when the input's memory order already is the reshape order,
 //!   `None` otherwise;
-//! - [`transpose`], [`reshape`], [`slice`], [`convert`] and [`write_view`] always write the
+//! - [`transpose`], [`reshape`], [`slice()`], [`convert`] and [`write_view`] always write the
 //!   destination file (a straight sequential copy when the view is contiguous, the tiled copy
 //!   otherwise) and return it opened read-only.
 //!
