@@ -43,11 +43,11 @@ fn main() -> Result<(), outcore::Error> {
 
     // A custom fold: a histogram of the clipped values in 6 bins, built per chunk in parallel
     // and merged.
-    let hist = fold_all::<f64, _, _, _, _>(
+    let hist = fold_all(
         &ctx,
         &r,
         || [0u64; 6],
-        |mut h, v| {
+        |mut h, v: f64| {
             h[((v * 2.0) as usize).min(5)] += 1;
             h
         },

@@ -256,15 +256,17 @@ pub fn reduce_axis_to_file(
 
 /// Folds the whole array (elements of type `T`, either byte order) with a user fold:
 /// `identity()`, `fold(acc, x) -> acc`, `combine(a, b) -> a`, run in parallel over chunks.
+/// The element type comes from the fold's argument (`x: f64`); a dtype other than `T`'s is an
+/// `UnsupportedDType` error. ([`crate::map::fold`] folds several broadcast inputs.)
 ///
-/// ```no_run
-/// # use outcore_engine::{Array, Context};
-/// # fn main() -> outcore_engine::Result<()> {
-/// let ctx = Context::new()?;
-/// let a = Array::open("x.npy")?;
-/// let positives = outcore_kernels::reduce::fold_all::<f64, _, _, _, _>(
-///     &ctx, &a, || 0u64, |n, x| n + (x > 0.0) as u64, |a, b| a + b)?;
-/// # Ok(()) }
+/// ```
+/// use outcore_engine::{Array, Context};
+/// use outcore_kernels::reduce::fold_all;
+/// let ctx = Context::builder().threads(2).build()?;
+/// let a = Array::from_vec(vec![-1.5f64, 2.0, 0.0, 3.5], &[4])?;
+/// let positives = fold_all(&ctx, &a, || 0u64, |n, x: f64| n + (x > 0.0) as u64, |a, b| a + b)?;
+/// assert_eq!(positives, 2);
+/// # Ok::<(), outcore_engine::Error>(())
 /// ```
 pub fn fold_all<T, A, I, F, C>(
     ctx: &Context,
