@@ -581,15 +581,7 @@ where
     F: Fn(I::Item) -> std::result::Result<R, E> + Sync,
     E: Into<Error>,
 {
-    let arrays = inputs.arrays();
-    let b = Broadcast::new(&arrays)?;
-    let layout = b.layout(R::dtype())?;
-    let mut opts = opts.clone();
-    opts.inputs
-        .extend(arrays.iter().map(|a| a.path().to_path_buf()));
-    let mut out = OutputFile::create_npy(dest, &layout, &opts)?;
-    run_closure::<I, R, F, E>(ctx, &b, Dest::File(&mut out), &f)?;
-    out.commit()
+    try_map_indexed(ctx, inputs, dest, opts, |_, item| f(item))
 }
 
 /// Maps `f` over the broadcast elements of `inputs` into an existing writable mapping (an
