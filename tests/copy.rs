@@ -12,7 +12,8 @@ use outcore_engine::{
 use outcore_kernels::copy::{self, parse_index, ConvertOptions};
 use serde_json::Value;
 
-fn python(script: &str, args: &[&Path]) -> String {
+/// Runs a Python script with NumPy (`python3 -c SCRIPT ARGS…`) and returns its stdout.
+pub fn python(script: &str, args: &[&Path]) -> String {
     let out = Command::new("python3")
         .arg("-c")
         .arg(script)

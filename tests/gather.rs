@@ -7,38 +7,13 @@
 use crate::require_numpy;
 use crate::util::{code, outcore_in, stderr};
 use std::path::Path;
-use std::process::Command;
 
 use outcore_engine::{Array, Context, ErrorKind, OutputOptions};
 use outcore_kernels::gather;
 use serde_json::Value;
 
-fn python(script: &str, args: &[&Path]) -> String {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "python failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-/// A scratch directory, in memory where possible (outputs are synced on commit).
-fn scratch() -> tempfile::TempDir {
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(d) = tempfile::tempdir_in(shm) {
-            return d;
-        }
-    }
-    tempfile::tempdir().unwrap()
-}
+use crate::copy::python;
+use crate::eval::fast_tempdir as scratch;
 
 /// Small chunks on three threads, with room for every source in memory.
 fn roomy() -> Context {
