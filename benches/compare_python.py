@@ -2,6 +2,7 @@
 """The Python API's cost over the CLI, and in-memory reduce against NumPy (a benchmark, not a test).
 
     python3 benches/compare_python.py [--size 2G] [--dir DIR] [--repeat 5] [--outcore PATH]
+                                      [--json FILE]
 
 Reports, as medians of --repeat alternating runs on the same files:
   * sum, eval, sort, transpose of a float64 file of --size bytes: the `outcore` CLI process
@@ -10,10 +11,12 @@ Reports, as medians of --repeat alternating runs on the same files:
   * the time of one call on a 1 KiB array (target: at most 1 ms), for a path and an ndarray;
   * `outcore.reduce("sum", a, threads=2)` against `a.sum()` on an in-memory float64 array of
     --size bytes (capped at 1 GiB; target: outcore at least as fast).
-Every outcore result is checked against NumPy's after timing.
+Every outcore result is checked against NumPy's after timing. `--json FILE` also writes the
+numbers as JSON (what scripts/results.py puts into docs/results.md).
 """
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -46,6 +49,7 @@ def main():
     ap.add_argument("--dir", default=None)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--outcore", default=None, help="the CLI binary (default: target/release/outcore)")
+    ap.add_argument("--json", default=None, help="also write the results to this file as JSON")
     args = ap.parse_args()
     cli = args.outcore or shutil.which("outcore") or str(REPO / "target" / "release" / "outcore")
     if not Path(cli).is_file():
@@ -66,6 +70,7 @@ def main():
             "sort": (["sort", a, "-o", out], lambda: outcore.sort(a, out, force=True)),
             "transpose": (["transpose", sq, "-o", out], lambda: outcore.transpose(sq, out, force=True)),
         }
+        report = {"size_bytes": size, "repeat": args.repeat, "jobs": [], "per_call_ms": {}}
         print(f"{'job':<10} {'CLI s':>9} {'Python s':>9} {'py/CLI':>7}")
         for name, (argv, call) in jobs.items():
             cli_times, py_times = [], []
@@ -78,6 +83,7 @@ def main():
                     times.append(timed(fn))
             c, p = statistics.median(cli_times), statistics.median(py_times)
             print(f"{name:<10} {c:9.3f} {p:9.3f} {p / c:7.3f}")
+            report["jobs"].append({"job": name, "cli_s": c, "python_s": p})
         check(a, sq, out)
 
         tiny = np.ones(128)
@@ -88,6 +94,7 @@ def main():
             reps = 500
             t = timed(lambda: [outcore.reduce("sum", x) for _ in range(reps)])
             print(f"{label:<14} {t / reps * 1e3:.3f} ms per call")
+            report["per_call_ms"][label] = t / reps * 1e3
 
         m = np.random.default_rng(3).random(min(size, 1 << 30) // 8)
         np_times, oc_times = [], []
@@ -98,6 +105,9 @@ def main():
         t_np, t_oc = statistics.median(np_times), statistics.median(oc_times)
         print(f"in-memory sum of {m.nbytes >> 20} MiB: numpy {t_np:.4f} s, outcore {t_oc:.4f} s, "
               f"numpy/outcore {t_np / t_oc:.2f}")
+        report["in_memory_sum"] = {"bytes": m.nbytes, "numpy_s": t_np, "outcore_s": t_oc}
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=1))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

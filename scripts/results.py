@@ -5,11 +5,13 @@ installed), with the machine's description and the commit measured.
 
     python3 scripts/results.py [--size 2G] [--jobs sum,stats,eval] [--repeat 5] [--dir DIR]
                                [--out docs/results.md] [--plot docs/bench.svg] [--no-dask]
+                               [--no-python]
 
 Every option has an environment variable too (RESULTS_SIZE, RESULTS_JOBS, RESULTS_REPEAT,
-RESULTS_DIR, RESULTS_OUT, RESULTS_PLOT, RESULTS_DASK=0); the binary is $OUTCORE, else
+RESULTS_DIR, RESULTS_OUT, RESULTS_PLOT, RESULTS_DASK=0, RESULTS_PYTHON=0); the binary is $OUTCORE, else
 target/release/outcore (built with `cargo build --release` when missing). The default size is
-small (256M) so that a trial run takes about a minute; the committed results use 2G. The
+small (256M) so that a trial run takes about a minute; the committed results use 2G. The Python
+section (`benches/compare_python.py`) needs the package installed (`pip install ./python`). The
 output replaces the whole file: results.md holds the latest run only, history is git's.
 """
 
@@ -94,6 +96,20 @@ def compare_table(cmp):
     return "\n".join(rows)
 
 
+def python_table(py):
+    rows = ["| job | CLI s | Python s | Python / CLI |", "|---|---:|---:|---:|"]
+    for j in py["jobs"]:
+        rows.append(f"| {j['job']} | {j['cli_s']:.3f} | {j['python_s']:.3f} | "
+                    f"{j['python_s'] / j['cli_s']:.3f} |")
+    calls = ", ".join(f"{label}: {ms:.3f} ms" for label, ms in py["per_call_ms"].items())
+    m = py["in_memory_sum"]
+    return "\n".join(rows) + (
+        f"\n\nOne call on a 1 KiB array (mean of 500): {calls}.\n"
+        f"In-memory sum of a {m['bytes'] / 2**20:.0f} MiB float64 ndarray: `a.sum()` "
+        f"{m['numpy_s']:.4f} s, `outcore.reduce(\"sum\", a, threads=2)` {m['outcore_s']:.4f} s "
+        f"(NumPy / outcore {m['numpy_s'] / m['outcore_s']:.2f}x).")
+
+
 def main():
     env = os.environ.get
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -104,6 +120,7 @@ def main():
     p.add_argument("--out", default=env("RESULTS_OUT", str(REPO / "docs" / "results.md")))
     p.add_argument("--plot", default=env("RESULTS_PLOT", str(REPO / "docs" / "bench.svg")))
     p.add_argument("--no-dask", action="store_true", default=env("RESULTS_DASK") == "0")
+    p.add_argument("--no-python", action="store_true", default=env("RESULTS_PYTHON") == "0")
     args = p.parse_args()
 
     binary = Path(env("OUTCORE", REPO / "target" / "release" / "outcore"))
@@ -131,6 +148,18 @@ def main():
         cmp = json.loads(cmp_json.read_text())
         if rc != 0:
             sys.exit(f"benches/compare.py failed (exit {rc}); {args.out} left as it was")
+
+        py = None
+        if not args.no_python:
+            py_json = work / "python.json"
+            py_cmd = [sys.executable, str(REPO / "benches" / "compare_python.py"), "--size", args.size,
+                      "--dir", str(work), "--repeat", args.repeat, "--outcore", str(binary),
+                      "--json", str(py_json)]
+            print("+", " ".join(py_cmd), file=sys.stderr)
+            rc = subprocess.run(py_cmd, stdout=sys.stderr).returncode
+            if rc != 0:
+                sys.exit(f"benches/compare_python.py failed (exit {rc}); {args.out} left as it was")
+            py = json.loads(py_json.read_text())
     finally:
         subprocess.run(["rm", "-rf", str(work)])
 
@@ -167,6 +196,16 @@ NumPy's and Dask's the job only (in a Python that has already imported them); ou
 are fsynced, `np.save`'s are not. Ratios above 1: outcore is faster.
 
 {compare_table(cmp)}
+"""
+    if py:
+        text += f"""
+## The Python package against the CLI
+
+`benches/compare_python.py --size {args.size} --repeat {args.repeat}`: the same job through
+`import outcore` (in-process) and through the `outcore` binary (a whole process), medians of
+alternating runs on the same files; every result verified against NumPy.
+
+{python_table(py)}
 """
     Path(args.out).write_text(text)
     print(f"wrote {args.out} and {args.plot}", file=sys.stderr)

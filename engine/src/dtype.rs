@@ -30,6 +30,20 @@ impl ByteOrder {
         self == Self::NATIVE
     }
 
+    /// Parses a byte order as the CLI's `--byteorder` takes it: `little`/`<`, `big`/`>`,
+    /// `native`/`=`.
+    pub fn parse(text: &str) -> Result<ByteOrder> {
+        match text {
+            "little" | "<" => Ok(ByteOrder::Little),
+            "big" | ">" => Ok(ByteOrder::Big),
+            "native" | "=" => Ok(ByteOrder::NATIVE),
+            _ => Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("unknown byte order {text:?} (expected little, big or native)"),
+            )),
+        }
+    }
+
     fn code(self) -> char {
         match self {
             ByteOrder::Little => '<',
@@ -379,6 +393,13 @@ impl DType {
         }
     }
 
+    /// Parses a dtype as a user writes it, or a record dtype's `descr` list as NumPy's
+    /// `dtype_to_descr` gives it (`[('x', '<f8'), ('y', '<i4', (2,))]`, what a `.npy` header
+    /// holds).
+    pub fn from_descr(text: &str) -> Result<DType> {
+        crate::npy::parse_descr(text)
+    }
+
     /// Parses a dtype as a user writes it: `float64`, `f8`, `<f8`, `>i4`, `uint8`, `bool`,
     /// `S10`, `U4`, `complex64`… (also any `descr` string NumPy writes).
     pub fn parse(text: &str) -> Result<DType> {
@@ -626,6 +647,34 @@ mod tests {
         assert_eq!(dt.itemsize(), 12);
         assert_eq!(dt.descr_repr(), "[('x', '<f4'), ('y', '<i8')]");
         assert_eq!(dt.str_code(), "|V12");
+    }
+
+    #[test]
+    fn from_descr_reads_strings_and_record_lists() {
+        assert_eq!(
+            DType::from_descr("<f8").unwrap(),
+            DType::parse("<f8").unwrap()
+        );
+        assert_eq!(DType::from_descr("'>i4'").unwrap().str_code(), ">i4");
+        let text = "[('x', '<f4'), ('y', '>i8', (2,))]";
+        let dt = DType::from_descr(text).unwrap();
+        assert_eq!(dt.itemsize(), 4 + 16);
+        assert_eq!(dt.descr_repr(), text);
+        for bad in ["[('x', '<f4')", "[('x', 'q9')]", "[('x', '<f4')] x", "[3]"] {
+            let e = DType::from_descr(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::UnknownDType, "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn byte_order_spellings() {
+        assert_eq!(ByteOrder::parse("<").unwrap(), ByteOrder::Little);
+        assert_eq!(ByteOrder::parse("big").unwrap(), ByteOrder::Big);
+        assert_eq!(ByteOrder::parse("native").unwrap(), ByteOrder::NATIVE);
+        assert_eq!(
+            ByteOrder::parse("middle").unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
     }
 
     #[test]

@@ -208,6 +208,32 @@ fn parse_dict(text: &str) -> Result<(DType, bool, Vec<usize>)> {
     Ok((dtype, fortran, shape))
 }
 
+/// Parses a `descr` as NumPy's `dtype_to_descr` writes it into a header: a dtype string
+/// (`'<f8'`, quoted or not) or a list of record fields (`[('x', '<f8'), ('y', '<i4', (2,))]`).
+/// `DType::from_descr` is the public door to this.
+pub(crate) fn parse_descr(text: &str) -> Result<DType> {
+    let trimmed = text.trim();
+    let invalid = |e: Error| {
+        Error::new(
+            ErrorKind::UnknownDType,
+            format!("invalid dtype description {trimmed:?}: {}", e.message()),
+        )
+    };
+    if !(trimmed.starts_with('[') || trimmed.starts_with('\'') || trimmed.starts_with('"')) {
+        return DType::parse(trimmed);
+    }
+    let mut p = Parser::new(trimmed);
+    let value = p.value().map_err(invalid)?;
+    p.skip_ws();
+    if !p.at_end() {
+        return Err(invalid(p.error("unexpected text after the description")));
+    }
+    descr_to_dtype(&value).map_err(|e| match e.kind() {
+        ErrorKind::BadFormat => invalid(e),
+        _ => e,
+    })
+}
+
 fn descr_to_dtype(descr: &Literal) -> Result<DType> {
     match descr {
         Literal::Str(s) => DType::parse(s),
@@ -561,13 +587,17 @@ fn wrap_header(version: (u8, u8), body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Reads the header of the `.npy` file at `path` (a convenience for `info`).
+/// Reads the header of the `.npy` file at `path` (what `info` prints); a directory or other
+/// non-regular file is a `BadFormat` error.
 pub fn read_header_at(path: &Path) -> Result<Header> {
     let mut file = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
-    let len = file
+    let meta = file
         .metadata()
-        .map_err(|e| Error::io("cannot stat", e).with_path(path))?
-        .len();
+        .map_err(|e| Error::io("cannot stat", e).with_path(path))?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::BadFormat, "is not a regular file").with_path(path));
+    }
+    let len = meta.len();
     read_header(&mut file, len, MAX_HEADER_SIZE).map_err(|e| e.with_path(path))
 }
 

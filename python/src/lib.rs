@@ -9,8 +9,7 @@ use std::path::PathBuf;
 
 use numpy::{PyArray1, PyUntypedArray};
 use outcore_engine::{
-    npy, Array, ByteOrder, DType, Error, ErrorKind, Layout, Order, OutputCache, OutputFile,
-    OutputOptions, RawSpec,
+    npy, Array, ByteOrder, DType, Layout, Order, OutputCache, OutputFile, OutputOptions, RawSpec,
 };
 use outcore_kernels::copy::{self, parse_index, ConvertOptions};
 use outcore_kernels::expr::eval_to_file;
@@ -53,19 +52,9 @@ impl Source {
     }
 }
 
-/// A dtype as the CLI's `--dtype` reads it, or the `descr` list of a record dtype (as NumPy's
-/// `dtype_to_descr` gives it), which the library reads only inside a `.npy` header.
+/// A dtype as the CLI's `--dtype` reads it, or the `descr` list of a record dtype.
 fn parse_dtype(text: &str) -> PyResult<DType> {
-    if !text.trim_start().starts_with('[') {
-        return DType::parse(text).map_err(to_py_err);
-    }
-    let dict = format!("{{'descr': {text}, 'fortran_order': False, 'shape': (0,), }}\n");
-    let mut header = b"\x93NUMPY\x03\x00".to_vec();
-    header.extend_from_slice(&(dict.len() as u32).to_le_bytes());
-    header.extend_from_slice(dict.as_bytes());
-    npy::parse_header(&header, usize::MAX)
-        .map(|h| h.layout.dtype().clone())
-        .map_err(to_py_err)
+    DType::from_descr(text).map_err(to_py_err)
 }
 
 fn parse_order(text: &str) -> PyResult<Order> {
@@ -131,14 +120,7 @@ fn output_options(opts: &JobOptions, sources: &[&Source]) -> OutputOptions {
 fn info(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDict>> {
     let p = path.clone();
     let header = py
-        .detach(move || -> outcore_engine::Result<npy::Header> {
-            let meta =
-                std::fs::metadata(&p).map_err(|e| Error::io("cannot open", e).with_path(&p))?;
-            if !meta.is_file() {
-                return Err(Error::new(ErrorKind::BadFormat, "is not a regular file").with_path(&p));
-            }
-            npy::read_header_at(&p)
-        })
+        .detach(move || npy::read_header_at(&p))
         .map_err(to_py_err)?;
     let layout = &header.layout;
     let d = PyDict::new(py);
@@ -424,17 +406,6 @@ fn slice_array(
     })
 }
 
-fn parse_byteorder(s: &str) -> PyResult<ByteOrder> {
-    match s {
-        "little" | "<" => Ok(ByteOrder::Little),
-        "big" | ">" => Ok(ByteOrder::Big),
-        "native" | "=" => Ok(ByteOrder::NATIVE),
-        _ => Err(PyValueError::new_err(format!(
-            "unknown byte order {s:?} (expected little, big or native)"
-        ))),
-    }
-}
-
 #[pyfunction]
 fn convert(
     py: Python<'_>,
@@ -449,7 +420,10 @@ fn convert(
     let options = ConvertOptions {
         dtype: dtype.map(parse_dtype).transpose()?,
         order: parse_order(order)?,
-        byteorder: byteorder.map(parse_byteorder).transpose()?,
+        byteorder: byteorder
+            .map(ByteOrder::parse)
+            .transpose()
+            .map_err(to_py_err)?,
         to_raw: false,
     };
     let oo = output_options(&opts, &[&src]);

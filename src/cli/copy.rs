@@ -130,14 +130,7 @@ pub fn parse_ints(s: &str) -> std::result::Result<Ints, String> {
 }
 
 fn parse_byteorder(s: &str) -> std::result::Result<ByteOrder, String> {
-    match s {
-        "little" | "<" => Ok(ByteOrder::Little),
-        "big" | ">" => Ok(ByteOrder::Big),
-        "native" | "=" => Ok(ByteOrder::NATIVE),
-        _ => Err(format!(
-            "unknown byte order {s:?} (expected little, big or native)"
-        )),
-    }
+    ByteOrder::parse(s).map_err(|e| e.message().to_string())
 }
 
 pub fn run_transpose(args: &TransposeArgs, session: &Session) -> Result<()> {

@@ -17,16 +17,6 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, _session: &Session) -> Result<()> {
-    let meta = std::fs::metadata(&args.file)
-        .map_err(|e| outcore_engine::Error::io("cannot open", e).with_path(&args.file))?;
-    if !meta.is_file() {
-        return Err(outcore_engine::Error::new(
-            outcore_engine::ErrorKind::BadFormat,
-            "is not a regular file",
-        )
-        .with_path(&args.file)
-        .into());
-    }
     let h = npy::read_header_at(&args.file)?;
     let layout = &h.layout;
     let version = format!("{}.{}", h.version.0, h.version.1);
