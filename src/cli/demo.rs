@@ -10,7 +10,7 @@ use outcore_engine::{format_bytes, Array, Context, DType, Layout, Order, ScalarK
 use outcore_kernels::copy::transpose;
 use outcore_kernels::expr::eval_to_file;
 use outcore_kernels::gen::{generate, Fill};
-use outcore_kernels::reduce::{reduce_all, ReduceOp, Value};
+use outcore_kernels::reduce::{reduce_all, stats, ReduceOp, Value};
 use outcore_kernels::sort::{sort, SortOptions};
 
 use super::common::{parse_size, Session};
@@ -96,6 +96,27 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
             check: format!("ok ({})", r.value_text()),
         });
     }
+    let t = Instant::now();
+    let st = stats(&ctx, &a)?;
+    let seconds = t.elapsed().as_secs_f64();
+    // The population std of 0..n is sqrt((n²-1)/12); float rounding allows a relative 1e-9.
+    let expected_std = (((n as f64) * (n as f64) - 1.0) / 12.0).sqrt();
+    let stats_ok = st.count == n as u64
+        && st.sum == Value::Float(expected_sum)
+        && (st.mean - (n as f64 - 1.0) / 2.0).abs() <= 1e-12 * n as f64
+        && (st.std - expected_std).abs() <= 1e-9 * expected_std
+        && st.min == Some(Value::Float(0.0))
+        && st.max == Some(Value::Float(n as f64 - 1.0))
+        && st.nan_count == 0;
+    if !stats_ok {
+        bail!("demo check failed: stats of 0..{n} gave {st:?}");
+    }
+    rows.push(Row {
+        step: "stats".into(),
+        bytes: nbytes,
+        seconds,
+        check: format!("ok (mean {}, std {:.6e})", st.mean, st.std),
+    });
     drop(a);
 
     let random = dir.path().join("random.npy");
