@@ -13,6 +13,7 @@ pub mod gen;
 pub mod histogram;
 pub mod map;
 pub mod num;
+pub mod quantile;
 pub mod reduce;
 pub mod scan;
 pub mod sort;

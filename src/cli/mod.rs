@@ -11,6 +11,7 @@ mod gather;
 mod gen;
 mod histogram;
 mod info;
+mod quantile;
 mod reduce;
 mod scan;
 mod sort;
@@ -51,6 +52,11 @@ pub enum Command {
     /// Cumulative sum or product (cumsum cumprod nancumsum nancumprod), flattened or along an axis.
     #[command(after_help = "Example:\n  outcore scan cumsum big.npy -o totals.npy --axis 0")]
     Scan(scan::Args),
+    /// Exact quantiles (np.quantile: linear lower higher nearest midpoint), flattened or along an axis.
+    #[command(
+        after_help = "Example:\n  outcore quantile big.npy --q 0.01,0.5,0.99 --json\n  outcore quantile big.npy --q 0.5 --axis 0 -o medians.npy"
+    )]
+    Quantile(quantile::Args),
     /// Sort an array (external merge sort): along the last axis, flattened, or rows by columns.
     #[command(after_help = "Example:\n  outcore sort big.npy -o sorted.npy --flatten --mem 1G")]
     Sort(sort::SortArgs),
@@ -103,6 +109,7 @@ impl Command {
             Command::Reduce(a) => Some(&a.output_flags),
             Command::Histogram(a) => Some(&a.output_flags),
             Command::Scan(a) => Some(&a.output_flags),
+            Command::Quantile(a) => Some(&a.output_flags),
             Command::Sort(a) => Some(&a.output_flags),
             Command::Argsort(a) => Some(&a.output_flags),
             Command::Transpose(a) => Some(&a.output_flags),
@@ -150,6 +157,7 @@ pub fn main() -> i32 {
         Command::Reduce(a) => reduce::run(a, &session),
         Command::Histogram(a) => histogram::run(a, &session),
         Command::Scan(a) => scan::run(a, &session),
+        Command::Quantile(a) => quantile::run(a, &session),
         Command::Sort(a) => sort::run_sort(a, &session),
         Command::Argsort(a) => sort::run_argsort(a, &session),
         Command::Transpose(a) => copy::run_transpose(a, &session),
