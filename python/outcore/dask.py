@@ -30,8 +30,10 @@ import errno
 import math
 import os
 import shutil
+import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -234,9 +236,13 @@ def _sample_task(source: Any, first: int, n: int, k: int, seed: int, descending:
 
 
 def _count_task(source: Any, first: int, n: int, splitters, descending: bool) -> np.ndarray:
+    """The block's number of elements in each key range, then its number of NaNs."""
     values = _read_block(source, first, n)
-    r = _ranges_of(sort_keys(values, descending), first, splitters)
-    return np.bincount(r, minlength=len(splitters[0]) + 1).astype(np.int64)
+    keys = sort_keys(values, descending)
+    floor = _nan_key_floor(values.dtype)
+    nans = int(np.count_nonzero(keys > floor)) if floor is not None else 0
+    r = _ranges_of(keys, first, splitters)
+    return np.append(np.bincount(r, minlength=len(splitters[0]) + 1), nans).astype(np.int64)
 
 
 def _piece_path(job_dir: str, block: int, part: int) -> str:
@@ -355,41 +361,45 @@ def _range_task(
     values there. With ``ranks``: returns the values at those ranks of the range instead."""
     started = time.perf_counter()
     done_mark = os.path.join(job_dir, f"done-r{part:05d}")
+    sorted_path = os.path.join(job_dir, f"sorted-r{part:05d}.npy")
     dtype = np.dtype(dtype_str)
+    nbytes = count * dtype.itemsize
     budget, limit = _worker_budget(fraction, opts.get("mem"))
     report: Dict[str, Any] = {
         "part": part, "count": count, "budget": budget, "memory_limit": limit,
         "worker": distributed.get_worker().address, "bytes_moved": 0,
     }
+
+    def finished() -> Dict[str, Any]:
+        report["seconds"] = time.perf_counter() - started
+        return report
+
+    # A retried task resumes after its last complete step: every file below appears whole.
     if dest is not None and os.path.exists(done_mark):
-        report["seconds"] = time.perf_counter() - started
-        return report
-    gathered = _gather_pieces(job_dir, part, blocks, dtype, count)
-    nbytes = count * dtype.itemsize
-    report["bytes_moved"] += 2 * nbytes
-    values = np.memmap(gathered, dtype=dtype, mode="r", shape=(count,)) if count else np.empty(0, dtype)
-    if ranks is not None and nbytes * 3 <= max(budget, MIN_BUDGET):
-        # Small enough to select in memory.
-        data = np.fromfile(gathered, dtype=dtype, count=count)
-        keys = sort_keys(data, descending)
-        chosen = np.argpartition(keys, ranks) if len(ranks) else np.empty(0, np.intp)
-        report["values"] = data[chosen[ranks]] if len(ranks) else data[:0]
-        report["seconds"] = time.perf_counter() - started
-        return report
-    sorted_path = os.path.join(job_dir, f"sorted-r{part:05d}.npy")
-    job_opts = {k: v for k, v in opts.items() if k in ("threads", "chunk")}
-    job_opts["mem"] = budget or None
-    job_opts["tmp_dir"] = opts.get("tmp_dir") or job_dir
-    s = outcore.sort(values, sorted_path, descending=descending, force=True, sync=False, **job_opts)
-    del values
-    if ranks is not None:
-        report["values"] = np.array(s[ranks])
+        return finished()
+    if dest is None or not os.path.exists(sorted_path):
+        gathered = _gather_pieces(job_dir, part, blocks, dtype, count)
+        report["bytes_moved"] += 2 * nbytes
+        if ranks is not None and nbytes * 3 <= max(budget, MIN_BUDGET):
+            # Small enough to select in memory.
+            data = np.fromfile(gathered, dtype=dtype, count=count)
+            chosen = np.argpartition(sort_keys(data, descending), ranks)
+            report["values"] = data[chosen[ranks]]
+            return finished()
+        job_opts = {k: v for k, v in opts.items() if k in ("threads", "chunk")}
+        job_opts["mem"] = budget or None
+        job_opts["tmp_dir"] = opts.get("tmp_dir") or job_dir
+        values = np.memmap(gathered, dtype=dtype, mode="r", shape=(count,))
+        s = outcore.sort(values, sorted_path, descending=descending, force=True, sync=False, **job_opts)
+        del values
+        report["bytes_moved"] += 2 * nbytes
+        if ranks is not None:
+            # (A retry gathers again: the range's files go with the job's directory.)
+            report["values"] = np.array(s[ranks])
+            return finished()
         del s
-        os.unlink(sorted_path)
-        report["seconds"] = time.perf_counter() - started
-        return report
-    data_offset = s.offset
-    del s
+        os.unlink(gathered)
+    data_offset = outcore.info(sorted_path)["data_offset"]
     out_path, out_offset = dest
     fd = os.open(out_path, os.O_WRONLY)
     try:
@@ -401,13 +411,8 @@ def _range_task(
     report["bytes_moved"] += 2 * nbytes
     with open(done_mark, "wb"):
         pass
-    for p in (sorted_path, gathered):
-        try:
-            os.unlink(p)
-        except FileNotFoundError:
-            pass
-    report["seconds"] = time.perf_counter() - started
-    return report
+    os.unlink(sorted_path)
+    return finished()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -450,22 +455,52 @@ def _split_opts(opts: Dict[str, Any], name: str) -> Dict[str, Any]:
     return out
 
 
-def _cluster_shape(client: "distributed.Client") -> Tuple[int, int, int]:
-    """(worker threads in all, outcore threads per task, smallest memory limit per thread)."""
-    workers = client.scheduler_info(n_workers=-1)["workers"] if _takes_n_workers(client) else client.scheduler_info()["workers"]
+class _Shape:
+    """What the driver knows of the cluster before it submits anything."""
+
+    threads: int  # worker threads in all
+    per_task: int  # outcore threads per task: the host's CPUs over its worker threads
+    limit: int  # the smallest memory limit per worker thread (0: no limits)
+    budget: int  # the smallest outcore budget a task will get (estimated, as _worker_budget)
+
+
+def _cluster_shape(client: "distributed.Client", fraction: float, mem: Optional[int]) -> _Shape:
+    info = client.scheduler_info(n_workers=-1) if _takes_n_workers(client) else client.scheduler_info()
+    workers = info["workers"]
     if not workers:
         raise RuntimeError("the Dask cluster has no workers")
     per_host: Dict[str, int] = {}
-    limits = []
+    limits, budgets = [], []
     for w in workers.values():
         host = w.get("host", "")
-        per_host[host] = per_host.get(host, 0) + int(w.get("nthreads", 1))
+        nthreads = max(1, int(w.get("nthreads", 1)))
+        per_host[host] = per_host.get(host, 0) + nthreads
         if w.get("memory_limit"):
-            limits.append(int(w["memory_limit"]) // max(1, int(w.get("nthreads", 1))))
-    threads = sum(per_host.values())
-    cpus = os.cpu_count() or 1
-    per_task = max(1, cpus // max(per_host.values()))
-    return threads, per_task, min(limits) if limits else 0
+            limit = int(w["memory_limit"])
+            held = int((w.get("metrics") or {}).get("memory") or 0)
+            limits.append(limit // nthreads)
+            budgets.append(max(MIN_BUDGET, int(fraction * limit - held) // nthreads))
+    shape = _Shape()
+    shape.threads = sum(per_host.values())
+    shape.per_task = max(1, (os.cpu_count() or 1) // max(per_host.values()))
+    shape.limit = min(limits) if limits else 0
+    shape.budget = mem if mem is not None else (min(budgets) if budgets else 0)
+    return shape
+
+
+#: A key range sorted by ``outcore.sort`` stays in memory (no spill) up to 3/8 of its budget;
+#: ranges are aimed below that, with room for the sample's imbalance.
+_RANGE_SHARE_OF_BUDGET = 0.3
+
+
+def _sort_parts(shape: _Shape, nbytes: int, n: int) -> int:
+    """Key ranges of a sort: one per worker thread at least, and small enough to be sorted in
+    memory by their tasks (fewer bytes written than an external sort's runs)."""
+    parts = shape.threads
+    if shape.budget:
+        budget = max(shape.budget, MIN_BUDGET)
+        parts = max(parts, math.ceil(nbytes / (_RANGE_SHARE_OF_BUDGET * budget)))
+    return int(max(1, min(parts, n, 1 << 14)))
 
 
 def _takes_n_workers(client: "distributed.Client") -> bool:
@@ -599,11 +634,10 @@ def sort(
     rep: Dict[str, Any] = report if report is not None else {}
     t0 = time.perf_counter()
     with _Cluster() as client:
-        threads, per_task, limit = _cluster_shape(client)
-        o.setdefault("threads", per_task)
-        if o["threads"] is None:
-            o["threads"] = per_task
-        inp = _Input(x, lambda itemsize: _block_bytes(limit, itemsize))
+        shape = _cluster_shape(client, memory_fraction, o.get("mem"))
+        if o.get("threads") is None:
+            o["threads"] = shape.per_task
+        inp = _Input(x, lambda itemsize: _block_bytes(shape.limit, itemsize))
         if inp.path is not None and os.path.exists(out) and os.path.samefile(inp.path, out):
             raise ValueError(f"{out}: the output is the input (outcore never writes its inputs)")
         token = _new_token()
@@ -615,7 +649,7 @@ def sort(
         futures: List[Any] = []
         try:
             data_offset = _create_output(staging, inp.dtype, inp.size)
-            parts = max(1, min(threads, inp.size))
+            parts = _sort_parts(shape, inp.size * inp.dtype.itemsize, inp.size)
             args = inp.block_args()
             splitters = _splitters(client, inp, args, parts, descending, token)
             t1 = time.perf_counter()
@@ -733,33 +767,37 @@ def quantile(
     if qa.dtype.kind not in "fiu" or not (np.all(qa >= 0) and np.all(qa <= 1)):
         raise ValueError("Quantiles must be in the range [0, 1]")
     with _Cluster() as client:
-        threads, per_task, limit = _cluster_shape(client)
+        shape = _cluster_shape(client, memory_fraction, o.get("mem"))
         if o.get("threads") is None:
-            o["threads"] = per_task
-        inp = _Input(x, lambda itemsize: _block_bytes(limit, itemsize))
+            o["threads"] = shape.per_task
+        inp = _Input(x, lambda itemsize: _block_bytes(shape.limit, itemsize))
         n = inp.size
         if n == 0:
             raise ValueError("cannot take a quantile of an empty array")
         ranks, finish = _plan_quantile(n, qa, method, inp.dtype)
         # Ranges small enough for a worker to select in memory.
-        per_range = max(1, (limit * memory_fraction / 4) if limit else (64 << 20))
-        parts = int(min(max(threads, math.ceil(n * inp.dtype.itemsize / per_range)), 1 << 14, n))
+        per_range = max(1, shape.budget / 4 if shape.budget else (64 << 20))
+        parts = int(min(max(shape.threads, math.ceil(n * inp.dtype.itemsize / per_range)), 1 << 14, n))
         token = _new_token()
         args = inp.block_args()
         splitters = _splitters(client, inp, args, parts, False, token)
         counts = np.array(client.gather([
             _submit(client, _count_task, src, first, k, splitters, False, key=f"outcore-count-{token}-{b}")
             for b, ((first, k), src) in enumerate(zip(inp.blocks, args))
-        ])).reshape(len(inp.blocks), parts)
+        ])).reshape(len(inp.blocks), parts + 1)
+        nans = int(counts[:, -1].sum())
+        counts = counts[:, :-1]
         totals = counts.sum(axis=0)
-        floor = _nan_key_floor(inp.dtype)
-        if floor is not None and _has_nan(client, inp, args, token):
+        if nans:
             values = np.full(len(ranks), np.nan, dtype=inp.dtype)
         else:
             ends = np.cumsum(totals)
             where = np.searchsorted(ends, ranks, side="right")
             wanted = sorted(set(int(w) for w in where))
-            job_dir = os.path.join(o.get("tmp_dir") or os.getcwd(), f".outcore-dask-quantile-{token}")
+            # Beside the input file (on the file system the workers share), else in the
+            # temporary directory (enough for a local cluster).
+            home = o.get("tmp_dir") or (os.path.dirname(os.path.abspath(inp.path)) if inp.path else tempfile.gettempdir())
+            job_dir = os.path.join(home, f".outcore-dask-quantile-{token}")
             os.makedirs(job_dir)
             try:
                 client.gather([
@@ -790,17 +828,6 @@ def quantile(
     return finish(values, weak_q)
 
 
-def _nan_task(source: Any, first: int, n: int) -> bool:
-    return bool(np.isnan(_read_block(source, first, n)).any())
-
-
-def _has_nan(client, inp: _Input, args: List[Any], token: str) -> bool:
-    return any(client.gather([
-        _submit(client, _nan_task, src, first, n, key=f"outcore-nan-{token}-{b}")
-        for b, ((first, n), src) in enumerate(zip(inp.blocks, args))
-    ]))
-
-
 # ---------------------------------------------------------------------------------------------
 # eval
 
@@ -809,7 +836,7 @@ def _eval_block(expr: str, keys: Sequence[str], dtype: Optional[str], *blocks: n
     return outcore.eval(expr, None, dict(zip(keys, blocks)), dtype=dtype, threads=1)
 
 
-def eval(expr: str, names: Dict[str, Any], *, dtype: Any = None) -> "da.Array":
+def eval(expr: str, names: Mapping[str, Any], *, dtype: Any = None) -> "da.Array":
     """Lazily evaluates outcore's elementwise expression ``expr`` block by block.
 
     ``names`` binds names to dask arrays (or NumPy arrays), broadcast as in NumPy; their
@@ -817,8 +844,8 @@ def eval(expr: str, names: Dict[str, Any], *, dtype: Any = None) -> "da.Array":
     on the in-memory blocks in place, into a new in-memory block. Nothing runs until the
     result is computed. The result dtype is outcore's (NumPy 2's promotion), or ``dtype``.
     """
-    if not isinstance(names, dict):
-        raise TypeError("names must be a dict of expression names to arrays, e.g. {'x': a}")
+    if not isinstance(names, Mapping):
+        raise TypeError("names must be a mapping of expression names to arrays, e.g. {'x': a}")
     keys = [str(k) for k in names]
     arrays = [v if isinstance(v, da.Array) else da.asarray(v) for v in names.values()]
     dtype_text = None if dtype is None else outcore._dtype_arg(dtype)
