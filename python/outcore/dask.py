@@ -99,8 +99,12 @@ def sort_keys(values: np.ndarray, descending: bool = False) -> np.ndarray:
         neg_nans = u((1 << _FLOAT_MANTISSA[size]) - 1)
         inf = u(~int(sign) & ~int(neg_nans) & ((1 << width) - 1))
         max_finite = u((int(inf) | int(sign)) - int(neg_nans))
-        k = bits | sign
-        np.invert(bits, out=k, where=(bits & sign) != 0)
+        # Negative values: all bits flipped; others: the sign bit set. The arithmetic shift
+        # of the signed view is all ones for negatives, zero otherwise.
+        k = bits.view(np.dtype(f"i{size}")) >> (width - 1)
+        k = k.view(u)
+        k |= sign
+        k ^= bits
         k -= neg_nans  # wraps: the negative NaNs go to the very top
         if descending:
             np.subtract(max_finite, k, out=k, where=k <= max_finite)
@@ -131,19 +135,28 @@ def _ranges_of(keys: np.ndarray, first: int, splitters: Tuple[np.ndarray, np.nda
     """The key range of each element: how many splitters ``(key, position)`` are at or below
     ``(keys[i], first + i)``."""
     skeys, spos = splitters
-    r = np.searchsorted(skeys, keys, side="left")
     if len(skeys) == 0:
-        return r
-    # Elements whose key equals a splitter's: the position breaks the tie.
-    nearest = skeys[np.minimum(r, len(skeys) - 1)]
-    ties = np.flatnonzero(nearest == keys)
-    if len(ties):
+        return np.zeros(len(keys), dtype=np.intp)
+    distinct = np.unique(skeys)
+    if len(skeys) <= 8:
+        # A few splitters: comparisons (vectorized passes) beat a binary search per element.
+        r = np.zeros(len(keys), dtype=np.uint8)
+        for k in skeys:
+            r += keys > k
+        # The elements equal to a splitter's key are found per distinct key; the position
+        # breaks their tie.
+        candidates = [(value, np.flatnonzero(keys == value)) for value in distinct]
+    else:
+        r = np.searchsorted(skeys, keys, side="left")
+        nearest = skeys[np.minimum(r, len(skeys) - 1)]
+        ties = np.flatnonzero(nearest == keys)
         tie_keys = keys[ties]
-        for value in np.unique(tie_keys):
+        candidates = [(value, ties[tie_keys == value]) for value in np.unique(tie_keys)] if len(ties) else []
+    for value, which in candidates:
+        if len(which):
             lo = np.searchsorted(skeys, value, side="left")
             hi = np.searchsorted(skeys, value, side="right")
-            which = ties[tie_keys == value]
-            r[which] += np.searchsorted(spos[lo:hi], first + which, side="right")
+            r[which] += np.searchsorted(spos[lo:hi], first + which, side="right").astype(r.dtype)
     return r
 
 
