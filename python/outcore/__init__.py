@@ -456,7 +456,7 @@ def stats(
 
 def eval(
     expr: str,
-    out: PathLike,
+    out: Optional[PathLike],
     names: Mapping[str, ArrayInput],
     *,
     dtype: Any = None,
@@ -472,19 +472,27 @@ def eval(
 
     ``names`` binds the expression's names to inputs (broadcast as in NumPy). Operators
     ``+ - * / // % **``, comparisons, ``& | ~``, functions ``sqrt exp log where clip …``;
-    result dtype by NumPy 2's promotion, or ``dtype``.
+    result dtype by NumPy 2's promotion, or ``dtype``. With ``out=None`` the result is
+    returned as a new in-memory ``numpy.ndarray`` (C order) instead, for results that fit in
+    memory (``outcore.dask.eval`` runs each block this way).
 
     >>> import os, tempfile, numpy as np, outcore
     >>> x = np.arange(4, dtype=np.float32)
     >>> r = outcore.eval("2*x + y", os.path.join(tempfile.mkdtemp(), "r.npy"), {"x": x, "y": x})
     >>> r.tolist(), r.dtype.str
     ([0.0, 3.0, 6.0, 9.0], '<f4')
+    >>> outcore.eval("x > 1", None, {"x": x}).tolist()
+    [False, False, True, True]
     """
     if not isinstance(names, Mapping):
         raise TypeError("names must be a mapping of expression names to inputs, e.g. {'x': a}")
     keys = [str(k) for k in names]
+    dtype_text = None if dtype is None else _dtype_arg(dtype)
     with _options(threads, mem, chunk, tmp_dir, force, sync, progress) as jo, _sources(*names.values()) as srcs:
-        _core.eval(expr, os.fspath(out), list(zip(keys, srcs)), None if dtype is None else _dtype_arg(dtype), jo)
+        if out is None:
+            data, result_dtype, shape = _core.eval_memory(expr, list(zip(keys, srcs)), dtype_text, jo)
+            return data.view(np.dtype(result_dtype)).reshape(shape)
+        _core.eval(expr, os.fspath(out), list(zip(keys, srcs)), dtype_text, jo)
     return _opened(out)
 
 

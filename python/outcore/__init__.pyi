@@ -1,5 +1,5 @@
 import os
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
@@ -54,6 +54,7 @@ def stats(
     sync: bool = ...,
     progress: Progress = ...,
 ) -> Dict[str, Any]: ...
+@overload
 def eval(
     expr: str,
     out: PathLike,
@@ -68,6 +69,21 @@ def eval(
     sync: bool = ...,
     progress: Progress = ...,
 ) -> np.memmap: ...
+@overload
+def eval(
+    expr: str,
+    out: None,
+    names: Mapping[str, ArrayInput],
+    *,
+    dtype: Any = ...,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> np.ndarray: ...
 def sort(
     a: ArrayInput,
     out: PathLike,

@@ -12,7 +12,7 @@ use outcore_engine::{
     npy, Array, ByteOrder, DType, Layout, Order, OutputCache, OutputFile, OutputOptions, RawSpec,
 };
 use outcore_kernels::copy::{self, parse_index, ConvertOptions};
-use outcore_kernels::expr::eval_to_file;
+use outcore_kernels::expr::{eval_to_file, eval_to_memory};
 use outcore_kernels::gen::{generate, Fill};
 use outcore_kernels::reduce::{self as red, ReduceOp, Value};
 use outcore_kernels::sort::{self, SortOptions};
@@ -304,6 +304,34 @@ fn eval_expr(
     })
 }
 
+/// `eval` into memory: returns `(bytes, dtype, shape)`, the result's bytes (C order) as a
+/// uint8 array that the Python half views as its dtype, without a copy.
+#[pyfunction]
+fn eval_memory<'py>(
+    py: Python<'py>,
+    expr: String,
+    names: Vec<(String, Bound<'_, PyAny>)>,
+    dtype: Option<&str>,
+    opts: JobOptions,
+) -> PyResult<(Bound<'py, PyArray1<u8>>, String, Vec<usize>)> {
+    let dtype = dtype.map(parse_dtype).transpose()?;
+    let names = names
+        .into_iter()
+        .map(|(n, s)| Ok((n, Source::extract(&s)?)))
+        .collect::<PyResult<Vec<_>>>()?;
+    let (data, summary) = run_job(py, &opts, move |ctx| {
+        let mut bound = Vec::with_capacity(names.len());
+        for (name, src) in names {
+            bound.push((name, src.open()?));
+        }
+        let named: Vec<(&str, &Array)> = bound.iter().map(|(n, a)| (n.as_str(), a)).collect();
+        eval_to_memory(ctx, &expr, &named, dtype.as_ref())
+    })?;
+    let dtype = summary.layout.dtype().str_code();
+    let shape = summary.layout.shape().to_vec();
+    Ok((PyArray1::from_vec(py, data), dtype, shape))
+}
+
 fn sort_options(
     opts: &JobOptions,
     descending: bool,
@@ -452,6 +480,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reduce_axis, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;
     m.add_function(wrap_pyfunction!(eval_expr, m)?)?;
+    m.add_function(wrap_pyfunction!(eval_memory, m)?)?;
     m.add_function(wrap_pyfunction!(sort_array, m)?)?;
     m.add_function(wrap_pyfunction!(argsort, m)?)?;
     m.add_function(wrap_pyfunction!(transpose, m)?)?;

@@ -67,6 +67,34 @@ pub fn eval_to_file(
     dtype: Option<&DType>,
     opts: &OutputOptions,
 ) -> Result<EvalSummary> {
+    eval_to(ctx, expr, inputs, dtype, Target::File(dest.as_ref(), opts)).map(|(s, _)| s)
+}
+
+/// Evaluates `expr` as [`eval_to_file`] does, into memory: the result's bytes (C order, in
+/// the byte order of its dtype) and its layout. For results that fit in memory, e.g. one
+/// block of a Dask array.
+pub fn eval_to_memory(
+    ctx: &Context,
+    expr: &str,
+    inputs: &[(&str, &Array)],
+    dtype: Option<&DType>,
+) -> Result<(Vec<u8>, EvalSummary)> {
+    eval_to(ctx, expr, inputs, dtype, Target::Memory).map(|(s, data)| (data, s))
+}
+
+/// Where `eval` writes its result.
+enum Target<'t> {
+    File(&'t Path, &'t OutputOptions),
+    Memory,
+}
+
+fn eval_to(
+    ctx: &Context,
+    expr: &str,
+    inputs: &[(&str, &Array)],
+    dtype: Option<&DType>,
+    target: Target<'_>,
+) -> Result<(EvalSummary, Vec<u8>)> {
     let expr = Expr::parse(expr)?;
     let mut seen = HashMap::new();
     for (name, a) in inputs {
@@ -134,24 +162,36 @@ pub fn eval_to_file(
     let native = DType::native(program.kind());
     let out_dtype = dtype.cloned().unwrap_or_else(|| native.clone());
     let layout = b.layout(out_dtype.clone())?;
-    let mut opts = opts.clone();
-    opts.inputs
-        .extend(arrays.iter().map(|a| a.path().to_path_buf()));
-    let mut out = OutputFile::create_npy(dest, &layout, &opts)?;
     let item = out_dtype.itemsize();
     let direct = out_dtype == native;
-    b.run_blocks(ctx, "eval", Dest::File(&mut out), item, |start, bytes| {
-        if direct {
-            return program.eval_block(b.sources(), start, bytes);
+    let run = |dest: Dest<'_>| {
+        b.run_blocks(ctx, "eval", dest, item, |start, bytes| {
+            if direct {
+                return program.eval_block(b.sources(), start, bytes);
+            }
+            // `--dtype`: evaluate in the promoted dtype, then NumPy's astype into the output's.
+            let n = bytes.len() / item;
+            let mut tmp = vec![0u8; n * native.itemsize()];
+            program.eval_block(b.sources(), start, &mut tmp)?;
+            crate::cast::cast_bytes(&tmp, &native, bytes, &out_dtype)
+        })
+    };
+    match target {
+        Target::File(dest, opts) => {
+            let mut opts = opts.clone();
+            opts.inputs
+                .extend(arrays.iter().map(|a| a.path().to_path_buf()));
+            let mut out = OutputFile::create_npy(dest, &layout, &opts)?;
+            run(Dest::File(&mut out))?;
+            out.commit()?;
+            Ok((EvalSummary { layout }, Vec::new()))
         }
-        // `--dtype`: evaluate in the promoted dtype, then NumPy's astype into the output's.
-        let n = bytes.len() / item;
-        let mut tmp = vec![0u8; n * native.itemsize()];
-        program.eval_block(b.sources(), start, &mut tmp)?;
-        crate::cast::cast_bytes(&tmp, &native, bytes, &out_dtype)
-    })?;
-    out.commit()?;
-    Ok(EvalSummary { layout })
+        Target::Memory => {
+            let mut data = vec![0u8; layout.nbytes()];
+            run(Dest::Bytes(&mut data))?;
+            Ok((EvalSummary { layout }, data))
+        }
+    }
 }
 
 /// NumPy evaluates every subexpression eagerly, over its own broadcast shape, so an integer

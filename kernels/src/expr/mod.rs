@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use outcore_engine::{Result, ScalarKind};
 
 use compile::Compiler;
-pub use eval::{eval_to_file, EvalSummary};
+pub use eval::{eval_to_file, eval_to_memory, EvalSummary};
 pub use parse::{parse, Ast, BinKind, Lit, UnKind, MAX_DEPTH, MAX_NESTING};
 pub use promote::{float_result, promote};
 use typed::cast;
