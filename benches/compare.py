@@ -2,7 +2,8 @@
 """outcore against NumPy and Dask on the same .npy files (SPEC §6: ratios measured in one run).
 
     python3 benches/compare.py [--size 1G] [--dir DIR] [--repeat 3] [--outcore PATH]
-                               [--jobs sum,stats,eval,sort,argsort,transpose,convert]
+                               [--jobs sum,stats,eval,sort,argsort,transpose,convert,
+                                       floors,sort-nosync,sort-ext,argsort-ext]
                                [--json OUT.json] [--timeout 1200] [--oom-demo BUDGET]
 
 Every job runs on the same input files, made once with `outcore gen` (float64, uniform random):
@@ -21,7 +22,13 @@ untimed, before every run (dropped and read back whole if any page of them went 
 this was written on pages out file pages left idle for about a minute), so every side sees the
 same warm cache, that of a file read from disk in one pass (see `warm`). Outputs are new files
 each run (removed before the run, `sync` before each run, untimed); outcore fsyncs its outputs
-before exiting, np.save does not, memmap.flush() msyncs.
+before exiting, memmap.flush() msyncs. Sorts compare like for like (SPEC §6): `sort`, `argsort`,
+`sort-ext` and `argsort-ext` against NumPy's np.save followed by os.fsync, `sort-nosync`
+(`outcore sort --no-sync`) against a plain np.save. `sort-ext` and `argsort-ext` give outcore a
+budget (`--mem`) of 1/8 of the data, so it sorts externally. `floors` times dd: a durable write
+of --size bytes (conv=fsync), a page-cache write and a read of the cached input. With the jobs
+`floors,sort-nosync,sort,sort-ext,argsort-ext` in one run, the issue #25 targets are reported
+(MET / NOT MET) from that run's medians.
 
 After timing, each outcore result is checked against NumPy's (sort, argsort --stable, eval,
 transpose, convert: exact; sum, stats: relative 1e-9) and marked VERIFIED or MISMATCH.
@@ -54,7 +61,14 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-ALL_JOBS = ["sum", "stats", "eval", "sort", "argsort", "transpose", "convert"]
+ALL_JOBS = ["sum", "stats", "eval", "sort", "argsort", "transpose", "convert",
+            "floors", "sort-nosync", "sort-ext", "argsort-ext"]
+# The sort targets of issue #25 need these jobs in one run (ratios of one run's medians).
+SORT_TARGET_JOBS = ["floors", "sort-nosync", "sort", "sort-ext", "argsort-ext"]
+# The machine's floors, measured like a job (alternating, --repeat times): a durable write of
+# --size bytes (dd conv=fsync), a write into the page cache (dd, no sync) and a read of the
+# cached input (dd to /dev/null).
+FLOOR_SIDES = ["write-fsync", "write-cache", "read-cached"]
 ENGINES = ["outcore", "numpy", "dask"]
 CHUNK = 64 << 20  # NumPy's chunked loops and Dask's chunks: 64 MiB
 DASK_CHUNKS = "64MiB"
@@ -285,11 +299,23 @@ def worker_main(spec):
         da.store(2 * x + 1, o)
         o.flush()
 
+    def save_synced(a):
+        # Like for like with outcore's default (SPEC §6): the output flushed to disk.
+        with open(out, "wb") as fh:
+            np.save(fh, a)
+            fh.flush()
+            os.fsync(fh.fileno())
+
     def numpy_sort():
-        np.save(out, np.sort(np.load(f, mmap_mode="r")))
+        save_synced(np.sort(np.load(f, mmap_mode="r")))
 
     def numpy_argsort():
-        np.save(out, np.argsort(np.load(f, mmap_mode="r"), kind="stable"))
+        save_synced(np.argsort(np.load(f, mmap_mode="r"), kind="stable"))
+
+    numpy_sort_ext, numpy_argsort_ext = numpy_sort, numpy_argsort
+
+    def numpy_sort_nosync():
+        np.save(out, np.sort(np.load(f, mmap_mode="r")))
 
     def numpy_transpose():
         a = np.load(f, mmap_mode="r")
@@ -318,7 +344,7 @@ def worker_main(spec):
         da.store(da.from_array(a, chunks=DASK_CHUNKS).astype(np.float32), o)
         o.flush()
 
-    fn = locals().get(f"{engine}_{job}")
+    fn = locals().get(f"{engine}_{job.replace('-', '_')}")
     if fn is None:
         print(json.dumps({"error": f"no {engine} implementation of {job}"}))
         return 3
@@ -339,7 +365,11 @@ def outcore_cmd(job, binary, f, out, extra):
         "stats": ["stats", f, "--json"],
         "eval": ["eval", "2*x+1", "-o", out, f"x={f}"],
         "sort": ["sort", f, "-o", out],
+        "sort-nosync": ["sort", f, "-o", out, "--no-sync"],
+        # External: a budget of 1/8 of the data (`extra` carries --mem).
+        "sort-ext": ["sort", f, "-o", out],
         "argsort": ["argsort", f, "-o", out, "--stable"],
+        "argsort-ext": ["argsort", f, "-o", out, "--stable"],
         "transpose": ["transpose", f, "-o", out],
         "convert": ["convert", f, "-o", out, "--dtype", "float32"],
     }[job]
@@ -347,9 +377,45 @@ def outcore_cmd(job, binary, f, out, extra):
 
 
 SUBCOMMAND = {"sum": "reduce", "stats": "stats", "eval": "eval", "sort": "sort",
-              "argsort": "argsort", "transpose": "transpose", "convert": "convert"}
-WRITES_FILE = {"eval", "sort", "argsort", "transpose", "convert"}
-NO_DASK = {"sort": "dask: no sort", "argsort": "dask: no argsort"}
+              "argsort": "argsort", "transpose": "transpose", "convert": "convert",
+              "sort-nosync": "sort", "sort-ext": "sort", "argsort-ext": "argsort"}
+WRITES_FILE = {"eval", "sort", "argsort", "transpose", "convert", "sort-nosync", "sort-ext",
+               "argsort-ext"}
+NO_DASK = {"sort": "dask: no sort", "argsort": "dask: no argsort",
+           "sort-nosync": "dask: no sort", "sort-ext": "dask: no sort",
+           "argsort-ext": "dask: no argsort"}
+# What NumPy's side of a job writes: synced (like outcore's default) or not (like --no-sync).
+NUMPY_SYNCS = {"sort", "argsort", "sort-ext", "argsort-ext"}
+
+
+def job_extra(job, size):
+    """Extra outcore arguments of a job: the external sorts get a budget of 1/8 of the data."""
+    if job in ("sort-ext", "argsort-ext"):
+        return ["--mem", str(max(1 << 20, size // 8))]
+    return []
+
+
+def run_floor(side, f, out, nbytes, timeout):
+    """One run of a floor: a dd of the job's size, timed as a whole process."""
+    block = 16 << 20
+    count = max(1, -(-nbytes // block))
+    if side.engine == "read-cached":
+        cmd = ["dd", f"if={f}", "of=/dev/null", f"bs={block}"]
+    else:
+        remove(out)
+        sync()
+        cmd = ["dd", "if=/dev/zero", f"of={out}", f"bs={block}", f"count={count}"]
+        if side.engine == "write-fsync":
+            cmd.append("conv=fsync")
+    rc, so, se, secs, timed_out = run_process(cmd, timeout)
+    if timed_out:
+        return side.fail(f"timed out after {timeout:g} s")
+    if rc != 0:
+        return side.fail(": ".join(x for x in (describe_exit(rc), first_line(se)) if x))
+    side.times.append(secs)
+    side.process_times.append(secs)
+    if out:
+        remove(out)
 
 _available = {}
 
@@ -900,6 +966,60 @@ def parse_args(argv):
     return args
 
 
+def measure_floors(args, f, tmp, nbytes):
+    """The machine's I/O floors for --size bytes, alternating like the jobs; medians in s."""
+    log("[floors] dd of the input's data size: durable write (conv=fsync), page-cache write, "
+        "cached read of the input")
+    sides = {e: Side(e) for e in FLOOR_SIDES}
+    out = str(tmp / "floor.bin")
+    for r in range(args.repeat):
+        for e in (FLOOR_SIDES if r % 2 == 0 else FLOOR_SIDES[::-1]):
+            warm(f)
+            run_floor(sides[e], str(f), None if e == "read-cached" else out, nbytes,
+                      args.timeout)
+            s = sides[e]
+            log(f"  run {r + 1}/{args.repeat} {e:12s} " +
+                (f"{s.times[-1]:8.3f} s" if s.status == "ok" else f"FAILED: {s.message}"))
+    return {e: sides[e].median for e in FLOOR_SIDES}
+
+
+def sort_targets(floors, sides_of):
+    """Issue #25's sort targets from the medians of this run (None where a part is missing)."""
+    def med(job, engine="outcore"):
+        sides = sides_of.get(job)
+        return sides[engine].median if sides else None
+
+    def ratio(a, b):
+        return a / b if a and b else None
+
+    wf, rc = floors.get("write-fsync"), floors.get("read-cached")
+    rows = [
+        ("in memory --no-sync: numpy np.save(np.sort(a)) / outcore", ">= 3",
+         ratio(med("sort-nosync", "numpy"), med("sort-nosync")), lambda r: r >= 3),
+        ("in memory durable: numpy (np.save + fsync) / outcore", ">= 2",
+         ratio(med("sort", "numpy"), med("sort")), lambda r: r >= 2),
+        ("in memory durable: outcore / (durable write + cached read)", "<= 1.3",
+         ratio(med("sort"), (wf + rc) if wf and rc else None), lambda r: r <= 1.3),
+        ("external --mem 1/8: outcore / (2 cached reads + 2 durable writes)", "<= 1.3",
+         ratio(med("sort-ext"), 2 * (wf + rc) if wf and rc else None), lambda r: r <= 1.3),
+        ("external --mem 1/8: argsort / sort", "<= 2",
+         ratio(med("argsort-ext"), med("sort-ext")), lambda r: r <= 2),
+    ]
+    if all(r is None for _, _, r, _ in rows):
+        return None
+    log("")
+    log("sort targets (issue #25; medians of this run):")
+    if floors:
+        log("  floors: " + ", ".join(f"{e} {v:.3f} s" if v else f"{e} -"
+                                     for e, v in floors.items()))
+    out = []
+    for what, goal, r, ok in rows:
+        verdict = "-" if r is None else ("MET" if ok(r) else "NOT MET")
+        log(f"  {what:<68} {fmt_ratio(r):>7}  target {goal:<6} {verdict}")
+        out.append({"target": what, "goal": goal, "value": r, "verdict": verdict})
+    return out
+
+
 def fmt_s(side):
     if side is None:
         return "-"
@@ -952,8 +1072,8 @@ def main(argv):
     log("timing: outcore = whole CLI process (start-up included); numpy/dask = the job inside "
         "an already started Python (imports excluded); ratio = other_s / outcore_s (> 1: "
         "outcore faster); GB/s = input data bytes / 1e9 / s")
-    log("outputs: outcore fsyncs its output files; np.save does not; memmap.flush() msyncs; "
-        "`sync` (untimed) runs before every run")
+    log("outputs: outcore fsyncs its output files (not with --no-sync); NumPy's sorts add "
+        "os.fsync (not sort-nosync); memmap.flush() msyncs; `sync` (untimed) runs before every run")
 
     n1 = max(1, args.size // 8)
     side2 = max(1, math.isqrt(args.size // 8))
@@ -995,8 +1115,13 @@ def main(argv):
         log("")
 
         rows = []
+        floors = {}
         for job in args.jobs:
             f, nbytes, shape = inputs[2 if job == "transpose" else 1]
+            if job == "floors":
+                floors = measure_floors(args, f, tmp, nbytes)
+                results["floors"] = floors
+                continue
             sides = {e: Side(e) for e in ENGINES}
             notes = []
             if not subcommand_available(binary, SUBCOMMAND[job]):
@@ -1027,8 +1152,8 @@ def main(argv):
                     # Untimed: this VM pages out file pages left idle for about a minute.
                     warm(f)
                     if e == "outcore":
-                        run_outcore(s, job, binary, str(f), outs[e], args.outcore_arg,
-                                    args.timeout)
+                        run_outcore(s, job, binary, str(f), outs[e],
+                                    args.outcore_arg + job_extra(job, nbytes), args.timeout)
                     else:
                         run_python(s, job, str(f), outs[e], args.timeout)
                     if s.status == "ok":
@@ -1067,7 +1192,9 @@ def main(argv):
             results["jobs"].append({
                 "job": job, "input": {"shape": list(shape), "dtype": "<f8", "bytes": nbytes},
                 "outcore_cmd": " ".join(outcore_cmd(job, "outcore", "F" if job != "transpose"
-                                                    else "M", "OUT", args.outcore_arg)),
+                                                    else "M", "OUT",
+                                                    args.outcore_arg + job_extra(job, nbytes))),
+                "numpy_fsyncs": job in NUMPY_SYNCS,
                 **{e: sides[e].to_json(nbytes) for e in ENGINES},
                 "ratio_numpy_over_outcore": ratio["numpy"],
                 "ratio_dask_over_outcore": ratio["dask"],
@@ -1092,6 +1219,10 @@ def main(argv):
             for e in ENGINES:
                 if sides[e].status == "failed":
                     log(f"  {job} {e}: {sides[e].message}")
+
+        targets = sort_targets(floors, {job: sides for job, _, sides, _, _ in rows})
+        if targets:
+            results["sort_targets"] = targets
 
         if args.oom_demo:
             f1 = inputs.get(1)

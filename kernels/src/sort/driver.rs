@@ -319,17 +319,77 @@ impl<R: Record> Job<'_, R> {
                 *s += c;
             }
         }
-        // Bucket-major, chunk-minor: bucket b holds chunk 0's records of b, then chunk 1's…
+        let item = self.sink.item_bytes();
+        // Value sorts scatter straight into the output mapping and sort each bucket where it
+        // lies: the output's pages are the only fresh memory the sort touches (a separate
+        // scatter buffer of `n` records was half of the kernel's page zeroing).
+        if self.sink.in_place() && item == rec {
+            let bytes = &mut out.data_mut()[seg.start * item..seg.end * item];
+            if let Ok(recs) = bytemuck::try_cast_slice_mut::<u8, R>(bytes) {
+                self.scatter(seg.clone(), &chunks, &counts, &splitters, recs)?;
+                return self.sort_buckets_in_place(seg, &sizes, out);
+            }
+        }
         let mut data: Vec<R> = large_buffer(n);
+        self.scatter(seg.clone(), &chunks, &counts, &splitters, &mut data)?;
+        // Buckets sorted and written to the output in groups of consecutive buckets of about
+        // a chunk each, in key order: the scheduler's writeback then follows the file in
+        // chunk-sized ranges.
+        let groups = self.bucket_groups(n, &sizes);
+        let mut bucket_slices = split_by_lens(&mut data, &sizes).into_iter();
+        let group_slices: Vec<Mutex<Option<Vec<&mut [R]>>>> = groups
+            .iter()
+            .map(|g| Mutex::new(Some(bucket_slices.by_ref().take(g.len()).collect())))
+            .collect();
+        let plan = Self::group_plan(seg.start, &groups, &sizes, rec + item, item);
+        self.ctx.run(
+            "sort: buckets",
+            Pattern::Sequential,
+            &[],
+            Some(out.output()),
+            &plan,
+            |g, bytes| {
+                let buckets = group_slices[g]
+                    .lock()
+                    .expect("group lock")
+                    .take()
+                    .expect("each group once");
+                let mut at = 0;
+                for bucket in buckets {
+                    self.sort_one_bucket(bucket)?;
+                    let end = at + bucket.len() * item;
+                    self.sink.emit(bucket, &mut bytes[at..end])?;
+                    at = end;
+                }
+                Ok(())
+            },
+        )?;
+        Ok(())
+    }
+
+    /// The count pass's second half: reads every chunk of the input again and moves each
+    /// record to its place in `data` (`n` records), bucket after bucket, each chunk's share of
+    /// a bucket after the previous chunk's, so that a bucket holds its records in input order.
+    fn scatter(
+        &self,
+        seg: Range<usize>,
+        chunks: &[Range<usize>],
+        counts: &[Vec<usize>],
+        splitters: &Splitters<R>,
+        data: &mut [R],
+    ) -> Result<()> {
+        let k = counts.first().map_or(0, |c| c.len());
+        // Bucket-major, chunk-minor: bucket b holds chunk 0's records of b, then chunk 1's…
         let lens: Vec<usize> = (0..k)
             .flat_map(|b| counts.iter().map(move |cnt| cnt[b]))
             .collect();
         let mut targets: Vec<Vec<&mut [R]>> =
             (0..chunks.len()).map(|_| Vec::with_capacity(k)).collect();
-        for (i, part) in split_by_lens(&mut data, &lens).into_iter().enumerate() {
+        for (i, part) in split_by_lens(data, &lens).into_iter().enumerate() {
             targets[i % chunks.len()].push(part);
         }
-        let work: Vec<(Range<usize>, Vec<&mut [R]>)> = chunks.into_iter().zip(targets).collect();
+        let work: Vec<(Range<usize>, Vec<&mut [R]>)> =
+            chunks.iter().cloned().zip(targets).collect();
         self.par_items(
             "sort: scatter",
             &[self.input],
@@ -347,39 +407,82 @@ impl<R: Record> Job<'_, R> {
                 })
             },
         )?;
-        // Buckets sorted and written to the output in groups of consecutive buckets of about
-        // a chunk each, in key order: the scheduler's writeback then follows the file in
-        // chunk-sized ranges.
+        Ok(())
+    }
+
+    /// Groups of consecutive buckets of about a chunk each (at least four groups per thread),
+    /// sorted and written in key order: the scheduler's writeback then follows the file in
+    /// chunk-sized ranges, and starts while later groups still sort.
+    fn bucket_groups(&self, n: usize, sizes: &[usize]) -> Vec<Range<usize>> {
         let item = self.sink.item_bytes();
-        let group_bytes = self.ctx.chunk_bytes().min(n * item / (4 * threads)).max(1);
+        let group_bytes = self
+            .ctx
+            .chunk_bytes()
+            .min(n * item / (4 * self.ctx.threads()))
+            .max(1);
         let mut groups: Vec<Range<usize>> = Vec::new();
         let mut first = 0;
         let mut bytes_in_group = 0;
         for (b, &len) in sizes.iter().enumerate() {
             bytes_in_group += len * item;
-            if bytes_in_group >= group_bytes || b + 1 == k {
+            if bytes_in_group >= group_bytes || b + 1 == sizes.len() {
                 groups.push(first..b + 1);
                 first = b + 1;
                 bytes_in_group = 0;
             }
         }
-        let mut bucket_slices = split_by_lens(&mut data, &sizes).into_iter();
-        let group_slices: Vec<Mutex<Option<Vec<&mut [R]>>>> = groups
-            .iter()
-            .map(|g| Mutex::new(Some(bucket_slices.by_ref().take(g.len()).collect())))
-            .collect();
+        groups
+    }
+
+    /// The scheduler's plan of the bucket groups: each writes its records' output range.
+    fn group_plan(
+        first: usize,
+        groups: &[Range<usize>],
+        sizes: &[usize],
+        weight: usize,
+        item: usize,
+    ) -> Vec<ChunkIo> {
         let mut plan = Vec::with_capacity(groups.len());
-        let mut at = seg.start;
-        for g in &groups {
+        let mut at = first;
+        for g in groups {
             let len: usize = sizes[g.clone()].iter().sum();
             plan.push(ChunkIo {
                 write: Some(at * item..(at + len) * item),
-                bytes: (len * (rec + item)) as u64,
+                bytes: (len * weight) as u64,
                 ..Default::default()
             });
             at += len;
         }
+        plan
+    }
+
+    /// Sorts one bucket of the parallel in-memory sort where it lies (stable float value
+    /// sorts: with its zeros and NaNs put back in input order).
+    fn sort_one_bucket(&self, bucket: &mut [R]) -> Result<()> {
+        let blocks = self
+            .canon
+            .active
+            .then(|| CanonBlocks::collect(&self.canon, bucket));
         let cancel = self.ctx.cancel_token();
+        with_work::<R, _>(bucket.len(), |scratch| sort_bucket(bucket, scratch, cancel))?;
+        if let Some(blocks) = blocks {
+            blocks.restore(&self.canon, bucket);
+        }
+        Ok(())
+    }
+
+    /// The buckets of a value sort, scattered into the output itself (records `seg`, each
+    /// as wide as its output item): each group of buckets is sorted where it lies and its
+    /// keys turned into values in place, and the scheduler writes the group back at once.
+    fn sort_buckets_in_place(
+        &self,
+        seg: Range<usize>,
+        sizes: &[usize],
+        out: &mut OutputFile,
+    ) -> Result<()> {
+        let item = self.sink.item_bytes();
+        let groups = self.bucket_groups(seg.len(), sizes);
+        let plan = Self::group_plan(seg.start, &groups, sizes, item, item);
         self.ctx.run(
             "sort: buckets",
             Pattern::Sequential,
@@ -387,26 +490,13 @@ impl<R: Record> Job<'_, R> {
             Some(out.output()),
             &plan,
             |g, bytes| {
-                let buckets = group_slices[g]
-                    .lock()
-                    .expect("group lock")
-                    .take()
-                    .expect("each group once");
+                let recs = as_records_mut::<R>(bytes)?;
                 let mut at = 0;
-                for bucket in buckets {
-                    let blocks = self
-                        .canon
-                        .active
-                        .then(|| CanonBlocks::collect(&self.canon, bucket));
-                    with_work::<R, _>(bucket.len(), |scratch| {
-                        sort_bucket(bucket, scratch, cancel)
-                    })?;
-                    if let Some(blocks) = blocks {
-                        blocks.restore(&self.canon, bucket);
-                    }
-                    let end = at + bucket.len() * item;
-                    self.sink.emit(bucket, &mut bytes[at..end])?;
-                    at = end;
+                for &len in &sizes[groups[g].clone()] {
+                    let bucket = &mut recs[at..at + len];
+                    self.sort_one_bucket(bucket)?;
+                    self.sink.emit_in_place(bucket)?;
+                    at += len;
                 }
                 Ok(())
             },

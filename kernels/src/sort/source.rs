@@ -146,6 +146,17 @@ pub trait Sink<R>: Sync {
     fn item_bytes(&self) -> usize;
     /// Writes `recs` to `out` (`recs.len() * item_bytes()` bytes).
     fn emit(&self, recs: &[R], out: &mut [u8]) -> Result<()>;
+    /// Whether [`Sink::emit_in_place`] works: the output item is the record, re-encoded.
+    fn in_place(&self) -> bool {
+        false
+    }
+    /// Turns `recs` into their output bytes where they lie (only when [`Sink::in_place`]).
+    fn emit_in_place(&self, _recs: &mut [R]) -> Result<()> {
+        Err(outcore_engine::err!(
+            InvalidArgument,
+            "internal error: this output cannot be written in place"
+        ))
+    }
 }
 
 /// Invertible keys of the values (value sorts).
@@ -235,6 +246,18 @@ pub struct ValueSink<T> {
 impl<T: SortKey> Sink<T::Key> for ValueSink<T> {
     fn item_bytes(&self) -> usize {
         std::mem::size_of::<T>()
+    }
+    fn in_place(&self) -> bool {
+        std::mem::size_of::<T>() == std::mem::size_of::<T::Key>()
+    }
+    fn emit_in_place(&self, recs: &mut [T::Key]) -> Result<()> {
+        let (desc, swap) = (self.descending, self.swap);
+        for r in recs.iter_mut() {
+            let v = T::decode(*r, desc);
+            let v = if swap { v.swap_bytes() } else { v };
+            bytemuck::bytes_of_mut(r).copy_from_slice(bytemuck::bytes_of(&v));
+        }
+        Ok(())
     }
     fn emit(&self, recs: &[T::Key], out: &mut [u8]) -> Result<()> {
         let (desc, swap) = (self.descending, self.swap);
