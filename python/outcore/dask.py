@@ -845,8 +845,8 @@ def quantile(
 # eval
 
 
-def _eval_block(expr: str, keys: Sequence[str], dtype: Optional[str], *blocks: np.ndarray) -> np.ndarray:
-    return outcore.eval(expr, None, dict(zip(keys, blocks)), dtype=dtype, threads=1)
+def _eval_block(*blocks: np.ndarray, expr: str, keys: Sequence[str], dtype_text: Optional[str]) -> np.ndarray:
+    return outcore.eval(expr, None, dict(zip(keys, blocks)), dtype=dtype_text, threads=1)
 
 
 def eval(expr: str, names: Mapping[str, Any], *, dtype: Any = None) -> "da.Array":
@@ -866,8 +866,14 @@ def eval(expr: str, names: Mapping[str, Any], *, dtype: Any = None) -> "da.Array
     empty = [np.empty((0,) * max(1, a.ndim), dtype=a.dtype) for a in arrays]
     meta = outcore.eval(expr, None, dict(zip(keys, empty)), dtype=dtype_text)
     ndim = max((a.ndim for a in arrays), default=0)
-    return da.map_blocks(
-        _eval_block, expr, keys, dtype_text, *arrays,
-        dtype=meta.dtype, meta=np.empty((0,) * ndim, dtype=meta.dtype),
+    # As dask's own elementwise operations: dimensions matched from the last, chunks unified
+    # (size-1 dimensions broadcast).
+    pairs: List[Any] = []
+    for a in arrays:
+        pairs += [a, tuple(range(a.ndim))[::-1]]
+    return da.blockwise(
+        _eval_block, tuple(range(ndim))[::-1], *pairs,
+        expr=expr, keys=keys, dtype_text=dtype_text,
+        dtype=meta.dtype, meta=np.empty((0,) * ndim, dtype=meta.dtype), align_arrays=True,
         name=f"outcore-eval-{dask.base.tokenize(expr, keys, dtype_text, *arrays)}",
     )
