@@ -209,7 +209,7 @@ def test_failed_job_leaves_nothing(client, tmp_path):
     # A range task that fails for good (its budget is refused by outcore) fails the job:
     # neither the output nor any intermediate file remains.
     a = data(200_000)
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="below the minimum"):
         odask.sort(da.from_array(a, chunks=50_000), tmp_path / "s.npy", mem=1)
     assert no_leftovers(tmp_path, [])
 
