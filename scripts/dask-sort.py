@@ -8,7 +8,7 @@ reports times, per-worker peak memory and bytes moved. Cleans up after itself.
 
 Needs `pip install './python[dask]'`. The cluster shares this machine's cores and disk, so
 the ratio measures the overhead of distributing the sort, not a speed-up. The files
-(input, output, intermediates: about 4x --size at the peak) go in --dir.
+(input, output, intermediates: about 3.5x --size at the peak) go in --dir.
 """
 
 import argparse

@@ -131,32 +131,70 @@ def _nan_key_floor(dtype: np.dtype) -> Optional[int]:
     return (inf | sign) - neg_nans
 
 
+#: Bits of the key that index the lookup table of ranges (see `_ranges_of`).
+_PREFIX_BITS = 20
+_prefix_tables: Dict[bytes, Tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _prefix_table(skeys: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """For each key prefix: the range of the keys that start with it, and whether a splitter
+    starts with it (then the range depends on the rest of the key). Kept per splitters: every
+    block of a job on this worker uses the same."""
+    tag = skeys.tobytes()
+    table = _prefix_tables.get(tag)
+    if table is None:
+        starts = np.arange(1 << _PREFIX_BITS, dtype=np.uint64) << np.uint64(64 - _PREFIX_BITS)
+        below = np.searchsorted(skeys, starts, side="left")
+        upto = np.append(below[1:], len(skeys))
+        table = (below.astype(np.uint16 if len(skeys) < 1 << 16 else np.uint32), upto != below)
+        _prefix_tables.clear()
+        _prefix_tables[tag] = table
+    return table
+
+
+def _ranges_exact(keys: np.ndarray, positions: np.ndarray, skeys: np.ndarray, spos: np.ndarray) -> np.ndarray:
+    """How many splitters ``(key, position)`` are at or below each ``(key, position)``."""
+    r = np.searchsorted(skeys, keys, side="left")
+    nearest = skeys[np.minimum(r, len(skeys) - 1)]
+    ties = np.flatnonzero(nearest == keys)
+    if len(ties):
+        tie_keys = keys[ties]
+        for value in np.unique(tie_keys):
+            which = ties[tie_keys == value]
+            lo = np.searchsorted(skeys, value, side="left")
+            hi = np.searchsorted(skeys, value, side="right")
+            r[which] += np.searchsorted(spos[lo:hi], positions[which], side="right")
+    return r
+
+
 def _ranges_of(keys: np.ndarray, first: int, splitters: Tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """The key range of each element: how many splitters ``(key, position)`` are at or below
-    ``(keys[i], first + i)``."""
+    ``(keys[i], first + i)``. The position breaks ties between equal keys."""
     skeys, spos = splitters
     if len(skeys) == 0:
-        return np.zeros(len(keys), dtype=np.intp)
-    distinct = np.unique(skeys)
+        return np.zeros(len(keys), dtype=np.uint8)
     if len(skeys) <= 8:
         # A few splitters: comparisons (vectorized passes) beat a binary search per element.
         r = np.zeros(len(keys), dtype=np.uint8)
         for k in skeys:
             r += keys > k
-        # The elements equal to a splitter's key are found per distinct key; the position
-        # breaks their tie.
-        candidates = [(value, np.flatnonzero(keys == value)) for value in distinct]
-    else:
-        r = np.searchsorted(skeys, keys, side="left")
-        nearest = skeys[np.minimum(r, len(skeys) - 1)]
-        ties = np.flatnonzero(nearest == keys)
-        tie_keys = keys[ties]
-        candidates = [(value, ties[tie_keys == value]) for value in np.unique(tie_keys)] if len(ties) else []
-    for value, which in candidates:
-        if len(which):
-            lo = np.searchsorted(skeys, value, side="left")
-            hi = np.searchsorted(skeys, value, side="right")
-            r[which] += np.searchsorted(spos[lo:hi], first + which, side="right").astype(r.dtype)
+        for value in np.unique(skeys):
+            which = np.flatnonzero(keys == value)
+            if len(which):
+                lo = np.searchsorted(skeys, value, side="left")
+                hi = np.searchsorted(skeys, value, side="right")
+                r[which] += np.searchsorted(spos[lo:hi], first + which, side="right").astype(r.dtype)
+        return r
+    # Many: a table lookup by the key's top bits settles every key whose prefix no splitter
+    # shares; only the others need a binary search.
+    table, shared = _prefix_table(skeys)
+    prefix = keys >> np.uint64(64 - _PREFIX_BITS)
+    r = table[prefix]
+    open_ = np.flatnonzero(shared[prefix])
+    del prefix
+    if len(open_):
+        exact = _ranges_exact(keys[open_], first + open_, skeys, spos)
+        r[open_] = exact.astype(r.dtype)
     return r
 
 
@@ -845,8 +883,8 @@ def quantile(
 # eval
 
 
-def _eval_block(expr: str, keys: Sequence[str], dtype: Optional[str], *blocks: np.ndarray) -> np.ndarray:
-    return outcore.eval(expr, None, dict(zip(keys, blocks)), dtype=dtype, threads=1)
+def _eval_block(*blocks: np.ndarray, expr: str, keys: Sequence[str], dtype_text: Optional[str]) -> np.ndarray:
+    return outcore.eval(expr, None, dict(zip(keys, blocks)), dtype=dtype_text, threads=1)
 
 
 def eval(expr: str, names: Mapping[str, Any], *, dtype: Any = None) -> "da.Array":
@@ -866,8 +904,14 @@ def eval(expr: str, names: Mapping[str, Any], *, dtype: Any = None) -> "da.Array
     empty = [np.empty((0,) * max(1, a.ndim), dtype=a.dtype) for a in arrays]
     meta = outcore.eval(expr, None, dict(zip(keys, empty)), dtype=dtype_text)
     ndim = max((a.ndim for a in arrays), default=0)
-    return da.map_blocks(
-        _eval_block, expr, keys, dtype_text, *arrays,
-        dtype=meta.dtype, meta=np.empty((0,) * ndim, dtype=meta.dtype),
+    # As dask's own elementwise operations: dimensions matched from the last, chunks unified
+    # (size-1 dimensions broadcast).
+    pairs: List[Any] = []
+    for a in arrays:
+        pairs += [a, tuple(range(a.ndim))[::-1]]
+    return da.blockwise(
+        _eval_block, tuple(range(ndim))[::-1], *pairs,
+        expr=expr, keys=keys, dtype_text=dtype_text,
+        dtype=meta.dtype, meta=np.empty((0,) * ndim, dtype=meta.dtype), align_arrays=True,
         name=f"outcore-eval-{dask.base.tokenize(expr, keys, dtype_text, *arrays)}",
     )

@@ -81,9 +81,10 @@ def test_sort_dask_array_matches_numpy_and_outcore(client, tmp_path):
     report = {}
     s = odask.sort(x, tmp_path / "s.npy", report=report)
     assert same(np.asarray(s), np.sort(a))
-    # Bit for bit outcore's own sort (NaN payloads and the -0.0/+0.0 order included).
-    ref = outcore.sort(a, tmp_path / "ref.npy")
-    assert np.asarray(s).tobytes() == np.asarray(ref).tobytes()
+    # The same file, byte for byte, as outcore's own sort (NaN payloads, the -0.0/+0.0 order
+    # and the header included).
+    outcore.sort(a, tmp_path / "ref.npy")
+    assert (tmp_path / "s.npy").read_bytes() == (tmp_path / "ref.npy").read_bytes()
     # The work was split, and every task's budget is a fraction of its worker's limit and
     # smaller than the data.
     assert report["parts"] >= WORKERS
@@ -208,7 +209,7 @@ def test_failed_job_leaves_nothing(client, tmp_path):
     # A range task that fails for good (its budget is refused by outcore) fails the job:
     # neither the output nor any intermediate file remains.
     a = data(200_000)
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="below the minimum"):
         odask.sort(da.from_array(a, chunks=50_000), tmp_path / "s.npy", mem=1)
     assert no_leftovers(tmp_path, [])
 
@@ -282,3 +283,31 @@ def test_eval_is_lazy_and_matches_numpy(client, tmp_path):
     assert i.dtype == np.int16 and i.tolist() == [v // 3 for v in range(10)]
     with pytest.raises(ValueError):
         odask.eval("x +* 1", {"x": x})
+
+
+@pytest.mark.parametrize("splitters", [3, 20, 300])
+def test_key_ranges_follow_key_then_position(splitters):
+    # The range of each element is the number of splitters (key, position) at or below its
+    # own (key, position), whichever way it is computed (comparisons, prefix table, search).
+    rng = np.random.default_rng(splitters)
+    for values in (
+        rng.standard_normal(300_000),
+        np.repeat(rng.standard_normal(7), 300_000 // 7),  # long runs of equal keys
+        rng.choice(np.array([0.0, -0.0, np.nan, -np.inf, 5.0]), 300_000),
+    ):
+        keys = odask.sort_keys(values)
+        at = np.sort(rng.choice(values.size, splitters, replace=False))
+        order = np.lexsort((at, keys[at]))
+        skeys, spos = keys[at][order], at[order]
+        got = odask._ranges_of(keys, 0, (skeys, spos)).astype(np.int64)
+        pairs = np.rec.fromarrays([skeys, spos])
+        want = np.searchsorted(pairs, np.rec.fromarrays([keys, np.arange(values.size)]), side="right")
+        assert np.array_equal(got, want)
+
+
+def test_sort_keys_order_is_outcore_sort_order(tmp_path):
+    specials = np.array([np.nan, -np.inf, -1.5, -0.0, 0.0, 5e-324, 1.0, np.inf, -np.nan, 2.0])
+    for descending in (False, True):
+        keys = odask.sort_keys(specials, descending)
+        ref = np.asarray(outcore.sort(specials, tmp_path / f"s{int(descending)}.npy", descending=descending))
+        assert specials[np.argsort(keys, kind="stable")].tobytes() == ref.tobytes()
