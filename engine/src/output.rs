@@ -281,6 +281,19 @@ impl OutputFile {
         }
     }
 
+    /// A handle that writes data with `pwrite` (shared by worker threads) instead of through
+    /// the mapping: for data already in a buffer, it skips the page faults and the zero-fill
+    /// of every fresh page-cache page a mapping writes to.
+    pub fn writer(&self) -> OutputWriter<'_> {
+        OutputWriter {
+            file: &self.file,
+            dest: &self.dest,
+            data_offset: self.data_offset,
+            data_len: self.len - self.data_offset,
+            drop_written: self.drop_written,
+        }
+    }
+
     /// Syncs the data to disk and gives the file its final name. Until this returns Ok the
     /// destination is untouched.
     pub fn commit(mut self) -> Result<()> {
@@ -454,6 +467,59 @@ impl ScratchFile {
             data_offset: 0,
             file: &self.file,
             drop_written: false,
+        }
+    }
+}
+
+/// Writes an output's data with `pwrite`, and writes it back, from any thread. Byte ranges are
+/// relative to the data start. See [`OutputFile::writer`].
+#[derive(Clone, Copy)]
+pub struct OutputWriter<'a> {
+    file: &'a File,
+    dest: &'a Path,
+    data_offset: usize,
+    data_len: usize,
+    drop_written: bool,
+}
+
+impl OutputWriter<'_> {
+    fn file_range(&self, r: &Range<usize>) -> Range<u64> {
+        (r.start + self.data_offset) as u64..(r.end + self.data_offset) as u64
+    }
+
+    /// Writes `bytes` at data offset `offset`. The range was allocated when the output was
+    /// created, so it cannot run out of space.
+    pub fn write_at(&self, offset: usize, bytes: &[u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        let end = offset.checked_add(bytes.len()).filter(|&e| e <= self.data_len);
+        if end.is_none() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "internal error: write of {} bytes at {offset} past the end of {} bytes of output",
+                    bytes.len(),
+                    self.data_len
+                ),
+            )
+            .with_path(self.dest));
+        }
+        self.file
+            .write_all_at(bytes, (offset + self.data_offset) as u64)
+            .map_err(|e| Error::io("cannot write the output", e).with_path(self.dest))
+    }
+
+    /// Starts writing a finished range back to disk without waiting.
+    pub fn start_writeback(&self, range: Range<usize>) {
+        sys::start_writeback(self.file, self.file_range(&range));
+    }
+
+    /// Waits until a range is on disk; then, where the output's [`OutputCache`] policy drops
+    /// written pages, drops its (clean) pages from the page cache.
+    pub fn release(&self, range: Range<usize>) {
+        let bytes = self.file_range(&range);
+        sys::finish_writeback(self.file, bytes.clone());
+        if self.drop_written {
+            sys::fadvise(self.file, bytes, sys::FileAdvice::DontNeed);
         }
     }
 }
