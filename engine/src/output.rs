@@ -449,6 +449,18 @@ impl ScratchFile {
         sys::finish_writeback(&self.file, range.start as u64..range.end as u64);
     }
 
+    /// Frees the disk blocks of the whole pages inside `range`, data that has been consumed
+    /// (read for the last time): a long merge gives its disk space back as it goes. The bytes
+    /// read as zeros afterwards.
+    pub fn free_consumed(&self, range: Range<usize>) {
+        let page = sys::page_size();
+        let start = range.start.div_ceil(page) * page;
+        let end = range.end / page * page;
+        if end > start {
+            sys::punch_hole(&self.file, start as u64..end as u64);
+        }
+    }
+
     /// The file as a chunked input for the scheduler (reading back what was written).
     pub fn input(&self) -> Input<'_> {
         Input::from_mapping(&self.map, 0, &self.dir)

@@ -192,6 +192,22 @@ enum Dest<'o> {
     },
 }
 
+/// Bytes of run data a merge consumes between two rounds of freeing their disk blocks.
+const FREE_EVERY: usize = 64 << 20;
+
+/// How far a merge has consumed its runs: chunks finish out of order, the runs are freed up
+/// to the first chunk not finished yet.
+struct Consumed {
+    done: Vec<bool>,
+    /// The first chunk not finished.
+    next: usize,
+    /// Per run, the byte offset its blocks are freed up to (page aligned), and consumed up to.
+    freed: Vec<usize>,
+    upto: Vec<usize>,
+    /// Bytes consumed since the last round of freeing.
+    pending: usize,
+}
+
 /// Runs after a merge pass (record ranges) and their in-memory samples.
 type MergedRuns<R> = (Vec<Range<usize>>, Vec<Vec<R>>);
 
@@ -763,12 +779,10 @@ impl<R: Record> Job<'_, R> {
         let mut pass = 1;
         while runs.len() > fan_in {
             let mut next = ScratchFile::create(self.tmp_dir, total)?;
-            let records = as_records::<R>(file.data(), self.tmp_dir)?;
             let phase = format!("sort: merge pass {pass}");
             (runs, samples) = self.merge(
                 &phase,
-                records,
-                file.input(),
+                &file,
                 &runs,
                 (every, &samples),
                 Dest::Scratch(&mut next),
@@ -780,11 +794,9 @@ impl<R: Record> Job<'_, R> {
             st.merge_passes += 1;
             st.spilled_bytes += total as u64;
         }
-        let records = as_records::<R>(file.data(), self.tmp_dir)?;
         self.merge(
             "sort: merge",
-            records,
-            file.input(),
+            &file,
             &runs,
             (every, &samples),
             Dest::Final {
@@ -814,13 +826,14 @@ impl<R: Record> Job<'_, R> {
     fn merge(
         &self,
         phase: &str,
-        records: &[R],
-        input: Input<'_>,
+        runs_file: &ScratchFile,
         runs: &[Range<usize>],
         samples: (usize, &[Vec<R>]),
         dest: Dest<'_>,
     ) -> Result<MergedRuns<R>> {
         let rec = Self::REC;
+        let records = as_records::<R>(runs_file.data(), self.tmp_dir)?;
+        let input = runs_file.input();
         let to_scratch = matches!(dest, Dest::Scratch(_));
         // The final merge takes every run at once (earlier passes left at most `fan_in`).
         let fan_in = if to_scratch {
@@ -913,6 +926,39 @@ impl<R: Record> Job<'_, R> {
             })
             .collect();
         let inputs = [input];
+        // The runs' disk space is given back as the merge consumes them (a sort of data
+        // larger than the disk's spare room must not hold input + runs + output at once).
+        let freer = Mutex::new(Consumed {
+            done: vec![false; chunks.len()],
+            next: 0,
+            freed: runs.iter().map(|r| r.start * rec).collect(),
+            upto: runs.iter().map(|r| r.start * rec).collect(),
+            pending: 0,
+        });
+        let chunk_done = |i: usize| {
+            let mut st = freer.lock().expect("freer lock");
+            st.done[i] = true;
+            while st.next < chunks.len() && st.done[st.next] {
+                let c = st.next;
+                let g = chunks[c].0;
+                for (j, (r, &end)) in groups[g].iter().zip(&ends[c]).enumerate() {
+                    st.upto[g * fan_in + j] = (r.start + end) * rec;
+                }
+                st.pending += chunks[c].1.len() * rec;
+                st.next += 1;
+            }
+            if st.pending >= FREE_EVERY || st.next == chunks.len() {
+                st.pending = 0;
+                let page = page_size();
+                for r in 0..runs.len() {
+                    let (from, to) = (st.freed[r], st.upto[r]);
+                    if to > from {
+                        runs_file.free_consumed(from..to);
+                        st.freed[r] = (to / page * page).max(from);
+                    }
+                }
+            }
+        };
         // `Prefetched`: the scheduler hints WILLNEED on exactly the run ranges of the chunks
         // ahead; beyond those, readahead on the mapped runs only hurts: a merge reads `fan_in`
         // streams, whose readahead windows together would outgrow a small budget and evict
@@ -967,7 +1013,11 @@ impl<R: Record> Job<'_, R> {
                 &inputs,
                 Some(file.output()),
                 &plan,
-                |i, bytes| work(i, bytes, None),
+                |i, bytes| {
+                    let r = work(i, bytes, None)?;
+                    chunk_done(i);
+                    Ok(r)
+                },
             )?,
             // The output is written with `pwrite` from a small per-thread buffer, not through
             // its mapping: every fresh page a mapping writes to is first zero-filled.
@@ -990,6 +1040,7 @@ impl<R: Record> Job<'_, R> {
                     &plan,
                     |i, _| {
                         let r = work(i, &mut [], Some(&writer))?;
+                        chunk_done(i);
                         writer.start_writeback(range_of(i));
                         if let Some(old) = i.checked_sub(lag) {
                             writer.release(range_of(old));
