@@ -503,7 +503,9 @@ impl OutputWriter<'_> {
     /// created, so it cannot run out of space.
     pub fn write_at(&self, offset: usize, bytes: &[u8]) -> Result<()> {
         use std::os::unix::fs::FileExt;
-        let end = offset.checked_add(bytes.len()).filter(|&e| e <= self.data_len);
+        let end = offset
+            .checked_add(bytes.len())
+            .filter(|&e| e <= self.data_len);
         if end.is_none() {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -711,5 +713,43 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         drop(s);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn writer_writes_data_with_pwrite_and_checks_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.npy");
+        let out = OutputFile::create_npy(&dest, &layout(10), &OutputOptions::default().sync(false))
+            .unwrap();
+        let w = out.writer();
+        w.write_at(0, &[1, 2, 3]).unwrap();
+        w.write_at(3, &[4; 7]).unwrap();
+        w.start_writeback(0..10);
+        w.release(0..10);
+        let e = w.write_at(8, &[0; 3]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(!dest.exists());
+        out.commit().unwrap();
+        let bytes = std::fs::read(&dest).unwrap();
+        assert_eq!(&bytes[128..], &[1, 2, 3, 4, 4, 4, 4, 4, 4, 4]);
+    }
+
+    #[test]
+    fn freeing_consumed_ranges_zeroes_whole_pages_only() {
+        let page = sys::page_size();
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = ScratchFile::create(dir.path(), 4 * page).unwrap();
+        s.data_mut().fill(5);
+        // From the middle of page 0 to the middle of page 3: pages 1 and 2 are freed.
+        s.free_consumed(page / 2..3 * page + page / 2);
+        let d = s.data();
+        assert!(d[..page].iter().all(|&b| b == 5));
+        assert!(
+            d[page..3 * page].iter().all(|&b| b == 0),
+            "freed pages read zeros"
+        );
+        assert!(d[3 * page..].iter().all(|&b| b == 5));
+        s.free_consumed(10..page - 1); // inside one page: nothing to free
+        assert_eq!(s.data()[10], 5);
     }
 }

@@ -8,8 +8,7 @@ use std::sync::Mutex;
 
 use outcore_engine::plan::plan_chunks;
 use outcore_engine::{
-    err, ChunkIo, Context, Input, OutputFile, OutputWriter, Pattern, ReadRange, Result,
-    ScratchFile,
+    err, ChunkIo, Context, Input, OutputFile, OutputWriter, Pattern, ReadRange, Result, ScratchFile,
 };
 use outcore_engine::{large_buffer, page_size, Advice};
 use rayon::prelude::*;
@@ -963,49 +962,50 @@ impl<R: Record> Job<'_, R> {
         // ahead; beyond those, readahead on the mapped runs only hurts: a merge reads `fan_in`
         // streams, whose readahead windows together would outgrow a small budget and evict
         // each other.
-        let work = |i: usize, bytes: &mut [u8], writer: Option<&OutputWriter<'_>>| -> Result<Vec<R>> {
-            let (g, c) = &chunks[i];
-            let parts: Vec<&[R]> = groups[*g]
-                .iter()
-                .zip(cuts[i].iter().zip(&ends[i]))
-                .map(|(r, (&a, &b))| &records[r.start + a..r.start + b])
-                .collect();
-            let mut merger = Merger::new(parts, self.canon);
-            let mut new_samples = Vec::new();
-            let produced = if to_scratch {
-                let out = as_records_mut::<R>(bytes)?;
-                let n = merger.fill(out);
-                // Samples of the merged run: its records at multiples of `every`.
-                let offset = c.start - spans[*g].start;
-                let first_sample = offset.div_ceil(every) * every - offset;
-                new_samples.extend(out.iter().skip(first_sample).step_by(every).copied());
-                n
-            } else if let Some(writer) = writer {
-                let at = (first + c.start) * item;
-                self.emit_written(c.len(), |block| merger.fill(block), writer, at)?
-            } else {
-                let mut block = vec![R::zeroed(); EMIT_BLOCK.min(c.len())];
-                let mut done = 0;
-                loop {
-                    let k = merger.fill(&mut block);
-                    if k == 0 {
-                        break;
+        let work =
+            |i: usize, bytes: &mut [u8], writer: Option<&OutputWriter<'_>>| -> Result<Vec<R>> {
+                let (g, c) = &chunks[i];
+                let parts: Vec<&[R]> = groups[*g]
+                    .iter()
+                    .zip(cuts[i].iter().zip(&ends[i]))
+                    .map(|(r, (&a, &b))| &records[r.start + a..r.start + b])
+                    .collect();
+                let mut merger = Merger::new(parts, self.canon);
+                let mut new_samples = Vec::new();
+                let produced = if to_scratch {
+                    let out = as_records_mut::<R>(bytes)?;
+                    let n = merger.fill(out);
+                    // Samples of the merged run: its records at multiples of `every`.
+                    let offset = c.start - spans[*g].start;
+                    let first_sample = offset.div_ceil(every) * every - offset;
+                    new_samples.extend(out.iter().skip(first_sample).step_by(every).copied());
+                    n
+                } else if let Some(writer) = writer {
+                    let at = (first + c.start) * item;
+                    self.emit_written(c.len(), |block| merger.fill(block), writer, at)?
+                } else {
+                    let mut block = vec![R::zeroed(); EMIT_BLOCK.min(c.len())];
+                    let mut done = 0;
+                    loop {
+                        let k = merger.fill(&mut block);
+                        if k == 0 {
+                            break;
+                        }
+                        self.sink
+                            .emit(&block[..k], &mut bytes[done * item..(done + k) * item])?;
+                        done += k;
                     }
-                    self.sink
-                        .emit(&block[..k], &mut bytes[done * item..(done + k) * item])?;
-                    done += k;
+                    done
+                };
+                if produced != c.len() {
+                    return Err(err!(
+                        InvalidArgument,
+                        "internal error: merge chunk produced {produced} of {} records",
+                        c.len()
+                    ));
                 }
-                done
+                Ok(new_samples)
             };
-            if produced != c.len() {
-                return Err(err!(
-                    InvalidArgument,
-                    "internal error: merge chunk produced {produced} of {} records",
-                    c.len()
-                ));
-            }
-            Ok(new_samples)
-        };
         let per_chunk = match dest {
             Dest::Scratch(file) => self.ctx.run(
                 phase,
@@ -1032,22 +1032,17 @@ impl<R: Record> Job<'_, R> {
                     (first + c.start) * item..(first + c.end) * item
                 };
                 let lag = 2 * self.ctx.threads();
-                let merged = self.ctx.run(
-                    phase,
-                    Pattern::Prefetched,
-                    &inputs,
-                    None,
-                    &plan,
-                    |i, _| {
-                        let r = work(i, &mut [], Some(&writer))?;
-                        chunk_done(i);
-                        writer.start_writeback(range_of(i));
-                        if let Some(old) = i.checked_sub(lag) {
-                            writer.release(range_of(old));
-                        }
-                        Ok(r)
-                    },
-                )?;
+                let merged =
+                    self.ctx
+                        .run(phase, Pattern::Prefetched, &inputs, None, &plan, |i, _| {
+                            let r = work(i, &mut [], Some(&writer))?;
+                            chunk_done(i);
+                            writer.start_writeback(range_of(i));
+                            if let Some(old) = i.checked_sub(lag) {
+                                writer.release(range_of(old));
+                            }
+                            Ok(r)
+                        })?;
                 for i in chunks.len().saturating_sub(lag)..chunks.len() {
                     writer.release(range_of(i));
                 }
