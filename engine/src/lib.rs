@@ -27,7 +27,8 @@ pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use half::f16;
 pub use layout::{strides_for, Layout, Order};
 pub use output::{
-    check_destination, Output, OutputCache, OutputFile, OutputHints, OutputOptions, ScratchFile,
+    check_destination, Output, OutputCache, OutputFile, OutputHints, OutputOptions, OutputWriter,
+    ScratchFile,
 };
 pub use sched::{CancelToken, ChunkIo, Context, ContextBuilder, Pattern, Progress, ReadRange};
 pub use sys::{cached_pages, fadvise, large_buffer, page_size, prefetch_read, Advice, FileAdvice};

@@ -281,6 +281,19 @@ impl OutputFile {
         }
     }
 
+    /// A handle that writes data with `pwrite` (shared by worker threads) instead of through
+    /// the mapping: for data already in a buffer, it skips the page faults and the zero-fill
+    /// of every fresh page-cache page a mapping writes to.
+    pub fn writer(&self) -> OutputWriter<'_> {
+        OutputWriter {
+            file: &self.file,
+            dest: &self.dest,
+            data_offset: self.data_offset,
+            data_len: self.len - self.data_offset,
+            drop_written: self.drop_written,
+        }
+    }
+
     /// Syncs the data to disk and gives the file its final name. Until this returns Ok the
     /// destination is untouched.
     pub fn commit(mut self) -> Result<()> {
@@ -436,6 +449,18 @@ impl ScratchFile {
         sys::finish_writeback(&self.file, range.start as u64..range.end as u64);
     }
 
+    /// Frees the disk blocks of the whole pages inside `range`, data that has been consumed
+    /// (read for the last time): a long merge gives its disk space back as it goes. The bytes
+    /// read as zeros afterwards.
+    pub fn free_consumed(&self, range: Range<usize>) {
+        let page = sys::page_size();
+        let start = range.start.div_ceil(page) * page;
+        let end = range.end / page * page;
+        if end > start {
+            sys::punch_hole(&self.file, start as u64..end as u64);
+        }
+    }
+
     /// The file as a chunked input for the scheduler (reading back what was written).
     pub fn input(&self) -> Input<'_> {
         Input::from_mapping(&self.map, 0, &self.dir)
@@ -454,6 +479,61 @@ impl ScratchFile {
             data_offset: 0,
             file: &self.file,
             drop_written: false,
+        }
+    }
+}
+
+/// Writes an output's data with `pwrite`, and writes it back, from any thread. Byte ranges are
+/// relative to the data start. See [`OutputFile::writer`].
+#[derive(Clone, Copy)]
+pub struct OutputWriter<'a> {
+    file: &'a File,
+    dest: &'a Path,
+    data_offset: usize,
+    data_len: usize,
+    drop_written: bool,
+}
+
+impl OutputWriter<'_> {
+    fn file_range(&self, r: &Range<usize>) -> Range<u64> {
+        (r.start + self.data_offset) as u64..(r.end + self.data_offset) as u64
+    }
+
+    /// Writes `bytes` at data offset `offset`. The range was allocated when the output was
+    /// created, so it cannot run out of space.
+    pub fn write_at(&self, offset: usize, bytes: &[u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        let end = offset
+            .checked_add(bytes.len())
+            .filter(|&e| e <= self.data_len);
+        if end.is_none() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "internal error: write of {} bytes at {offset} past the end of {} bytes of output",
+                    bytes.len(),
+                    self.data_len
+                ),
+            )
+            .with_path(self.dest));
+        }
+        self.file
+            .write_all_at(bytes, (offset + self.data_offset) as u64)
+            .map_err(|e| Error::io("cannot write the output", e).with_path(self.dest))
+    }
+
+    /// Starts writing a finished range back to disk without waiting.
+    pub fn start_writeback(&self, range: Range<usize>) {
+        sys::start_writeback(self.file, self.file_range(&range));
+    }
+
+    /// Waits until a range is on disk; then, where the output's [`OutputCache`] policy drops
+    /// written pages, drops its (clean) pages from the page cache.
+    pub fn release(&self, range: Range<usize>) {
+        let bytes = self.file_range(&range);
+        sys::finish_writeback(self.file, bytes.clone());
+        if self.drop_written {
+            sys::fadvise(self.file, bytes, sys::FileAdvice::DontNeed);
         }
     }
 }
@@ -633,5 +713,43 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         drop(s);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn writer_writes_data_with_pwrite_and_checks_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.npy");
+        let out = OutputFile::create_npy(&dest, &layout(10), &OutputOptions::default().sync(false))
+            .unwrap();
+        let w = out.writer();
+        w.write_at(0, &[1, 2, 3]).unwrap();
+        w.write_at(3, &[4; 7]).unwrap();
+        w.start_writeback(0..10);
+        w.release(0..10);
+        let e = w.write_at(8, &[0; 3]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(!dest.exists());
+        out.commit().unwrap();
+        let bytes = std::fs::read(&dest).unwrap();
+        assert_eq!(&bytes[128..], &[1, 2, 3, 4, 4, 4, 4, 4, 4, 4]);
+    }
+
+    #[test]
+    fn freeing_consumed_ranges_zeroes_whole_pages_only() {
+        let page = sys::page_size();
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = ScratchFile::create(dir.path(), 4 * page).unwrap();
+        s.data_mut().fill(5);
+        // From the middle of page 0 to the middle of page 3: pages 1 and 2 are freed.
+        s.free_consumed(page / 2..3 * page + page / 2);
+        let d = s.data();
+        assert!(d[..page].iter().all(|&b| b == 5));
+        assert!(
+            d[page..3 * page].iter().all(|&b| b == 0),
+            "freed pages read zeros"
+        );
+        assert!(d[3 * page..].iter().all(|&b| b == 5));
+        s.free_consumed(10..page - 1); // inside one page: nothing to free
+        assert_eq!(s.data()[10], 5);
     }
 }

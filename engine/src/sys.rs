@@ -484,6 +484,30 @@ pub fn allocate(file: &File, len: u64) -> io::Result<()> {
     }
 }
 
+/// Frees the blocks of a file range that will not be read again (`FALLOC_FL_PUNCH_HOLE`,
+/// size kept: a mapping of the range reads zeros, it does not fault). Best effort: file
+/// systems without hole punching keep the blocks until the file is deleted.
+pub fn punch_hole(file: &File, range: Range<u64>) {
+    if range.end <= range.start {
+        return;
+    }
+    let (Ok(off), Ok(len)) = (
+        libc::off_t::try_from(range.start),
+        libc::off_t::try_from(range.end - range.start),
+    ) else {
+        return;
+    };
+    // SAFETY: plain syscall on an open file descriptor we own; no memory is passed.
+    unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+            off,
+            len,
+        );
+    }
+}
+
 /// Starts writeback of a file range without waiting (`SYNC_FILE_RANGE_WRITE`).
 pub fn start_writeback(file: &File, range: Range<u64>) {
     sync_range(file, range, libc::SYNC_FILE_RANGE_WRITE);

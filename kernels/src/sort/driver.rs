@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use outcore_engine::plan::plan_chunks;
 use outcore_engine::{
-    err, ChunkIo, Context, Input, OutputFile, Pattern, ReadRange, Result, ScratchFile,
+    err, ChunkIo, Context, Input, OutputFile, OutputWriter, Pattern, ReadRange, Result, ScratchFile,
 };
 use outcore_engine::{large_buffer, page_size, Advice};
 use rayon::prelude::*;
@@ -45,6 +45,14 @@ thread_local! {
     static WORK: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+thread_local! {
+    /// A worker's buffer of output bytes on their way to `pwrite`, reused from task to task.
+    static OUT_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Bytes of output a worker collects before it writes them with one `pwrite`.
+const OUT_BUF_BYTES: usize = 1 << 20;
+
 /// Frees every pool thread's working space when dropped (at the end of a sort, also on
 /// errors): a library user's threads must not keep a sort's buffers.
 pub struct FreeWorkOnDrop<'c>(pub &'c Context);
@@ -54,6 +62,11 @@ impl Drop for FreeWorkOnDrop<'_> {
         self.0.install(|| {
             rayon::broadcast(|_| {
                 WORK.with(|w| {
+                    if let Ok(mut w) = w.try_borrow_mut() {
+                        *w = Vec::new();
+                    }
+                });
+                OUT_BUF.with(|w| {
                     if let Ok(mut w) = w.try_borrow_mut() {
                         *w = Vec::new();
                     }
@@ -178,6 +191,22 @@ enum Dest<'o> {
     },
 }
 
+/// Bytes of run data a merge consumes between two rounds of freeing their disk blocks.
+const FREE_EVERY: usize = 64 << 20;
+
+/// How far a merge has consumed its runs: chunks finish out of order, the runs are freed up
+/// to the first chunk not finished yet.
+struct Consumed {
+    done: Vec<bool>,
+    /// The first chunk not finished.
+    next: usize,
+    /// Per run, the byte offset its blocks are freed up to (page aligned), and consumed up to.
+    freed: Vec<usize>,
+    upto: Vec<usize>,
+    /// Bytes consumed since the last round of freeing.
+    pending: usize,
+}
+
 /// Runs after a merge pass (record ranges) and their in-memory samples.
 type MergedRuns<R> = (Vec<Range<usize>>, Vec<Vec<R>>);
 
@@ -208,13 +237,61 @@ impl<R: Record> Job<'_, R> {
         (self.ctx.chunk_bytes() / MIN_RUN_READ).clamp(2, MAX_FAN_IN)
     }
 
+    /// Writes `n` sorted records, produced block by block by `fill` (which returns how many it
+    /// put in the block, 0 at the end), as output bytes at data offset `at` with `pwrite`,
+    /// through this thread's output buffer. Returns the records written.
+    fn emit_written(
+        &self,
+        n: usize,
+        mut fill: impl FnMut(&mut [R]) -> usize,
+        writer: &OutputWriter<'_>,
+        at: usize,
+    ) -> Result<usize> {
+        let item = self.sink.item_bytes().max(1);
+        let cap = (OUT_BUF_BYTES / item).clamp(1, n.max(1));
+        let mut block = vec![R::zeroed(); EMIT_BLOCK.min(cap)];
+        let mut write = |buf: &mut Vec<u8>| -> Result<usize> {
+            buf.resize(buf.len().max(cap * item), 0);
+            let (mut done, mut filled) = (0, 0);
+            loop {
+                let room = (cap - filled).min(block.len());
+                let k = fill(&mut block[..room]);
+                if k > 0 {
+                    self.sink
+                        .emit(&block[..k], &mut buf[filled * item..(filled + k) * item])?;
+                    filled += k;
+                }
+                if filled > 0 && (filled == cap || k == 0) {
+                    writer.write_at(at + done * item, &buf[..filled * item])?;
+                    done += filled;
+                    filled = 0;
+                }
+                if k == 0 {
+                    return Ok(done);
+                }
+            }
+        };
+        OUT_BUF.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => write(&mut buf),
+            Err(_) => write(&mut Vec::new()),
+        })
+    }
+
     /// Sorts records `seg` (output items `seg` too).
     pub fn sort_segment(&self, seg: Range<usize>, out: &mut OutputFile) -> Result<()> {
         let n = seg.len();
         if n == 0 {
             return Ok(());
         }
-        let need = 2 * n * Self::REC;
+        // The records, plus a scatter buffer of as many unless they are scattered into the
+        // output itself (value sorts, see `sort_in_memory`); and each thread's bucket scratch.
+        let parallel = self.ctx.threads() > 1 && n >= PARALLEL_MIN;
+        let copies = if parallel && self.sink.in_place() && self.sink.item_bytes() == Self::REC {
+            1
+        } else {
+            2
+        };
+        let need = copies * n * Self::REC + self.ctx.threads() * 2 * BUCKET_BYTES;
         if need <= self.ctx.budget().limit() / 4 * 3 {
             if let Ok(reservation) = self.ctx.budget().reserve(need, "in-memory sort buffers") {
                 let r = self.sort_in_memory(seg, out);
@@ -281,6 +358,7 @@ impl<R: Record> Job<'_, R> {
             st.runs += 1;
         }
         if threads == 1 || n < PARALLEL_MIN {
+            // Keep in step with `sort_segment`'s reservation.
             return self.sort_in_memory_serial(seg, out);
         }
         let rec = Self::REC;
@@ -341,29 +419,55 @@ impl<R: Record> Job<'_, R> {
             .iter()
             .map(|g| Mutex::new(Some(bucket_slices.by_ref().take(g.len()).collect())))
             .collect();
+        // Each sorted bucket goes out with `pwrite` through a small buffer: writing through
+        // the output's mapping would make the kernel zero-fill every fresh page first.
         let plan = Self::group_plan(seg.start, &groups, &sizes, rec + item, item);
+        let ranges: Vec<Range<usize>> = plan.iter().filter_map(|c| c.write.clone()).collect();
+        let plan: Vec<ChunkIo> = plan
+            .into_iter()
+            .map(|c| ChunkIo { write: None, ..c })
+            .collect();
+        let writer = out.writer();
+        let lag = 2 * threads;
         self.ctx.run(
             "sort: buckets",
             Pattern::Sequential,
             &[],
-            Some(out.output()),
+            None,
             &plan,
-            |g, bytes| {
+            |g, _| {
                 let buckets = group_slices[g]
                     .lock()
                     .expect("group lock")
                     .take()
                     .expect("each group once");
-                let mut at = 0;
+                let mut at = ranges[g].start;
                 for bucket in buckets {
                     self.sort_one_bucket(bucket)?;
-                    let end = at + bucket.len() * item;
-                    self.sink.emit(bucket, &mut bytes[at..end])?;
-                    at = end;
+                    let mut from = 0;
+                    let written = self.emit_written(
+                        bucket.len(),
+                        |block| {
+                            let k = block.len().min(bucket.len() - from);
+                            block[..k].copy_from_slice(&bucket[from..from + k]);
+                            from += k;
+                            k
+                        },
+                        &writer,
+                        at,
+                    )?;
+                    at += written * item;
+                }
+                writer.start_writeback(ranges[g].clone());
+                if let Some(old) = g.checked_sub(lag) {
+                    writer.release(ranges[old].clone());
                 }
                 Ok(())
             },
         )?;
+        for r in &ranges[ranges.len().saturating_sub(lag)..] {
+            writer.release(r.clone());
+        }
         Ok(())
     }
 
@@ -674,12 +778,10 @@ impl<R: Record> Job<'_, R> {
         let mut pass = 1;
         while runs.len() > fan_in {
             let mut next = ScratchFile::create(self.tmp_dir, total)?;
-            let records = as_records::<R>(file.data(), self.tmp_dir)?;
             let phase = format!("sort: merge pass {pass}");
             (runs, samples) = self.merge(
                 &phase,
-                records,
-                file.input(),
+                &file,
                 &runs,
                 (every, &samples),
                 Dest::Scratch(&mut next),
@@ -691,11 +793,9 @@ impl<R: Record> Job<'_, R> {
             st.merge_passes += 1;
             st.spilled_bytes += total as u64;
         }
-        let records = as_records::<R>(file.data(), self.tmp_dir)?;
         self.merge(
             "sort: merge",
-            records,
-            file.input(),
+            &file,
             &runs,
             (every, &samples),
             Dest::Final {
@@ -725,13 +825,14 @@ impl<R: Record> Job<'_, R> {
     fn merge(
         &self,
         phase: &str,
-        records: &[R],
-        input: Input<'_>,
+        runs_file: &ScratchFile,
         runs: &[Range<usize>],
         samples: (usize, &[Vec<R>]),
         dest: Dest<'_>,
     ) -> Result<MergedRuns<R>> {
         let rec = Self::REC;
+        let records = as_records::<R>(runs_file.data(), self.tmp_dir)?;
+        let input = runs_file.input();
         let to_scratch = matches!(dest, Dest::Scratch(_));
         // The final merge takes every run at once (earlier passes left at most `fan_in`).
         let fan_in = if to_scratch {
@@ -824,50 +925,87 @@ impl<R: Record> Job<'_, R> {
             })
             .collect();
         let inputs = [input];
+        // The runs' disk space is given back as the merge consumes them (a sort of data
+        // larger than the disk's spare room must not hold input + runs + output at once).
+        let freer = Mutex::new(Consumed {
+            done: vec![false; chunks.len()],
+            next: 0,
+            freed: runs.iter().map(|r| r.start * rec).collect(),
+            upto: runs.iter().map(|r| r.start * rec).collect(),
+            pending: 0,
+        });
+        let chunk_done = |i: usize| {
+            let mut st = freer.lock().expect("freer lock");
+            st.done[i] = true;
+            while st.next < chunks.len() && st.done[st.next] {
+                let c = st.next;
+                let g = chunks[c].0;
+                for (j, (r, &end)) in groups[g].iter().zip(&ends[c]).enumerate() {
+                    st.upto[g * fan_in + j] = (r.start + end) * rec;
+                }
+                st.pending += chunks[c].1.len() * rec;
+                st.next += 1;
+            }
+            if st.pending >= FREE_EVERY || st.next == chunks.len() {
+                st.pending = 0;
+                let page = page_size();
+                for r in 0..runs.len() {
+                    let (from, to) = (st.freed[r], st.upto[r]);
+                    if to > from {
+                        runs_file.free_consumed(from..to);
+                        st.freed[r] = (to / page * page).max(from);
+                    }
+                }
+            }
+        };
         // `Prefetched`: the scheduler hints WILLNEED on exactly the run ranges of the chunks
         // ahead; beyond those, readahead on the mapped runs only hurts: a merge reads `fan_in`
         // streams, whose readahead windows together would outgrow a small budget and evict
         // each other.
-        let work = |i: usize, bytes: &mut [u8]| -> Result<Vec<R>> {
-            let (g, c) = &chunks[i];
-            let parts: Vec<&[R]> = groups[*g]
-                .iter()
-                .zip(cuts[i].iter().zip(&ends[i]))
-                .map(|(r, (&a, &b))| &records[r.start + a..r.start + b])
-                .collect();
-            let mut merger = Merger::new(parts, self.canon);
-            let mut new_samples = Vec::new();
-            let produced = if to_scratch {
-                let out = as_records_mut::<R>(bytes)?;
-                let n = merger.fill(out);
-                // Samples of the merged run: its records at multiples of `every`.
-                let offset = c.start - spans[*g].start;
-                let first_sample = offset.div_ceil(every) * every - offset;
-                new_samples.extend(out.iter().skip(first_sample).step_by(every).copied());
-                n
-            } else {
-                let mut block = vec![R::zeroed(); EMIT_BLOCK.min(c.len())];
-                let mut done = 0;
-                loop {
-                    let k = merger.fill(&mut block);
-                    if k == 0 {
-                        break;
+        let work =
+            |i: usize, bytes: &mut [u8], writer: Option<&OutputWriter<'_>>| -> Result<Vec<R>> {
+                let (g, c) = &chunks[i];
+                let parts: Vec<&[R]> = groups[*g]
+                    .iter()
+                    .zip(cuts[i].iter().zip(&ends[i]))
+                    .map(|(r, (&a, &b))| &records[r.start + a..r.start + b])
+                    .collect();
+                let mut merger = Merger::new(parts, self.canon);
+                let mut new_samples = Vec::new();
+                let produced = if to_scratch {
+                    let out = as_records_mut::<R>(bytes)?;
+                    let n = merger.fill(out);
+                    // Samples of the merged run: its records at multiples of `every`.
+                    let offset = c.start - spans[*g].start;
+                    let first_sample = offset.div_ceil(every) * every - offset;
+                    new_samples.extend(out.iter().skip(first_sample).step_by(every).copied());
+                    n
+                } else if let Some(writer) = writer {
+                    let at = (first + c.start) * item;
+                    self.emit_written(c.len(), |block| merger.fill(block), writer, at)?
+                } else {
+                    let mut block = vec![R::zeroed(); EMIT_BLOCK.min(c.len())];
+                    let mut done = 0;
+                    loop {
+                        let k = merger.fill(&mut block);
+                        if k == 0 {
+                            break;
+                        }
+                        self.sink
+                            .emit(&block[..k], &mut bytes[done * item..(done + k) * item])?;
+                        done += k;
                     }
-                    self.sink
-                        .emit(&block[..k], &mut bytes[done * item..(done + k) * item])?;
-                    done += k;
+                    done
+                };
+                if produced != c.len() {
+                    return Err(err!(
+                        InvalidArgument,
+                        "internal error: merge chunk produced {produced} of {} records",
+                        c.len()
+                    ));
                 }
-                done
+                Ok(new_samples)
             };
-            if produced != c.len() {
-                return Err(err!(
-                    InvalidArgument,
-                    "internal error: merge chunk produced {produced} of {} records",
-                    c.len()
-                ));
-            }
-            Ok(new_samples)
-        };
         let per_chunk = match dest {
             Dest::Scratch(file) => self.ctx.run(
                 phase,
@@ -875,16 +1013,41 @@ impl<R: Record> Job<'_, R> {
                 &inputs,
                 Some(file.output()),
                 &plan,
-                work,
+                |i, bytes| {
+                    let r = work(i, bytes, None)?;
+                    chunk_done(i);
+                    Ok(r)
+                },
             )?,
-            Dest::Final { out, .. } => self.ctx.run(
-                phase,
-                Pattern::Prefetched,
-                &inputs,
-                Some(out.output()),
-                &plan,
-                work,
-            )?,
+            // The output is written with `pwrite` from a small per-thread buffer, not through
+            // its mapping: every fresh page a mapping writes to is first zero-filled.
+            Dest::Final { out, .. } => {
+                let writer = out.writer();
+                let plan: Vec<ChunkIo> = plan
+                    .into_iter()
+                    .map(|c| ChunkIo { write: None, ..c })
+                    .collect();
+                let range_of = |i: usize| {
+                    let c = &chunks[i].1;
+                    (first + c.start) * item..(first + c.end) * item
+                };
+                let lag = 2 * self.ctx.threads();
+                let merged =
+                    self.ctx
+                        .run(phase, Pattern::Prefetched, &inputs, None, &plan, |i, _| {
+                            let r = work(i, &mut [], Some(&writer))?;
+                            chunk_done(i);
+                            writer.start_writeback(range_of(i));
+                            if let Some(old) = i.checked_sub(lag) {
+                                writer.release(range_of(old));
+                            }
+                            Ok(r)
+                        })?;
+                for i in chunks.len().saturating_sub(lag)..chunks.len() {
+                    writer.release(range_of(i));
+                }
+                merged
+            }
         };
         let mut merged_samples: Vec<Vec<R>> =
             vec![Vec::new(); if to_scratch { spans.len() } else { 0 }];
