@@ -3,11 +3,20 @@
 
     python3 benches/compare.py [--size 1G] [--dir DIR] [--repeat 3] [--outcore PATH]
                                [--jobs sum,stats,eval,sort,argsort,transpose,convert,
-                                       floors,sort-nosync,sort-ext,argsort-ext]
+                                       floors,sort-nosync,sort-ext,argsort-ext,
+                                       take,mask,concat]
                                [--json OUT.json] [--timeout 1200] [--oom-demo BUDGET]
 
 Every job runs on the same input files, made once with `outcore gen` (float64, uniform random):
 a 1-d array of --size bytes, and for `transpose` a square 2-d array of about --size bytes.
+`take` also reads an int64 index of the same length, a random permutation (the `outcore argsort`
+of the random 1-d input, as a user applies an argsort to another column; NumPy's permutation
+where argsort is missing); `mask` a bool array of the same length (`x < 0.5`, about half true);
+`concat` joins the 1-d input with itself. Their NumPy sides work in 64 MiB chunks into an
+`open_memmap` output (`np.take(memmap, idx[chunk])`, `a[chunk][m[chunk]]` at prefix offsets
+after a counting pass, `np.concatenate(..., out=)`), and end with flush and fsync, as outcore's
+durable outputs do. With both `take` and `sort` in --jobs the take/sort time ratio is printed
+(target: at most 2).
 For each job the three sides run alternately (the order is reversed on every repeat) --repeat
 times and the medians are reported, with GB/s (input data bytes / 1e9 / s) and the ratios
 numpy_time / outcore_time and dask_time / outcore_time (> 1: outcore is faster).
@@ -62,7 +71,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 ALL_JOBS = ["sum", "stats", "eval", "sort", "argsort", "transpose", "convert",
-            "floors", "sort-nosync", "sort-ext", "argsort-ext"]
+            "floors", "sort-nosync", "sort-ext", "argsort-ext", "take", "mask", "concat"]
 # The sort targets of issue #25 need these jobs in one run (ratios of one run's medians).
 SORT_TARGET_JOBS = ["floors", "sort-nosync", "sort", "sort-ext", "argsort-ext"]
 # The machine's floors, measured like a job (alternating, --repeat times): a durable write of
@@ -258,10 +267,19 @@ def _np_chunks(n, itemsize):
         yield slice(i, min(n, i + step))
 
 
+def _fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def worker_main(spec):
     import numpy as np
     from numpy.lib.format import open_memmap
     job, engine, f, out = spec["job"], spec["engine"], spec["input"], spec.get("output")
+    aux = spec.get("aux")
     if engine == "dask":
         import dask
         import dask.array as da
@@ -344,6 +362,51 @@ def worker_main(spec):
         da.store(da.from_array(a, chunks=DASK_CHUNKS).astype(np.float32), o)
         o.flush()
 
+    def numpy_take():
+        a = np.load(f, mmap_mode="r")
+        idx = np.load(aux, mmap_mode="r")
+        o = open_memmap(out, mode="w+", dtype=a.dtype, shape=idx.shape)
+        for s in _np_chunks(idx.shape[0], a.itemsize):
+            o[s] = np.take(a, idx[s])
+        o.flush()
+        _fsync(out)
+
+    def numpy_mask():
+        a = np.load(f, mmap_mode="r")
+        m = np.load(aux, mmap_mode="r")
+        counts = [int(np.count_nonzero(m[s])) for s in _np_chunks(m.shape[0], a.itemsize)]
+        o = open_memmap(out, mode="w+", dtype=a.dtype, shape=(sum(counts),))
+        at = 0
+        for s, c in zip(_np_chunks(m.shape[0], a.itemsize), counts):
+            o[at:at + c] = a[s][m[s]]
+            at += c
+        o.flush()
+        _fsync(out)
+
+    def dask_mask():
+        a, m = np.load(f, mmap_mode="r"), np.load(aux, mmap_mode="r")
+        x = da.from_array(a, chunks=DASK_CHUNKS)[da.from_array(m, chunks=DASK_CHUNKS)]
+        x.compute_chunk_sizes()
+        o = open_memmap(out, mode="w+", dtype=a.dtype, shape=x.shape)
+        da.store(x, o)
+        o.flush()
+        _fsync(out)
+
+    def numpy_concat():
+        a = np.load(f, mmap_mode="r")
+        o = open_memmap(out, mode="w+", dtype=a.dtype, shape=(2 * a.shape[0],))
+        np.concatenate([a, a], out=o)
+        o.flush()
+        _fsync(out)
+
+    def dask_concat():
+        a = np.load(f, mmap_mode="r")
+        x = da.from_array(a, chunks=DASK_CHUNKS)
+        o = open_memmap(out, mode="w+", dtype=a.dtype, shape=(2 * a.shape[0],))
+        da.store(da.concatenate([x, x]), o)
+        o.flush()
+        _fsync(out)
+
     fn = locals().get(f"{engine}_{job.replace('-', '_')}")
     if fn is None:
         print(json.dumps({"error": f"no {engine} implementation of {job}"}))
@@ -359,7 +422,7 @@ def worker_main(spec):
 # Jobs
 
 
-def outcore_cmd(job, binary, f, out, extra):
+def outcore_cmd(job, binary, f, out, extra, aux=None):
     base = {
         "sum": ["reduce", "sum", f, "--json"],
         "stats": ["stats", f, "--json"],
@@ -372,20 +435,25 @@ def outcore_cmd(job, binary, f, out, extra):
         "argsort-ext": ["argsort", f, "-o", out, "--stable"],
         "transpose": ["transpose", f, "-o", out],
         "convert": ["convert", f, "-o", out, "--dtype", "float32"],
+        "take": ["take", f, aux, "-o", out],
+        "mask": ["mask", f, aux, "-o", out],
+        "concat": ["concat", f, f, "-o", out],
     }[job]
     return [str(binary)] + base + ["--quiet", "--force"] + list(extra)
 
 
 SUBCOMMAND = {"sum": "reduce", "stats": "stats", "eval": "eval", "sort": "sort",
               "argsort": "argsort", "transpose": "transpose", "convert": "convert",
-              "sort-nosync": "sort", "sort-ext": "sort", "argsort-ext": "argsort"}
+              "sort-nosync": "sort", "sort-ext": "sort", "argsort-ext": "argsort",
+              "take": "take", "mask": "mask", "concat": "concat"}
 WRITES_FILE = {"eval", "sort", "argsort", "transpose", "convert", "sort-nosync", "sort-ext",
-               "argsort-ext"}
+               "argsort-ext", "take", "mask", "concat"}
 NO_DASK = {"sort": "dask: no sort", "argsort": "dask: no argsort",
            "sort-nosync": "dask: no sort", "sort-ext": "dask: no sort",
-           "argsort-ext": "dask: no argsort"}
+           "argsort-ext": "dask: no argsort",
+           "take": "dask: x[idx] by a random permutation shuffles every chunk (not run)"}
 # What NumPy's side of a job writes: synced (like outcore's default) or not (like --no-sync).
-NUMPY_SYNCS = {"sort", "argsort", "sort-ext", "argsort-ext"}
+NUMPY_SYNCS = {"sort", "argsort", "sort-ext", "argsort-ext", "take", "mask", "concat"}
 
 
 def job_extra(job, size):
@@ -458,11 +526,11 @@ class Side:
                 if self.status == "ok" and self.process_times else None}
 
 
-def run_outcore(side, job, binary, f, out, extra, timeout):
+def run_outcore(side, job, binary, f, out, extra, timeout, aux=None):
     if out:
         remove(out)
     sync()
-    cmd = outcore_cmd(job, binary, f, out, extra)
+    cmd = outcore_cmd(job, binary, f, out, extra, aux)
     rc, so, se, secs, timed_out = run_process(cmd, timeout)
     if timed_out:
         return side.fail(f"timed out after {timeout:g} s")
@@ -479,11 +547,12 @@ def run_outcore(side, job, binary, f, out, extra, timeout):
     side.output = out
 
 
-def run_python(side, job, f, out, timeout, preexec_fn=None):
+def run_python(side, job, f, out, timeout, preexec_fn=None, aux=None):
     if out:
         remove(out)
     sync()
-    spec = {"job": job, "engine": side.engine, "input": str(f), "output": out and str(out)}
+    spec = {"job": job, "engine": side.engine, "input": str(f), "output": out and str(out),
+            "aux": aux and str(aux)}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", json.dumps(spec)]
     rc, so, se, secs, timed_out = run_process(cmd, timeout, preexec_fn=preexec_fn)
     if timed_out:
@@ -588,6 +657,34 @@ def gen_input(binary, path, shape, timeout, have_gen):
     o.flush()
     del o, flat
     return "NumPy (outcore gen not available in this build)"
+
+
+def aux_input(binary, job, f1, tmp, timeout):
+    """The second input of `take` (an int64 random permutation of f1's length) or `mask` (bool,
+    `x < 0.5`), made with outcore where it can, else with NumPy; returns (path, how)."""
+    import numpy as np
+    from numpy.lib.format import open_memmap
+    path = tmp / f"{job}-aux.npy"
+    if job == "take":
+        cmd = [str(binary), "argsort", str(f1), "-o", str(path), "--quiet", "--force"]
+    else:
+        cmd = [str(binary), "eval", "x < 0.5", "-o", str(path), f"x={f1}", "--quiet", "--force"]
+    if subcommand_available(binary, cmd[1]):
+        rc, so, se, secs, timed_out = run_process(cmd, timeout)
+        if rc == 0 and not timed_out:
+            return path, f"outcore {cmd[1]} ({secs:.2f} s)"
+        warn(f"outcore {cmd[1]} failed ({describe_exit(rc)}: {first_line(se)}); using NumPy")
+    a = np.load(f1, mmap_mode="r")
+    if job == "take":
+        o = open_memmap(str(path), mode="w+", dtype=np.int64, shape=a.shape)
+        o[:] = np.random.default_rng(2).permutation(a.shape[0])
+    else:
+        o = open_memmap(str(path), mode="w+", dtype=np.bool_, shape=a.shape)
+        for s in _np_chunks(a.shape[0], 8):
+            o[s] = a[s] < 0.5
+    o.flush()
+    del o
+    return path, "NumPy"
 
 
 def cached_pages(path):
@@ -1114,6 +1211,14 @@ def main(argv):
             warm(inputs[k][0], always=True)
         log("")
 
+        aux = {}
+        for job in ("take", "mask"):
+            if job in args.jobs and subcommand_available(binary, SUBCOMMAND[job]):
+                aux[job], how = aux_input(binary, job, inputs[1][0], tmp, args.timeout)
+                log(f"{job} input: {aux[job].name}, made by {how}")
+                sync()
+                warm(aux[job], always=True)
+
         rows = []
         floors = {}
         for job in args.jobs:
@@ -1151,11 +1256,14 @@ def main(argv):
                         continue
                     # Untimed: this VM pages out file pages left idle for about a minute.
                     warm(f)
+                    if job in aux:
+                        warm(aux[job])
+                    a2 = str(aux[job]) if job in aux else None
                     if e == "outcore":
                         run_outcore(s, job, binary, str(f), outs[e],
-                                    args.outcore_arg + job_extra(job, nbytes), args.timeout)
+                                    args.outcore_arg + job_extra(job, nbytes), args.timeout, a2)
                     else:
-                        run_python(s, job, str(f), outs[e], args.timeout)
+                        run_python(s, job, str(f), outs[e], args.timeout, aux=a2)
                     if s.status == "ok":
                         log(f"  run {r + 1}/{args.repeat} {e:8s} {s.times[-1]:8.3f} s")
                     else:
@@ -1193,7 +1301,8 @@ def main(argv):
                 "job": job, "input": {"shape": list(shape), "dtype": "<f8", "bytes": nbytes},
                 "outcore_cmd": " ".join(outcore_cmd(job, "outcore", "F" if job != "transpose"
                                                     else "M", "OUT",
-                                                    args.outcore_arg + job_extra(job, nbytes))),
+                                                    args.outcore_arg + job_extra(job, nbytes),
+                                                    "AUX")),
                 "numpy_fsyncs": job in NUMPY_SYNCS,
                 **{e: sides[e].to_json(nbytes) for e in ENGINES},
                 "ratio_numpy_over_outcore": ratio["numpy"],
@@ -1219,6 +1328,12 @@ def main(argv):
             for e in ENGINES:
                 if sides[e].status == "failed":
                     log(f"  {job} {e}: {sides[e].message}")
+        medians = {job: sides["outcore"].median for job, _, sides, _, _ in rows}
+        if medians.get("take") and medians.get("sort"):
+            r = medians["take"] / medians["sort"]
+            log(f"take of a random permutation / sort of the same data: {r:.2f} "
+                "(target: at most 2)")
+            results["take_over_sort"] = r
 
         targets = sort_targets(floors, {job: sides for job, _, sides, _, _ in rows})
         if targets:

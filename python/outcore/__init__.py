@@ -61,6 +61,10 @@ __all__ = [
     "reshape",
     "slice",
     "convert",
+    # Gather, select and join.
+    "take",
+    "mask",
+    "concat",
 ]
 
 __version__ = "0.1.0"
@@ -716,4 +720,118 @@ def convert(
             byteorder,
             jo,
         )
+    return _opened(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Gather, select and join
+
+
+def _operand(x: Any) -> Any:
+    """An input as ``_source`` takes it: array-likes such as lists become arrays."""
+    if isinstance(x, (str, bytes, os.PathLike, np.ndarray)):
+        return x
+    return np.asarray(x)
+
+
+def take(
+    a: ArrayInput,
+    indices: Any,
+    out: PathLike,
+    *,
+    axis: Optional[int] = None,
+    threads: Optional[int] = None,
+    mem: Any = None,
+    chunk: Any = None,
+    tmp_dir: Any = None,
+    force: bool = False,
+    sync: bool = True,
+    progress: Any = None,
+) -> np.memmap:
+    """Writes ``np.take(a, indices, axis=axis)`` as a C-order ``.npy`` file (``outcore take``).
+
+    ``indices``: integers of any dtype, shape and size (larger than memory too), as a path, a
+    memmap or an array; negative entries count from the end. Without ``axis`` the flattened
+    ``a`` is taken from. An entry out of range is a ``ValueError`` naming its position, raised
+    before anything is written. A random order costs no page fault per element: the source
+    is read in budget-sized windows.
+
+    >>> import os, tempfile, numpy as np, outcore
+    >>> d = tempfile.mkdtemp()
+    >>> a = np.array([[10, 11, 12], [20, 21, 22]])
+    >>> outcore.take(a, [2, -1, 0], os.path.join(d, "t.npy")).tolist()
+    [12, 22, 10]
+    >>> outcore.take(a, np.array([[1, 1]]), os.path.join(d, "u.npy"), axis=1).tolist()
+    [[[11, 11]], [[21, 21]]]
+    """
+    k = None if axis is None else operator.index(axis)
+    with _options(threads, mem, chunk, tmp_dir, force, sync, progress) as jo, _sources(
+        _operand(a), _operand(indices)
+    ) as (src, idx):
+        _core.take(src, idx, os.fspath(out), k, jo)
+    return _opened(out)
+
+
+def mask(
+    a: ArrayInput,
+    m: Any,
+    out: PathLike,
+    *,
+    threads: Optional[int] = None,
+    mem: Any = None,
+    chunk: Any = None,
+    tmp_dir: Any = None,
+    force: bool = False,
+    sync: bool = True,
+    progress: Any = None,
+) -> np.memmap:
+    """Writes ``a[m]`` for a boolean ``m`` as a C-order ``.npy`` file (``outcore mask``).
+
+    ``m.shape`` must be a leading part of ``a.shape``; the result has shape
+    ``(m.sum(),) + a.shape[m.ndim:]``, its rows in order.
+
+    >>> import os, tempfile, numpy as np, outcore
+    >>> a = np.arange(6).reshape(3, 2)
+    >>> outcore.mask(a, [True, False, True], os.path.join(tempfile.mkdtemp(), "m.npy")).tolist()
+    [[0, 1], [4, 5]]
+    """
+    with _options(threads, mem, chunk, tmp_dir, force, sync, progress) as jo, _sources(
+        _operand(a), _operand(m)
+    ) as (src, sel):
+        _core.mask(src, sel, os.fspath(out), jo)
+    return _opened(out)
+
+
+def concat(
+    arrays: Sequence[Any],
+    out: PathLike,
+    *,
+    axis: int = 0,
+    stack: bool = False,
+    threads: Optional[int] = None,
+    mem: Any = None,
+    chunk: Any = None,
+    tmp_dir: Any = None,
+    force: bool = False,
+    sync: bool = True,
+    progress: Any = None,
+) -> np.memmap:
+    """Writes ``np.concatenate(arrays, axis)`` (``np.stack`` with ``stack``) as ``.npy``.
+
+    The output is C order in NumPy's common dtype of the inputs (numbers promote, strings
+    widen, numbers joined with strings are written as their ``str``); inputs may differ in
+    memory order and byte order (``outcore concat``).
+
+    >>> import os, tempfile, numpy as np, outcore
+    >>> d = tempfile.mkdtemp()
+    >>> outcore.concat([np.array([1, 2]), np.array([3.5])], os.path.join(d, "c.npy")).tolist()
+    [1.0, 2.0, 3.5]
+    >>> outcore.concat([np.arange(3), np.arange(3)], os.path.join(d, "s.npy"), axis=1, stack=True).tolist()
+    [[0, 0], [1, 1], [2, 2]]
+    """
+    if isinstance(arrays, (str, bytes, os.PathLike, np.ndarray)):
+        raise TypeError("concat() takes a sequence of arrays, e.g. [a, b]")
+    inputs = [_operand(x) for x in arrays]
+    with _options(threads, mem, chunk, tmp_dir, force, sync, progress) as jo, _sources(*inputs) as srcs:
+        _core.concat(srcs, os.fspath(out), operator.index(axis), bool(stack), jo)
     return _opened(out)

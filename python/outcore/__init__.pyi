@@ -170,3 +170,46 @@ def convert(
     sync: bool = ...,
     progress: Progress = ...,
 ) -> np.memmap: ...
+
+# Gather, select and join.
+def take(
+    a: ArrayInput,
+    indices: Any,
+    out: PathLike,
+    *,
+    axis: Optional[int] = ...,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> np.memmap: ...
+def mask(
+    a: ArrayInput,
+    m: Any,
+    out: PathLike,
+    *,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> np.memmap: ...
+def concat(
+    arrays: Sequence[Any],
+    out: PathLike,
+    *,
+    axis: int = ...,
+    stack: bool = ...,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> np.memmap: ...

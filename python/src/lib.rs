@@ -13,6 +13,7 @@ use outcore_engine::{
 };
 use outcore_kernels::copy::{self, parse_index, ConvertOptions};
 use outcore_kernels::expr::{eval_to_file, eval_to_memory};
+use outcore_kernels::gather;
 use outcore_kernels::gen::{generate, Fill};
 use outcore_kernels::reduce::{self as red, ReduceOp, Value};
 use outcore_kernels::sort::{self, SortOptions};
@@ -472,6 +473,65 @@ fn dtype_str(text: &str) -> PyResult<String> {
     Ok(parse_dtype(text)?.str_code())
 }
 
+// --- Gather, select and join: take, mask, concat ----------------------------------------------
+
+#[pyfunction]
+fn take(
+    py: Python<'_>,
+    src: &Bound<'_, PyAny>,
+    indices: &Bound<'_, PyAny>,
+    out: PathBuf,
+    axis: Option<isize>,
+    opts: JobOptions,
+) -> PyResult<()> {
+    let src = Source::extract(src)?;
+    let indices = Source::extract(indices)?;
+    let oo = output_options(&opts, &[&src, &indices]);
+    run_job(py, &opts, move |ctx| {
+        gather::take(ctx, &src.open()?, &indices.open()?, axis, &out, &oo).map(|_| ())
+    })
+}
+
+#[pyfunction]
+fn mask(
+    py: Python<'_>,
+    src: &Bound<'_, PyAny>,
+    m: &Bound<'_, PyAny>,
+    out: PathBuf,
+    opts: JobOptions,
+) -> PyResult<()> {
+    let src = Source::extract(src)?;
+    let m = Source::extract(m)?;
+    let oo = output_options(&opts, &[&src, &m]);
+    run_job(py, &opts, move |ctx| {
+        gather::mask(ctx, &src.open()?, &m.open()?, &out, &oo).map(|_| ())
+    })
+}
+
+#[pyfunction]
+fn concat(
+    py: Python<'_>,
+    srcs: Vec<Bound<'_, PyAny>>,
+    out: PathBuf,
+    axis: isize,
+    stack: bool,
+    opts: JobOptions,
+) -> PyResult<()> {
+    let srcs = srcs
+        .iter()
+        .map(Source::extract)
+        .collect::<PyResult<Vec<_>>>()?;
+    let oo = output_options(&opts, &srcs.iter().collect::<Vec<_>>());
+    run_job(py, &opts, move |ctx| {
+        let arrays = srcs
+            .into_iter()
+            .map(Source::open)
+            .collect::<outcore_engine::Result<Vec<_>>>()?;
+        let refs: Vec<&Array> = arrays.iter().collect();
+        gather::concat(ctx, &refs, axis, stack, &out, &oo).map(|_| ())
+    })
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(info, m)?)?;
@@ -489,5 +549,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert, m)?)?;
     m.add_function(wrap_pyfunction!(parse_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(dtype_str, m)?)?;
+    // Gather, select and join.
+    m.add_function(wrap_pyfunction!(take, m)?)?;
+    m.add_function(wrap_pyfunction!(mask, m)?)?;
+    m.add_function(wrap_pyfunction!(concat, m)?)?;
     Ok(())
 }

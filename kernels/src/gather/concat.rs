@@ -104,6 +104,10 @@ pub fn concat(
         for a in inputs {
             let (data, from) = if a.layout().is_c_contiguous() {
                 (Contiguous::Mapped(a), a.dtype().clone())
+            } else if numbers_as_text(a.dtype(), &dtype) {
+                // The copy engine does not write numbers as text: copied as they are, they
+                // are written as text on the way like C-ordered ones.
+                (c_contiguous(ctx, a, a.dtype(), &dir)?, a.dtype().clone())
             } else {
                 (c_contiguous(ctx, a, &dtype, &dir)?, dtype.clone())
             };
@@ -136,6 +140,11 @@ fn common_dtype(inputs: &[&Array]) -> Result<DType> {
         result_type(&dtypes[..=i]).at(inputs[i].path())?;
     }
     result_type(&dtypes)
+}
+
+/// Whether items of `from` are numbers to be written as text (NumPy's `str()` of each).
+fn numbers_as_text(from: &DType, to: &DType) -> bool {
+    from.scalar_kind().is_some() && super::text::is_text(to)
 }
 
 /// The output's rows: `segments[i]` items of input `i` after `starts[i]` items of the row.
@@ -203,6 +212,9 @@ impl Joined<'_> {
                     let to = &mut dst[(e - e0) * osz..(e - e0 + len) * osz];
                     if *from == self.dtype {
                         to.copy_from_slice(src);
+                    } else if numbers_as_text(from, &self.dtype) {
+                        super::text::numbers_to_text(from, &self.dtype, src, to)
+                            .at(self.sources[i].path())?;
                     } else {
                         crate::copy::cast_items(from, &self.dtype, src, to)
                             .at(self.sources[i].path())?;

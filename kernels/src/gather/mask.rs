@@ -113,25 +113,22 @@ pub fn mask(
                 });
                 pieces.push((c.clone(), None));
             } else {
-                for (j, _) in mask_in.bytes[c.clone()]
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &b)| b != 0)
-                {
-                    let j = c.start + j;
-                    for b in (0..row).step_by(ctx.chunk_bytes()) {
-                        let e = (b + ctx.chunk_bytes()).min(row);
-                        plan.push(ChunkIo {
-                            reads: vec![ReadRange {
-                                input: 1,
-                                range: j * row + b..j * row + e,
-                                release: true,
-                            }],
-                            write: Some(at * row + b..at * row + e),
-                            bytes: (e - b) as u64,
-                        });
-                        pieces.push((j..j + 1, Some(b..e)));
-                    }
+                // Rows longer than a chunk make chunks of one mask entry, so a chunk that
+                // counted one is that selected row (the mask is not read again here: only
+                // the scheduler's runs read mapped inputs, checking that they are still whole).
+                let j = c.start;
+                for b in (0..row).step_by(ctx.chunk_bytes()) {
+                    let e = (b + ctx.chunk_bytes()).min(row);
+                    plan.push(ChunkIo {
+                        reads: vec![ReadRange {
+                            input: 1,
+                            range: j * row + b..j * row + e,
+                            release: true,
+                        }],
+                        write: Some(at * row + b..at * row + e),
+                        bytes: (e - b) as u64,
+                    });
+                    pieces.push((j..j + 1, Some(b..e)));
                 }
             }
             at += n;

@@ -21,6 +21,7 @@
 mod concat;
 mod mask;
 mod take;
+mod text;
 
 use std::path::Path;
 
@@ -35,10 +36,11 @@ pub use mask::mask;
 pub use take::take;
 
 /// NumPy's `np.result_type` of the dtypes of arrays being joined, in native byte order (as
-/// NumPy gives it, even for identical big-endian inputs); bool, integer, float and complex kinds promote as NumPy
-/// does (native byte order); byte strings and unicode strings widen to the longest (unicode
-/// when any is unicode). Any other mix (a string with a number, two different structured
-/// dtypes) is refused.
+/// NumPy gives it, even for identical big-endian inputs): bool, integer, float and complex
+/// kinds promote as NumPy does; strings with strings or numbers give a string (unicode when
+/// any is unicode, else bytes) as wide as the widest of them, a number counting as the width
+/// NumPy gives any value of its dtype (`i8`: 21 characters, floats 32, complex 64). Any other
+/// mix (void or structured dtypes with anything but themselves) is refused.
 pub fn result_type(dtypes: &[&DType]) -> Result<DType> {
     let Some((first, rest)) = dtypes.split_first() else {
         return Err(err!(InvalidArgument, "no dtypes to promote"));
@@ -49,6 +51,23 @@ pub fn result_type(dtypes: &[&DType]) -> Result<DType> {
                 first.with_byte_order(ByteOrder::NATIVE)
             }
             _ => (*first).clone(),
+        });
+    }
+    // With a string among them, NumPy casts each dtype to the string class and takes the
+    // widest (so the numbers are not promoted among themselves first).
+    if dtypes.iter().any(|d| text::is_text(d))
+        && dtypes
+            .iter()
+            .all(|d| text::is_text(d) || d.scalar_kind().is_some())
+    {
+        let chars = dtypes.iter().map(|d| text_chars(d)).max().unwrap_or(0);
+        return Ok(if dtypes.iter().any(|d| matches!(d, DType::Unicode { .. })) {
+            DType::Unicode {
+                chars,
+                order: ByteOrder::NATIVE,
+            }
+        } else {
+            DType::Bytes(chars)
         });
     }
     let refuse = |a: &DType, b: &DType| {
@@ -67,13 +86,6 @@ pub fn result_type(dtypes: &[&DType]) -> Result<DType> {
             (DType::Scalar { kind: a, .. }, DType::Scalar { kind: b, .. }) => {
                 DType::native(promote_kind(*a, *b))
             }
-            (DType::Bytes(a), DType::Bytes(b)) => DType::Bytes((*a).max(*b)),
-            (DType::Bytes(_) | DType::Unicode { .. }, DType::Bytes(_) | DType::Unicode { .. }) => {
-                DType::Unicode {
-                    chars: text_chars(&acc).max(text_chars(d)),
-                    order: ByteOrder::NATIVE,
-                }
-            }
             (a, b) if a == b => a.clone(),
             (a, b) => return Err(refuse(a, b)),
         };
@@ -81,10 +93,12 @@ pub fn result_type(dtypes: &[&DType]) -> Result<DType> {
     Ok(acc)
 }
 
+/// Characters of a string dtype, or of a number written as text.
 fn text_chars(dt: &DType) -> usize {
     match dt {
         DType::Bytes(n) => *n,
         DType::Unicode { chars, .. } => *chars,
+        DType::Scalar { kind, .. } => text::text_width(*kind),
         _ => 0,
     }
 }
@@ -211,8 +225,37 @@ mod tests {
                 order: ByteOrder::NATIVE
             }
         );
-        assert!(result_type(&[&DType::Bytes(3), &native(I32)]).is_err());
+        // Strings with numbers (NumPy 2): each as its string width, the widest wins, in any
+        // order (`np.result_type('u8', 'i8', 'S1')` is S21, not the S32 of float64).
+        assert_eq!(
+            result_type(&[&DType::Bytes(3), &native(I32)]).unwrap(),
+            DType::Bytes(11)
+        );
+        assert_eq!(
+            result_type(&[&native(U64), &native(I64), &DType::Bytes(1)]).unwrap(),
+            DType::Bytes(21)
+        );
+        assert_eq!(
+            result_type(&[&DType::Bytes(40), &native(C64), &native(Bool)]).unwrap(),
+            DType::Bytes(64)
+        );
+        assert_eq!(
+            result_type(&[
+                &native(Bool),
+                &DType::Unicode {
+                    chars: 1,
+                    order: ByteOrder::Big
+                }
+            ])
+            .unwrap(),
+            DType::Unicode {
+                chars: 5,
+                order: ByteOrder::NATIVE
+            }
+        );
         assert!(result_type(&[&DType::Void(3), &DType::Void(4)]).is_err());
+        assert!(result_type(&[&DType::Void(3), &DType::Bytes(3)]).is_err());
+        assert!(result_type(&[&DType::Void(8), &native(F64)]).is_err());
     }
 
     #[test]

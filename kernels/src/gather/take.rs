@@ -6,8 +6,8 @@ use std::ops::Range;
 use std::path::Path;
 
 use outcore_engine::{
-    err, Array, ByteOrder, ChunkIo, Context, Input, Layout, Order, Output, OutputFile,
-    OutputOptions, Pattern, ReadRange, Result, ResultExt, ScalarKind, ScratchFile,
+    err, prefetch_read, Array, ByteOrder, ChunkIo, Context, Input, Layout, Order, Output,
+    OutputFile, OutputOptions, Pattern, ReadRange, Result, ResultExt, ScalarKind, ScratchFile,
 };
 
 use super::{c_contiguous, normalize_axis, with_inputs};
@@ -18,6 +18,10 @@ const LONG_ROW: usize = 64 << 10;
 
 /// Index entries decoded per step (a small reused buffer).
 const DECODE_BLOCK: usize = 4096;
+
+/// How many rows ahead a random gather prefetches its source: enough misses in flight to
+/// cover the memory latency, few enough that the lines are still cached when copied.
+const PREFETCH_AHEAD: usize = 16;
 
 /// `np.take(input, index, axis)` into `dest` (C order, the input's dtype) and returns it opened
 /// read-only. `axis = None` takes from the flattened input (C order); with an axis the output
@@ -177,17 +181,30 @@ impl Gather<'_> {
     /// Calls `f(k, r)` for the `k`-th output row of `range` and its source row `r`, in order.
     /// The index has been checked.
     fn for_each_source(&self, range: Range<usize>, mut f: impl FnMut(usize, usize)) {
+        self.for_each_block(range, |k0, rows| {
+            for (i, &r) in rows.iter().enumerate() {
+                f(k0 + i, r);
+            }
+        });
+    }
+
+    /// Calls `f(k0, rows)` for blocks of output rows `range`: `rows[i]` is the source row of
+    /// its `k0 + i`-th output row. The index has been checked.
+    fn for_each_block(&self, range: Range<usize>, mut f: impl FnMut(usize, &[usize])) {
         let (m, n) = (self.idx.m, self.idx.n);
         let mut values = Vec::with_capacity(DECODE_BLOCK.min(range.len()));
+        let mut rows = Vec::with_capacity(DECODE_BLOCK.min(range.len()));
         let mut q = range.start;
         while q < range.end {
             let (o, j) = (q / m, q % m);
             let j_end = (j + (range.end - q)).min(m).min(j + DECODE_BLOCK);
             self.idx.decode(j..j_end, &mut values);
-            for (i, &v) in values.iter().enumerate() {
+            rows.clear();
+            rows.extend(values.iter().map(|&v| {
                 let r = if v < 0 { v + n as i64 } else { v } as usize;
-                f(q + i - range.start, o * n + r);
-            }
+                o * n + r
+            }));
+            f(q - range.start, &rows);
             q += j_end - j;
         }
     }
@@ -223,11 +240,13 @@ impl Gather<'_> {
     }
 }
 
-/// Picks the gather: in place when the source fits a quarter of the budget, row by row when
-/// rows are long, bucketed otherwise.
+/// Picks the gather: in place when the source fits three quarters of the budget (as a sort
+/// keeps its records in memory up to there), row by row when rows are long, bucketed
+/// otherwise.
 fn gather(ctx: &Context, g: &Gather<'_>, out: Output<'_>, dir: &Path) -> Result<()> {
-    let window = ctx.budget().limit() / 4;
-    if g.src.bytes.len() <= window {
+    let budget = ctx.budget().limit();
+    let window = budget / 4;
+    if g.src.bytes.len() <= budget / 4 * 3 {
         resident(ctx, g, out)
     } else if g.row >= LONG_ROW.min(window / 2) {
         long_rows(ctx, g, out)
@@ -236,8 +255,39 @@ fn gather(ctx: &Context, g: &Gather<'_>, out: Output<'_>, dir: &Path) -> Result<
     }
 }
 
-fn copy_row(src: &[u8], r: usize, dst: &mut [u8], k: usize, row: usize) {
+/// Copies row `r` of `src` to row `k` of `dst`, rows of `W` bytes (a constant, so that the
+/// copy is a few moves rather than a call), or of `row` bytes when `W` is 0.
+#[inline(always)]
+fn copy_row<const W: usize>(src: &[u8], r: usize, dst: &mut [u8], k: usize, row: usize) {
+    let row = if W == 0 { row } else { W };
     dst[k * row..(k + 1) * row].copy_from_slice(&src[r * row..(r + 1) * row]);
+}
+
+/// Calls `$f::<W>($args)` with `W` the row width when it is a common small one, else 0.
+macro_rules! by_row_width {
+    ($row:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match $row {
+            1 => $f::<1>($($arg),*),
+            2 => $f::<2>($($arg),*),
+            4 => $f::<4>($($arg),*),
+            8 => $f::<8>($($arg),*),
+            16 => $f::<16>($($arg),*),
+            _ => $f::<0>($($arg),*),
+        }
+    };
+}
+
+/// Copies source rows `rows` of `src` into consecutive rows of `dst` from row `k0`,
+/// prefetching the rows a few places ahead: they are scattered over memory, and without
+/// the prefetch each copy would wait for its miss.
+fn gather_rows<const W: usize>(src: &[u8], rows: &[usize], dst: &mut [u8], k0: usize, row: usize) {
+    let width = if W == 0 { row } else { W };
+    for (i, &r) in rows.iter().enumerate() {
+        if let Some(&ahead) = rows.get(i + PREFETCH_AHEAD) {
+            prefetch_read(src.as_ptr().wrapping_add(ahead * width));
+        }
+        copy_row::<W>(src, r, dst, k0 + i, row);
+    }
 }
 
 /// The whole source is read in once (in order) and rows are copied in output order.
@@ -261,8 +311,8 @@ fn resident(ctx: &Context, g: &Gather<'_>, out: Output<'_>) -> Result<()> {
         Some(out),
         &plan,
         |c, dst| {
-            g.for_each_source(ranges[c].clone(), |k, r| {
-                copy_row(g.src.bytes, r, dst, k, g.row)
+            g.for_each_block(ranges[c].clone(), |k0, rows| {
+                by_row_width!(g.row, gather_rows(g.src.bytes, rows, dst, k0, g.row))
             });
             Ok(())
         },
@@ -275,11 +325,33 @@ fn resident(ctx: &Context, g: &Gather<'_>, out: Output<'_>) -> Result<()> {
 fn long_rows(ctx: &Context, g: &Gather<'_>, out: Output<'_>) -> Result<()> {
     let row = g.row;
     let _held = ctx.budget().reserve(g.rows * 8, "take's row list")?;
-    let mut sources = Vec::with_capacity(g.rows);
-    g.for_each_source(0..g.rows, |_, r| sources.push(r));
+    // The index is read again through the scheduler, which checks that its file still backs
+    // every range: an index truncated since the check pass is an error, not a SIGBUS.
+    let ranges = g.ranges_of((ctx.chunk_bytes() / g.idx.kind.size()).max(1));
+    let plan: Vec<ChunkIo> = ranges
+        .iter()
+        .map(|r| ChunkIo {
+            reads: vec![g.index_read(r)],
+            write: None,
+            bytes: (r.len() * g.idx.kind.size()) as u64,
+        })
+        .collect();
+    let lists: Vec<Vec<usize>> = ctx.run(
+        "list rows",
+        Pattern::Sequential,
+        &[g.idx.input],
+        None,
+        &plan,
+        |c, _| {
+            let mut rows = Vec::with_capacity(ranges[c].len());
+            g.for_each_source(ranges[c].clone(), |_, r| rows.push(r));
+            Ok(rows)
+        },
+    )?;
+    let sources = lists.into_iter().flatten();
     let piece = ctx.chunk_bytes().max(1);
     let mut pieces = Vec::new();
-    for (q, &r) in sources.iter().enumerate() {
+    for (q, r) in sources.enumerate() {
         for b in (0..row).step_by(piece) {
             let len = piece.min(row - b);
             pieces.push(ChunkIo {
@@ -451,13 +523,8 @@ fn bucketed(
             &plan,
             |i, dst| {
                 let c = &chunks[i];
-                for (k, e) in list_in.bytes[c.start * 8..c.end * 8]
-                    .chunks_exact(8)
-                    .enumerate()
-                {
-                    let r = u64::from_ne_bytes(e.try_into().expect("8 bytes")) as usize;
-                    copy_row(g.src.bytes, r, dst, k, row);
-                }
+                let list = &list_in.bytes[c.start * 8..c.end * 8];
+                by_row_width!(row, gather_listed(g.src.bytes, list, dst, row));
                 Ok(())
             },
         );
@@ -502,16 +569,45 @@ fn bucketed(
         |d, dst| {
             let r = &ranges[d];
             let mut cursor: Vec<usize> = starts[d].iter().map(|&a| a as usize).collect();
-            for (k, id) in which_in.bytes[r.start * 4..r.end * 4]
-                .chunks_exact(4)
-                .enumerate()
-            {
-                let s = u32::from_ne_bytes(id.try_into().expect("4 bytes")) as usize;
-                copy_row(records_in.bytes, cursor[s], dst, k, row);
-                cursor[s] += 1;
-            }
+            let which = &which_in.bytes[r.start * 4..r.end * 4];
+            by_row_width!(
+                row,
+                scatter_rows(records_in.bytes, which, &mut cursor, dst, row)
+            );
             Ok(())
         },
     )
     .map(drop)
+}
+
+/// The gather of one chunk of a bucket's list (source row numbers, native `u64`): those rows
+/// of `src` copied into `dst` in list order, prefetched a few entries ahead.
+fn gather_listed<const W: usize>(src: &[u8], list: &[u8], dst: &mut [u8], row: usize) {
+    let width = if W == 0 { row } else { W };
+    let entry = |i: usize| {
+        u64::from_ne_bytes(list[i * 8..i * 8 + 8].try_into().expect("8 bytes")) as usize
+    };
+    let n = list.len() / 8;
+    for i in 0..n {
+        if i + PREFETCH_AHEAD < n {
+            prefetch_read(src.as_ptr().wrapping_add(entry(i + PREFETCH_AHEAD) * width));
+        }
+        copy_row::<W>(src, entry(i), dst, i, row);
+    }
+}
+
+/// The scatter of one output range: its `k`-th row is the next record of the bucket
+/// `which[k]` (native `u32`), whose next position is `cursor[bucket]`.
+fn scatter_rows<const W: usize>(
+    records: &[u8],
+    which: &[u8],
+    cursor: &mut [usize],
+    dst: &mut [u8],
+    row: usize,
+) {
+    for (k, id) in which.chunks_exact(4).enumerate() {
+        let s = u32::from_ne_bytes(id.try_into().expect("4 bytes")) as usize;
+        copy_row::<W>(records, cursor[s], dst, k, row);
+        cursor[s] += 1;
+    }
 }
