@@ -127,7 +127,7 @@ impl Quantiles {
             match (kind, *v) {
                 (ScalarKind::Bool, Value::Bool(b)) => out.push(b as u8),
                 (ScalarKind::F16, Value::Float(f)) => {
-                    out.extend_from_slice(&half::f16::from_f64(f).to_ne_bytes())
+                    out.extend_from_slice(&crate::cast::f16_from_f64(f).to_ne_bytes())
                 }
                 (ScalarKind::F32, Value::Float(f)) => {
                     out.extend_from_slice(&(f as f32).to_ne_bytes())
@@ -400,9 +400,9 @@ fn lerp<T: QKey>(a: T, b: T, t: f64, result_kind: ScalarKind) -> f64 {
             let r = |x: f32| f16::from_f32(x).to_f32();
             let (a, b, d) = (a.to_f64() as f32, b.to_f64() as f32, d.to_f64() as f32);
             let v = if t >= 0.5 {
-                r(b - r(d * f16::from_f64(1.0 - t).to_f32()))
+                r(b - r(d * crate::cast::f16_from_f64(1.0 - t).to_f32()))
             } else {
-                r(a + r(d * f16::from_f64(t).to_f32()))
+                r(a + r(d * crate::cast::f16_from_f64(t).to_f32()))
             };
             v as f64
         }
