@@ -440,7 +440,7 @@ def qcheck(a, qs, method, axis=None, variants=([],), out=False):
         import os
         if os.path.exists('r.npy'):
             os.remove('r.npy')
-        r = run(args[:-1] + ['-o', 'r.npy'])
+        r = run([x for x in args if x != '--json'] + ['-o', 'r.npy'])
         check(r.returncode == 0, f'{what} -o: {r.stderr}')
         if r.returncode == 0:
             got = np.load('r.npy')
@@ -456,7 +456,7 @@ def data(dt, shape):
         a = rng.random(n) < 0.4
     else:
         info = np.iinfo(dt)
-        a = rng.integers(info.min, info.max, n, dtype=dt, endpoint=True)
+        a = rng.integers(info.min, info.max, n, dtype=dt.newbyteorder('='), endpoint=True).astype(dt)
     return a.reshape(shape)
 
 QS = [[0.5], [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0], [0.3333, 0.999]]
@@ -545,4 +545,95 @@ fn quantile_refuses_bad_input() {
     assert!(!dir.path().join("r.npy").exists());
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names.len(), 5, "{names:?}");
+}
+
+const UNIQUE_CASES: &str = r#"
+import os
+rng = np.random.default_rng(9)
+def ucheck(a, variants=([],)):
+    np.save('u.npy', a)
+    what = f'{a.dtype.str} {a.shape} {"F" if np.isfortran(a) else "C"}'
+    wv, wc = np.unique(a, return_counts=True)
+    nan = a.dtype.kind == 'f'
+    for v in variants:
+        for f in ('v.npy', 'c.npy'):
+            if os.path.exists(f):
+                os.remove(f)
+        r = run(v + ['unique', 'u.npy', '-o', 'v.npy', '--counts', 'c.npy', '--json'])
+        if r.returncode != 0:
+            check(False, f'{what} {v}: exit {r.returncode} {r.stderr}')
+            continue
+        gv, gc = np.load('v.npy'), np.load('c.npy')
+        check(gv.dtype == wv.dtype.newbyteorder('=') and np.array_equal(gv, wv, equal_nan=nan), f'{what} {v}: values {gv[:8]} != {wv[:8]}')
+        check(gc.dtype == np.int64 and np.array_equal(gc, wc), f'{what} {v}: counts differ')
+        j = json.loads(r.stdout)
+        check(j['len'] == len(wv), f'{what} {v}: len {j["len"]}')
+        if len(wv) <= 1000:
+            jv = np.array([float(x) if isinstance(x, str) else x for x in j['values']], dtype=wv.dtype)
+            check(np.array_equal(jv, wv, equal_nan=nan) and j['counts'] == wc.tolist(), f'{what} {v}: json differs')
+        else:
+            check(j['values'] is None, f'{what} {v}: json lists {len(wv)} values')
+        left = [n for n in os.listdir('.') if n.startswith('.outcore')]
+        check(not left, f'{what} {v}: left behind {left}')
+
+for dt in ['<f8', '>f8', '<f4', '>f4', '<f2', '>f2', '|i1', '|u1', '<i2', '>u2', '<i4', '>u4', '<i8', '>u8', '|b1']:
+    dt = np.dtype(dt)
+    for n in [0, 1, 50, 3000]:
+        if dt.kind == 'f':
+            a = np.round(rng.standard_normal(n) * 20).astype(dt)
+            a[::13] = np.nan
+            a[1::17] = -0.0
+            a[2::19] = np.inf
+        elif dt.kind == 'b':
+            a = rng.random(n) < 0.5
+        else:
+            info = np.iinfo(dt)
+            a = rng.integers(max(info.min, -500), min(info.max, 500), n).astype(dt)
+        ucheck(a)
+    ucheck(np.asfortranarray(rng.integers(0, 50, (30, 20)).astype(dt)))
+# Many distinct values under a small budget: the external sort and the dedup pass; the same
+# for every thread count, budget and chunk size.
+many = rng.integers(0, 30000, 100000)
+ucheck(many, VARIANTS)
+x = rng.standard_normal(60000).astype('>f4')
+x[::7] = x[::7].round()
+x[5::11] = np.nan
+ucheck(x, VARIANTS)
+ucheck(np.array(3.5))
+print(json.dumps(bad[:20]))
+"#;
+
+#[test]
+fn unique_matches_numpy() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    let bad = python(dir.path(), &(prelude() + UNIQUE_CASES));
+    assert_eq!(bad.trim(), "[]", "unique mismatches: {bad}");
+}
+
+#[test]
+fn unique_refuses_bad_input() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    python(
+        dir.path(),
+        "import numpy as np\n\
+         np.save('c.npy', np.ones(3, dtype='c16'))\n\
+         np.save('a.npy', np.arange(10.0))",
+    );
+    std::fs::write(dir.path().join("junk.npy"), b"not a npy file").unwrap();
+    for (args, message) in [
+        (&["unique", "c.npy", "-o", "v.npy"][..], "c.npy"),
+        (&["unique", "junk.npy", "-o", "v.npy"][..], "junk.npy"),
+        (&["unique", "a.npy", "-o", "a.npy"][..], "a.npy"),
+    ] {
+        let out = outcore_in(dir.path(), args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
 }

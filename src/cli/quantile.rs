@@ -15,7 +15,7 @@ pub struct Args {
     /// The quantiles, in [0, 1], comma-separated. One value is NumPy's scalar q
     /// (`np.quantile(a, 0.5)`: no q axis in -o's shape, float16/float32 data interpolated in
     /// its own type); several are a list (`np.quantile(a, [0.25, 0.75])`).
-    #[arg(long, value_name = "Q1[,Q2…]", value_delimiter = ',', required = true, num_args = 1..)]
+    #[arg(long, value_name = "Q1[,Q2…]", value_delimiter = ',', required = true, allow_hyphen_values = true)]
     pub q: Vec<f64>,
     /// linear (default), lower, higher, nearest or midpoint, as NumPy's `method`.
     #[arg(long, default_value = "linear", value_parser = ["linear", "lower", "higher", "nearest", "midpoint"])]
