@@ -531,19 +531,31 @@ fn quantile_refuses_bad_input() {
         (&["quantile", "e.npy", "--q", "0.5"][..], "empty"),
         (&["quantile", "b.npy", "--q", "0.5"][..], "bool"),
         (&["quantile", "a.npy", "--q", "1.5"][..], "range [0, 1]"),
-        (&["quantile", "a.npy", "--q", "0.5", "--axis", "1"][..], "out of bounds"),
+        (
+            &["quantile", "a.npy", "--q", "0.5", "--axis", "1"][..],
+            "out of bounds",
+        ),
         (&["quantile", "junk.npy", "--q", "0.5"][..], "junk.npy"),
-        (&["quantile", "a.npy", "--q", "0.5", "--method", "hazen"][..], "hazen"),
+        (
+            &["quantile", "a.npy", "--q", "0.5", "--method", "hazen"][..],
+            "hazen",
+        ),
     ] {
         let out = outcore_in(dir.path(), args);
         assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
     }
     // A failed job leaves no output behind.
-    let out = outcore_in(dir.path(), &["quantile", "e.npy", "--q", "0.5", "-o", "r.npy"]);
+    let out = outcore_in(
+        dir.path(),
+        &["quantile", "e.npy", "--q", "0.5", "-o", "r.npy"],
+    );
     assert_eq!(code(&out), 2);
     assert!(!dir.path().join("r.npy").exists());
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 5, "{names:?}");
 }
 

@@ -82,7 +82,13 @@ pub fn unique(
         .map_err(|e| e.with_path(array.path()))?;
     with_scalar_type!(kind, T => unique_typed::<T>(ctx, array, dest, opts),
         complex => unreachable!("complex refused above"))
-    .map_err(|e| if e.path().is_none() { e.with_path(array.path()) } else { e })
+    .map_err(|e| {
+        if e.path().is_none() {
+            e.with_path(array.path())
+        } else {
+            e
+        }
+    })
 }
 
 /// A multiplicative hash for integer keys (the std hasher is slow for them).
@@ -154,21 +160,27 @@ fn unique_typed<T: QKey>(
         .max_hashed
         .unwrap_or(ctx.budget().available() / 4 / BYTES_PER_ENTRY);
     if let Some(pairs) = count_by_hashing::<T>(ctx, array, max_hashed)? {
-        let _held = ctx.budget().reserve(
-            pairs.len() * 16,
-            "the distinct values",
-        )?;
+        let _held = ctx
+            .budget()
+            .reserve(pairs.len() * 16, "the distinct values")?;
         let len = pairs.len();
         if let Some(dest) = dest {
             let mut values = create_output(dest, dtype.clone(), len, array, opts)?;
             let mut counts = match &opts.counts {
-                Some(p) => Some(create_output(p, DType::native(ScalarKind::I64), len, array, opts)?),
+                Some(p) => Some(create_output(
+                    p,
+                    DType::native(ScalarKind::I64),
+                    len,
+                    array,
+                    opts,
+                )?),
                 None => None,
             };
             let item = std::mem::size_of::<T>();
             let vb = values.data_mut();
             for (i, &(k, _)) in pairs.iter().enumerate() {
-                vb[i * item..(i + 1) * item].copy_from_slice(bytemuck::bytes_of(&from_canon::<T>(k)));
+                vb[i * item..(i + 1) * item]
+                    .copy_from_slice(bytemuck::bytes_of(&from_canon::<T>(k)));
             }
             if let Some(c) = counts.as_mut() {
                 let cb = c.data_mut();
@@ -183,7 +195,10 @@ fn unique_typed<T: QKey>(
         }
         let small = (len <= opts.keep).then(|| {
             (
-                pairs.iter().map(|&(k, _)| value_of(from_canon::<T>(k))).collect(),
+                pairs
+                    .iter()
+                    .map(|&(k, _)| value_of(from_canon::<T>(k)))
+                    .collect(),
                 pairs.iter().map(|&(_, n)| n as i64).collect(),
             )
         });
@@ -241,35 +256,41 @@ fn count_by_hashing<T: QKey>(
     let too_many = AtomicBool::new(false);
     let distinct = std::sync::atomic::AtomicUsize::new(0);
     let poisoned = || Error::new(ErrorKind::Io, "a unique worker panicked");
-    ctx.for_each_chunk("unique", &array.input(), item, 0..array.len(), |_, bytes| {
-        if too_many.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let vals = load::<T>(bytes, swap);
-        // Group the chunk's keys by shard first, then insert shard by shard.
-        let mut parts: Vec<Vec<u64>> = vec![Vec::new(); SHARDS];
-        for &x in vals.iter() {
-            let k = canon(x);
-            parts[shard_of(k)].push(k);
-        }
-        for (s, keys) in parts.iter().enumerate() {
-            if keys.is_empty() {
-                continue;
-            }
-            let mut map = shards[s].lock().map_err(|_| poisoned())?;
-            let before = map.len();
-            for &k in keys {
-                *map.entry(k).or_insert(0) += 1;
-            }
-            let added = map.len() - before;
-            drop(map);
-            if distinct.fetch_add(added, Ordering::Relaxed) + added > max_distinct {
-                too_many.store(true, Ordering::Relaxed);
+    ctx.for_each_chunk(
+        "unique",
+        &array.input(),
+        item,
+        0..array.len(),
+        |_, bytes| {
+            if too_many.load(Ordering::Relaxed) {
                 return Ok(());
             }
-        }
-        Ok(())
-    })?;
+            let vals = load::<T>(bytes, swap);
+            // Group the chunk's keys by shard first, then insert shard by shard.
+            let mut parts: Vec<Vec<u64>> = vec![Vec::new(); SHARDS];
+            for &x in vals.iter() {
+                let k = canon(x);
+                parts[shard_of(k)].push(k);
+            }
+            for (s, keys) in parts.iter().enumerate() {
+                if keys.is_empty() {
+                    continue;
+                }
+                let mut map = shards[s].lock().map_err(|_| poisoned())?;
+                let before = map.len();
+                for &k in keys {
+                    *map.entry(k).or_insert(0) += 1;
+                }
+                let added = map.len() - before;
+                drop(map);
+                if distinct.fetch_add(added, Ordering::Relaxed) + added > max_distinct {
+                    too_many.store(true, Ordering::Relaxed);
+                    return Ok(());
+                }
+            }
+            Ok(())
+        },
+    )?;
     if too_many.load(Ordering::Relaxed) {
         return Ok(None);
     }
@@ -358,7 +379,13 @@ fn by_external_sort<T: QKey>(
         None => None,
     };
     let mut counts = match (&opts.counts, dest) {
-        (Some(p), Some(_)) => Some(create_output(p, DType::native(ScalarKind::I64), len, array, opts)?),
+        (Some(p), Some(_)) => Some(create_output(
+            p,
+            DType::native(ScalarKind::I64),
+            len,
+            array,
+            opts,
+        )?),
         _ => None,
     };
     let mut small = (len <= opts.keep).then(|| (Vec::new(), Vec::new()));

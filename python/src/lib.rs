@@ -565,7 +565,9 @@ fn unique_array(
         output: output_options(&opts, &[&src]),
         max_hashed: None,
     };
-    let u = run_job(py, &opts, move |ctx| unique(ctx, &src.open()?, Some(&out), &uo))?;
+    let u = run_job(py, &opts, move |ctx| {
+        unique(ctx, &src.open()?, Some(&out), &uo)
+    })?;
     Ok(u.len)
 }
 

@@ -18,13 +18,13 @@ use outcore_engine::{
 use outcore_kernels::copy::{convert, transpose, ConvertOptions};
 use outcore_kernels::expr::eval_to_file;
 use outcore_kernels::gather::take;
+use outcore_kernels::gen::{generate, Fill};
 use outcore_kernels::histogram::histogram;
 use outcore_kernels::quantile::{quantile, QuantileOptions};
-use outcore_kernels::scan::{scan_to_file, ScanOp};
-use outcore_kernels::unique::{unique, UniqueOptions};
-use outcore_kernels::gen::{generate, Fill};
 use outcore_kernels::reduce::{reduce_all, stats, ReduceOp, Value};
+use outcore_kernels::scan::{scan_to_file, ScanOp};
 use outcore_kernels::sort::{argsort, sort, SortOptions};
+use outcore_kernels::unique::{unique, UniqueOptions};
 
 use super::common::{json_str, parse_size, Session};
 
@@ -581,9 +581,7 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         peak_anon: peak,
         // arange(n): equal bins of n/100 values, give or take one at each edge.
         verified: h.counts.iter().sum::<i64>() == n as i64
-            && h.counts
-                .iter()
-                .all(|&c| (c - (n / 100) as i64).abs() <= 2),
+            && h.counts.iter().all(|&c| (c - (n / 100) as i64).abs() <= 2),
     });
     let (qr, secs, peak) = quant.into_parts();
     rows.push(Measure {
@@ -594,9 +592,9 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         floor_seconds: floor_seconds(Floor::Read),
         peak_anon: peak,
         // arange(n): the linear quantile q is (n - 1) * q.
-        verified: qr.values.iter().zip([0.01, 0.5, 0.99]).all(|(v, q)| {
-            matches!(*v, Value::Float(x) if (x - (n as f64 - 1.0) * q).abs() <= 1e-6)
-        }),
+        verified: qr.values.iter().zip([0.01, 0.5, 0.99]).all(
+            |(v, q)| matches!(*v, Value::Float(x) if (x - (n as f64 - 1.0) * q).abs() <= 1e-6),
+        ),
     });
     let sc = dir.path().join("scan.npy");
     let (_, secs, peak, write) = time_writer(write_floor_now, Some(&input), &sc, || {
@@ -634,7 +632,10 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
     let (u, k) = (Array::open(&un)?, Array::open(&uc)?);
     // arange(n): every value once.
     let verified = u.len() == n
-        && u.as_slice::<f64>()?.iter().enumerate().all(|(i, &v)| v == i as f64)
+        && u.as_slice::<f64>()?
+            .iter()
+            .enumerate()
+            .all(|(i, &v)| v == i as f64)
         && k.as_slice::<i64>()?.iter().all(|&c| c == 1);
     drop((u, k));
     std::fs::remove_file(&un)?;

@@ -47,11 +47,17 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
             Some((v, c)) => (
                 format!(
                     "[{}]",
-                    v.iter().map(|x| quote(u.value_text(x))).collect::<Vec<_>>().join(",")
+                    v.iter()
+                        .map(|x| quote(u.value_text(x)))
+                        .collect::<Vec<_>>()
+                        .join(",")
                 ),
                 format!(
                     "[{}]",
-                    c.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+                    c.iter()
+                        .map(|x| x.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
                 ),
             ),
             None => ("null".to_string(), "null".to_string()),
