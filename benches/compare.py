@@ -4,11 +4,15 @@
     python3 benches/compare.py [--size 1G] [--dir DIR] [--repeat 3] [--outcore PATH]
                                [--jobs sum,stats,eval,sort,argsort,transpose,convert,
                                        floors,sort-nosync,sort-ext,argsort-ext,
-                                       take,mask,concat]
+                                       take,mask,concat,histogram,scan,quantile,
+                                       unique]
                                [--json OUT.json] [--timeout 1200] [--oom-demo BUDGET]
 
 Every job runs on the same input files, made once with `outcore gen` (float64, uniform random):
-a 1-d array of --size bytes, and for `transpose` a square 2-d array of about --size bytes.
+a 1-d array of --size bytes, and for `transpose` a square 2-d array of about --size bytes;
+`unique` runs on an int64 array of --size bytes of randint(0, 10**6) (10**6 distinct values).
+histogram: 100 bins; scan: cumsum; quantile: q = 0.01,0.25,0.5,0.75,0.99 (linear);
+unique: values and counts, both written.
 `take` also reads an int64 index of the same length, a random permutation (the `outcore argsort`
 of the random 1-d input, as a user applies an argsort to another column; NumPy's permutation
 where argsort is missing); `mask` a bool array of the same length (`x < 0.5`, about half true);
@@ -71,7 +75,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 ALL_JOBS = ["sum", "stats", "eval", "sort", "argsort", "transpose", "convert",
-            "floors", "sort-nosync", "sort-ext", "argsort-ext", "take", "mask", "concat"]
+            "floors", "sort-nosync", "sort-ext", "argsort-ext", "take", "mask", "concat",
+            "histogram", "scan", "quantile", "unique"]
+QUANTILE_Q = [0.01, 0.25, 0.5, 0.75, 0.99]
+UNIQUE_DISTINCT = 10 ** 6  # the `unique` input: int64 randint(0, 10**6), --size bytes
 # The sort targets of issue #25 need these jobs in one run (ratios of one run's medians).
 SORT_TARGET_JOBS = ["floors", "sort-nosync", "sort", "sort-ext", "argsort-ext"]
 # The machine's floors, measured like a job (alternating, --repeat times): a durable write of
@@ -407,6 +414,37 @@ def worker_main(spec):
         o.flush()
         _fsync(out)
 
+    def numpy_histogram():
+        c, e = np.histogram(np.load(f, mmap_mode="r"), bins=100)
+        return {"counts": c.tolist(), "edges": e.tolist()}
+
+    def dask_histogram():
+        x = da.from_array(np.load(f, mmap_mode="r"), chunks=DASK_CHUNKS)
+        lo, hi = dask.compute(x.min(), x.max())
+        c, e = da.histogram(x, bins=100, range=(float(lo), float(hi)))
+        return {"counts": c.compute().tolist(), "edges": e.tolist()}
+
+    def numpy_scan():
+        np.save(out, np.cumsum(np.load(f, mmap_mode="r")))
+        _fsync(out)
+
+    def dask_scan():
+        a = np.load(f, mmap_mode="r")
+        o = open_memmap(out, mode="w+", dtype=a.dtype, shape=a.shape)
+        da.store(da.cumsum(da.from_array(a, chunks=DASK_CHUNKS)), o)
+        o.flush()
+        _fsync(out)
+
+    def numpy_quantile():
+        return np.quantile(np.load(f, mmap_mode="r"), QUANTILE_Q).tolist()
+
+    def numpy_unique():
+        v, c = np.unique(np.load(f, mmap_mode="r"), return_counts=True)
+        np.save(out, v)
+        np.save(out + ".counts.npy", c)
+        _fsync(out)
+        _fsync(out + ".counts.npy")
+
     fn = locals().get(f"{engine}_{job.replace('-', '_')}")
     if fn is None:
         print(json.dumps({"error": f"no {engine} implementation of {job}"}))
@@ -438,6 +476,10 @@ def outcore_cmd(job, binary, f, out, extra, aux=None):
         "take": ["take", f, aux, "-o", out],
         "mask": ["mask", f, aux, "-o", out],
         "concat": ["concat", f, f, "-o", out],
+        "histogram": ["histogram", f, "--bins", "100", "--json"],
+        "scan": ["scan", "cumsum", f, "-o", out],
+        "quantile": ["quantile", f, "--q", ",".join(map(str, QUANTILE_Q)), "--json"],
+        "unique": ["unique", f, "-o", out, "--counts", f"{out}.counts.npy"],
     }[job]
     return [str(binary)] + base + ["--quiet", "--force"] + list(extra)
 
@@ -445,15 +487,18 @@ def outcore_cmd(job, binary, f, out, extra, aux=None):
 SUBCOMMAND = {"sum": "reduce", "stats": "stats", "eval": "eval", "sort": "sort",
               "argsort": "argsort", "transpose": "transpose", "convert": "convert",
               "sort-nosync": "sort", "sort-ext": "sort", "argsort-ext": "argsort",
-              "take": "take", "mask": "mask", "concat": "concat"}
+              "take": "take", "mask": "mask", "concat": "concat",
+              "histogram": "histogram", "scan": "scan", "quantile": "quantile",
+              "unique": "unique"}
 WRITES_FILE = {"eval", "sort", "argsort", "transpose", "convert", "sort-nosync", "sort-ext",
-               "argsort-ext", "take", "mask", "concat"}
+               "argsort-ext", "take", "mask", "concat", "scan", "unique"}
 NO_DASK = {"sort": "dask: no sort", "argsort": "dask: no argsort",
            "sort-nosync": "dask: no sort", "sort-ext": "dask: no sort",
            "argsort-ext": "dask: no argsort",
-           "take": "dask: x[idx] by a random permutation shuffles every chunk (not run)"}
+           "take": "dask: x[idx] by a random permutation shuffles every chunk (not run)",
+           "quantile": "dask: percentile is approximate", "unique": "dask: no out-of-core unique"}
 # What NumPy's side of a job writes: synced (like outcore's default) or not (like --no-sync).
-NUMPY_SYNCS = {"sort", "argsort", "sort-ext", "argsort-ext", "take", "mask", "concat"}
+NUMPY_SYNCS = {"sort", "argsort", "sort-ext", "argsort-ext", "take", "mask", "concat", "scan", "unique"}
 
 
 def job_extra(job, size):
@@ -539,7 +584,7 @@ def run_outcore(side, job, binary, f, out, extra, timeout, aux=None):
         return side.fail(": ".join(x for x in (describe_exit(rc), why) if x))
     side.times.append(secs)
     side.process_times.append(secs)
-    if job in ("sum", "stats"):
+    if job in ("sum", "stats", "histogram", "quantile"):
         try:
             side.result = json.loads(so)
         except ValueError:
@@ -590,6 +635,12 @@ def close(a, b, rel=1e-9):
 
 
 def verify_values(job, got, ref):
+    if job == "histogram":
+        ok = got.get("counts") == ref["counts"] and [as_float(x) for x in got.get("edges", [])] == ref["edges"]
+        return (True, "") if ok else (False, "counts or edges differ")
+    if job == "quantile":
+        v = [as_float(x) for x in got.get("value", [])]
+        return (True, "") if v == ref else (False, f"quantiles {v} vs numpy {ref!r}")
     if job == "sum":
         v = got.get("value") if isinstance(got, dict) else got
         return (True, "") if close(v, ref) else (False, f"sum {v} vs numpy {ref!r}")
@@ -636,6 +687,18 @@ def compare_npy(path, ref_path):
 
 # --------------------------------------------------------------------------------------------
 # Inputs
+
+
+def gen_randint(path, n):
+    """int64 randint(0, UNIQUE_DISTINCT), written in chunks (the `unique` input)."""
+    import numpy as np
+    from numpy.lib.format import open_memmap
+    rng = np.random.default_rng(2)
+    o = open_memmap(str(path), mode="w+", dtype=np.int64, shape=(n,))
+    for s in _np_chunks(n, 8):
+        o[s] = rng.integers(0, UNIQUE_DISTINCT, s.stop - s.start)
+    o.flush()
+    del o
 
 
 def gen_input(binary, path, shape, timeout, have_gen):
@@ -1201,6 +1264,12 @@ def main(argv):
             how = gen_input(binary, f1, (n1,), args.timeout, have_gen)
             inputs[1] = (f1,) + data_bytes(f1)
             log(f"input 1-d: float64 [{n1}] = {fmt_bytes(inputs[1][1])}, made by {how}")
+        if "unique" in args.jobs:
+            f3 = tmp / "input-randint.npy"
+            gen_randint(f3, max(1, args.size // 8))
+            inputs[3] = (f3,) + data_bytes(f3)
+            log(f"input randint: int64 [{inputs[3][2][0]}] = {fmt_bytes(inputs[3][1])}, "
+                f"values in [0, {UNIQUE_DISTINCT})")
         if need2:
             f2 = tmp / "input-2d.npy"
             how = gen_input(binary, f2, (side2, side2), args.timeout, have_gen)
@@ -1222,7 +1291,7 @@ def main(argv):
         rows = []
         floors = {}
         for job in args.jobs:
-            f, nbytes, shape = inputs[2 if job == "transpose" else 1]
+            f, nbytes, shape = inputs[{"transpose": 2, "unique": 3}.get(job, 1)]
             if job == "floors":
                 floors = measure_floors(args, f, tmp, nbytes)
                 results["floors"] = floors
@@ -1282,6 +1351,9 @@ def main(argv):
                 try:
                     if job in WRITES_FILE:
                         ok, vmsg = compare_npy(oc.output, ref.output)
+                        if ok and job == "unique":
+                            ok, vmsg = compare_npy(oc.output + ".counts.npy",
+                                                   ref.output + ".counts.npy")
                     else:
                         ok, vmsg = verify_values(job, oc.result, ref.result)
                 except Exception as ex:  # a broken output must not stop the other jobs
@@ -1293,12 +1365,14 @@ def main(argv):
             for e in ENGINES:
                 if outs[e]:
                     remove(outs[e])
+                    remove(outs[e] + ".counts.npy")
             om = oc.median
             ratio = {e: (sides[e].median / om if om and sides[e].median else None)
                      for e in ("numpy", "dask")}
             rows.append((job, nbytes, sides, ratio, verified))
             results["jobs"].append({
-                "job": job, "input": {"shape": list(shape), "dtype": "<f8", "bytes": nbytes},
+                "job": job, "input": {"shape": list(shape), "dtype": "<i8" if job == "unique" else "<f8",
+                          "bytes": nbytes},
                 "outcore_cmd": " ".join(outcore_cmd(job, "outcore", "F" if job != "transpose"
                                                     else "M", "OUT",
                                                     args.outcore_arg + job_extra(job, nbytes),

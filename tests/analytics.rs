@@ -406,3 +406,246 @@ fn reduce_over_axes_prints_json_writes_0d_and_refuses_bad_axes() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("single axis"), "{}", stderr(&out));
 }
+
+const QUANTILE_CASES: &str = r#"
+rng = np.random.default_rng(5)
+METHODS = ['linear', 'lower', 'higher', 'nearest', 'midpoint']
+def qcheck(a, qs, method, axis=None, variants=([],), out=False):
+    np.save('q.npy', a)
+    scalar = len(qs) == 1
+    qarg = qs[0] if scalar else qs
+    args = ['quantile', 'q.npy', '--q', ','.join(repr(float(x)) for x in qs), '--method', method, '--json']
+    if axis is not None:
+        args += ['--axis', axis]
+    what = f'{a.dtype.str} {a.shape} {"F" if np.isfortran(a) else "C"} q={qs} {method} axis={axis}'
+    try:
+        want = np.asarray(np.quantile(a, qarg, method=method, axis=axis))
+    except Exception as ex:
+        r = run(args)
+        check(r.returncode == 2 and 'q.npy' in r.stderr, f'{what}: want exit 2 ({ex}), got {r.returncode} {r.stderr}')
+        return
+    for v in variants:
+        r = run(v + args)
+        if r.returncode != 0:
+            check(False, f'{what} {v}: exit {r.returncode} {r.stderr}')
+            continue
+        j = json.loads(r.stdout)
+        dt = np.dtype(j['dtype'])
+        check(dt == want.dtype.newbyteorder('='), f'{what} {v}: dtype {dt} != {want.dtype}')
+        vals = [np.array(x, dtype=object) for x in j['value']]
+        got = np.array([np.array(x.tolist(), dtype=dt) if x.ndim else np.array(x.item(), dtype=dt) for x in vals], dtype=dt)
+        got = got.reshape(want.shape)
+        check(np.array_equal(got, want, equal_nan=(dt.kind == 'f')), f'{what} {v}: {got.ravel()[:8]} != {want.ravel()[:8]}')
+    if out:
+        import os
+        if os.path.exists('r.npy'):
+            os.remove('r.npy')
+        r = run([x for x in args if x != '--json'] + ['-o', 'r.npy'])
+        check(r.returncode == 0, f'{what} -o: {r.stderr}')
+        if r.returncode == 0:
+            got = np.load('r.npy')
+            check(got.shape == want.shape and got.dtype == want.dtype.newbyteorder('=')
+                  and np.array_equal(got, want, equal_nan=(got.dtype.kind == 'f')), f'{what} -o: {got} != {want}')
+
+def data(dt, shape):
+    dt = np.dtype(dt)
+    n = int(np.prod(shape))
+    if dt.kind == 'f':
+        a = (rng.standard_normal(n) * 100).astype(dt)
+    elif dt.kind == 'b':
+        a = rng.random(n) < 0.4
+    else:
+        info = np.iinfo(dt)
+        a = rng.integers(info.min, info.max, n, dtype=dt.newbyteorder('='), endpoint=True).astype(dt)
+    return a.reshape(shape)
+
+QS = [[0.5], [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0], [0.3333, 0.999]]
+for dt in ['<f8', '>f8', '<f4', '>f4', '<f2', '>f2', '|i1', '|u1', '<i2', '>u2', '<i4', '>u4', '<i8', '>u8', '|b1']:
+    for n in [1, 2, 7, 1000]:
+        a = data(dt, (n,))
+        for m in METHODS:
+            for qs in QS:
+                qcheck(a, qs, m)
+    for m in METHODS:
+        qcheck(data(dt, (37, 11)), [0.5], m, 0, out=True)
+        qcheck(np.asfortranarray(data(dt, (9, 5, 13))), [0.2, 0.7], m, -1, out=True)
+        qcheck(data(dt, (4, 30, 6)), [0.6], m, 1)
+
+# Non-finite data: NaN anywhere gives NaN; infinities interpolate as NumPy's _lerp does.
+x = rng.standard_normal(5000)
+x[::97] = np.inf
+x[5::101] = -np.inf
+for m in METHODS:
+    qcheck(x, [0.0, 0.01, 0.5, 0.99, 1.0], m)
+    qcheck(np.array([np.inf]), [0.5], m)
+    qcheck(np.array([0.0, np.inf]), [0.75, 1.0], m)
+    y = x.copy(); y[1234] = np.nan
+    qcheck(y, [0.5], m)
+    qcheck(y.reshape(50, 100), [0.1, 0.5], m, 1)
+    qcheck(np.array([-0.0, 0.0, -0.0, 1.0], dtype='f4'), [0.0, 0.5], m)
+# Integer differences wrap in NumPy's interpolation.
+qcheck(np.array([-100, 100], dtype='i1'), [0.5], 'linear')
+qcheck(np.array([-2**63, 2**63 - 1]), [0.25, 0.5], 'midpoint')
+# Clustered data, heavy repetition, tiny budgets: several histogram refinements; results equal
+# NumPy's for every thread count, budget and chunk size.
+clustered = 1.0 + rng.integers(0, 2**20, 200000) * 1e-12
+clustered[::1001] = 1e300
+for m in METHODS:
+    qcheck(clustered, [0.0, 1e-5, 0.5, 0.7, 1.0], m, None, VARIANTS)
+qcheck(np.repeat(rng.standard_normal(5), 40000), [0.1, 0.5, 0.9], 'linear', None, VARIANTS)
+qcheck(rng.integers(-2**62, 2**62, 100000), [0.25, 0.5], 'linear', None, VARIANTS)
+qcheck(rng.standard_normal((40000, 3)).astype('>f4'), [0.5, 0.9], 'linear', 0, VARIANTS)
+qcheck(np.asfortranarray(rng.standard_normal((3, 40000))), [0.5], 'nearest', 1, VARIANTS)
+qcheck(np.asfortranarray(rng.standard_normal((200, 300))), [0.25], 'midpoint', 0, VARIANTS)
+# NumPy's errors.
+qcheck(np.array([], dtype='f8'), [0.5], 'linear')
+qcheck(np.zeros((3, 0)), [0.5], 'linear', 1)
+qcheck(np.arange(5.0), [1.5], 'linear')
+qcheck(np.arange(5.0), [-0.1, 0.5], 'lower')
+print(json.dumps(bad[:20]))
+"#;
+
+#[test]
+fn quantile_matches_numpy() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    let bad = python(dir.path(), &(prelude() + QUANTILE_CASES));
+    assert_eq!(bad.trim(), "[]", "quantile mismatches: {bad}");
+}
+
+#[test]
+fn quantile_refuses_bad_input() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    python(
+        dir.path(),
+        "import numpy as np\n\
+         np.save('c.npy', np.ones(3, dtype='c16'))\n\
+         np.save('e.npy', np.zeros(0))\n\
+         np.save('b.npy', np.array([True, False]))\n\
+         np.save('a.npy', np.arange(10.0))",
+    );
+    std::fs::write(dir.path().join("junk.npy"), b"not a npy file").unwrap();
+    for (args, message) in [
+        (&["quantile", "c.npy", "--q", "0.5"][..], "c.npy"),
+        (&["quantile", "e.npy", "--q", "0.5"][..], "empty"),
+        (&["quantile", "b.npy", "--q", "0.5"][..], "bool"),
+        (&["quantile", "a.npy", "--q", "1.5"][..], "range [0, 1]"),
+        (
+            &["quantile", "a.npy", "--q", "0.5", "--axis", "1"][..],
+            "out of bounds",
+        ),
+        (&["quantile", "junk.npy", "--q", "0.5"][..], "junk.npy"),
+        (
+            &["quantile", "a.npy", "--q", "0.5", "--method", "hazen"][..],
+            "hazen",
+        ),
+    ] {
+        let out = outcore_in(dir.path(), args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    // A failed job leaves no output behind.
+    let out = outcore_in(
+        dir.path(),
+        &["quantile", "e.npy", "--q", "0.5", "-o", "r.npy"],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(!dir.path().join("r.npy").exists());
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 5, "{names:?}");
+}
+
+const UNIQUE_CASES: &str = r#"
+import os
+rng = np.random.default_rng(9)
+def ucheck(a, variants=([],)):
+    np.save('u.npy', a)
+    what = f'{a.dtype.str} {a.shape} {"F" if np.isfortran(a) else "C"}'
+    wv, wc = np.unique(a, return_counts=True)
+    nan = a.dtype.kind == 'f'
+    for v in variants:
+        for f in ('v.npy', 'c.npy'):
+            if os.path.exists(f):
+                os.remove(f)
+        r = run(v + ['unique', 'u.npy', '-o', 'v.npy', '--counts', 'c.npy', '--json'])
+        if r.returncode != 0:
+            check(False, f'{what} {v}: exit {r.returncode} {r.stderr}')
+            continue
+        gv, gc = np.load('v.npy'), np.load('c.npy')
+        check(gv.dtype == wv.dtype.newbyteorder('=') and np.array_equal(gv, wv, equal_nan=nan), f'{what} {v}: values {gv[:8]} != {wv[:8]}')
+        check(gc.dtype == np.int64 and np.array_equal(gc, wc), f'{what} {v}: counts differ')
+        j = json.loads(r.stdout)
+        check(j['len'] == len(wv), f'{what} {v}: len {j["len"]}')
+        if len(wv) <= 1000:
+            jv = np.array([float(x) if isinstance(x, str) else x for x in j['values']], dtype=wv.dtype)
+            check(np.array_equal(jv, wv, equal_nan=nan) and j['counts'] == wc.tolist(), f'{what} {v}: json differs')
+        else:
+            check(j['values'] is None, f'{what} {v}: json lists {len(wv)} values')
+        left = [n for n in os.listdir('.') if n.startswith('.outcore')]
+        check(not left, f'{what} {v}: left behind {left}')
+
+for dt in ['<f8', '>f8', '<f4', '>f4', '<f2', '>f2', '|i1', '|u1', '<i2', '>u2', '<i4', '>u4', '<i8', '>u8', '|b1']:
+    dt = np.dtype(dt)
+    for n in [0, 1, 50, 3000]:
+        if dt.kind == 'f':
+            a = np.round(rng.standard_normal(n) * 20).astype(dt)
+            a[::13] = np.nan
+            a[1::17] = -0.0
+            a[2::19] = np.inf
+        elif dt.kind == 'b':
+            a = rng.random(n) < 0.5
+        else:
+            info = np.iinfo(dt)
+            a = rng.integers(max(info.min, -500), min(info.max, 500), n).astype(dt)
+        ucheck(a)
+    ucheck(np.asfortranarray(rng.integers(0, 50, (30, 20)).astype(dt)))
+# Many distinct values under a small budget: the external sort and the dedup pass; the same
+# for every thread count, budget and chunk size.
+many = rng.integers(0, 30000, 100000)
+ucheck(many, VARIANTS)
+x = rng.standard_normal(60000).astype('>f4')
+x[::7] = x[::7].round()
+x[5::11] = np.nan
+ucheck(x, VARIANTS)
+ucheck(np.array(3.5))
+print(json.dumps(bad[:20]))
+"#;
+
+#[test]
+fn unique_matches_numpy() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    let bad = python(dir.path(), &(prelude() + UNIQUE_CASES));
+    assert_eq!(bad.trim(), "[]", "unique mismatches: {bad}");
+}
+
+#[test]
+fn unique_refuses_bad_input() {
+    require_numpy!();
+    let dir = fast_tempdir();
+    python(
+        dir.path(),
+        "import numpy as np\n\
+         np.save('c.npy', np.ones(3, dtype='c16'))\n\
+         np.save('a.npy', np.arange(10.0))",
+    );
+    std::fs::write(dir.path().join("junk.npy"), b"not a npy file").unwrap();
+    for (args, message) in [
+        (&["unique", "c.npy", "-o", "v.npy"][..], "c.npy"),
+        (&["unique", "junk.npy", "-o", "v.npy"][..], "junk.npy"),
+        (&["unique", "a.npy", "-o", "a.npy"][..], "a.npy"),
+    ] {
+        let out = outcore_in(dir.path(), args);
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+}

@@ -17,6 +17,7 @@ pub mod quantile;
 pub mod reduce;
 pub mod scan;
 pub mod sort;
+pub mod unique;
 
 pub use num::Num;
 

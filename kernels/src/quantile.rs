@@ -127,7 +127,7 @@ impl Quantiles {
             match (kind, *v) {
                 (ScalarKind::Bool, Value::Bool(b)) => out.push(b as u8),
                 (ScalarKind::F16, Value::Float(f)) => {
-                    out.extend_from_slice(&half::f16::from_f64(f).to_ne_bytes())
+                    out.extend_from_slice(&crate::cast::f16_from_f64(f).to_ne_bytes())
                 }
                 (ScalarKind::F32, Value::Float(f)) => {
                     out.extend_from_slice(&(f as f32).to_ne_bytes())
@@ -144,12 +144,8 @@ impl Quantiles {
             let mut fixed = Vec::with_capacity(out.len());
             for v in &self.values {
                 match *v {
-                    Value::Int(i) => {
-                        fixed.extend_from_slice(&i.to_ne_bytes()[8 - kind.size()..])
-                    }
-                    Value::UInt(u) => {
-                        fixed.extend_from_slice(&u.to_ne_bytes()[8 - kind.size()..])
-                    }
+                    Value::Int(i) => fixed.extend_from_slice(&i.to_ne_bytes()[8 - kind.size()..]),
+                    Value::UInt(u) => fixed.extend_from_slice(&u.to_ne_bytes()[8 - kind.size()..]),
                     _ => return out,
                 }
             }
@@ -250,7 +246,10 @@ fn quantile_inner(
         ));
     }
     let result_kind = result_kind(kind, opts.method, opts.scalar_q);
-    let plans: Vec<QPlan> = q.iter().map(|&x| QPlan::new(opts.method, len_k, x)).collect();
+    let plans: Vec<QPlan> = q
+        .iter()
+        .map(|&x| QPlan::new(opts.method, len_k, x))
+        .collect();
     let mut ranks: Vec<usize> = plans.iter().flat_map(|p| [p.prev, p.next]).collect();
     ranks.sort_unstable();
     ranks.dedup();
@@ -278,9 +277,7 @@ fn quantile_inner(
 /// NumPy's result dtype: the data's own for the discrete methods; for the interpolating ones
 /// float64, or the data's float16/float32 when q is a Python float (weak promotion).
 pub fn result_kind(kind: ScalarKind, method: QuantileMethod, scalar_q: bool) -> ScalarKind {
-    if !method.interpolates() {
-        kind
-    } else if scalar_q && kind.is_float() {
+    if !method.interpolates() || (scalar_q && kind.is_float()) {
         kind
     } else {
         ScalarKind::F64
@@ -400,9 +397,9 @@ fn lerp<T: QKey>(a: T, b: T, t: f64, result_kind: ScalarKind) -> f64 {
             let r = |x: f32| f16::from_f32(x).to_f32();
             let (a, b, d) = (a.to_f64() as f32, b.to_f64() as f32, d.to_f64() as f32);
             let v = if t >= 0.5 {
-                r(b - r(d * f16::from_f64(1.0 - t).to_f32()))
+                r(b - r(d * crate::cast::f16_from_f64(1.0 - t).to_f32()))
             } else {
-                r(a + r(d * f16::from_f64(t).to_f32()))
+                r(a + r(d * crate::cast::f16_from_f64(t).to_f32()))
             };
             v as f64
         }
@@ -655,7 +652,12 @@ struct Target {
 enum Work {
     /// Counts keys into buckets: one below `a`, `m` of `1 << shift` keys from `a` to `b`,
     /// one above `b`.
-    Count { a: u64, b: u64, shift: u32, m: usize },
+    Count {
+        a: u64,
+        b: u64,
+        shift: u32,
+        m: usize,
+    },
     /// Keeps the keys.
     Collect,
 }
@@ -1127,7 +1129,11 @@ mod tests {
                 )
                 .unwrap();
                 for (i, &q) in qs.iter().enumerate() {
-                    assert_eq!(r.values[i], Value::Float(exact(v.clone(), q, m)), "{m:?} {q}");
+                    assert_eq!(
+                        r.values[i],
+                        Value::Float(exact(v.clone(), q, m)),
+                        "{m:?} {q}"
+                    );
                 }
             }
         }

@@ -65,6 +65,11 @@ __all__ = [
     "take",
     "mask",
     "concat",
+    # Exact analytics.
+    "scan",
+    "histogram",
+    "quantile",
+    "unique",
 ]
 
 __version__ = "0.1.0"
@@ -835,3 +840,160 @@ def concat(
     with _options(threads, mem, chunk, tmp_dir, force, sync, progress) as jo, _sources(*inputs) as srcs:
         _core.concat(srcs, os.fspath(out), operator.index(axis), bool(stack), jo)
     return _opened(out)
+
+
+# ---- Exact analytics: scan, histogram, quantile, unique (SPEC §5) ----
+
+
+def scan(
+    op: str,
+    a: ArrayInput,
+    out: PathLike,
+    *,
+    axis: Optional[int] = None,
+    threads: Optional[int] = None,
+    mem: Any = None,
+    chunk: Any = None,
+    tmp_dir: Any = None,
+    force: bool = False,
+    sync: bool = True,
+    progress: Any = None,
+) -> np.memmap:
+    """Cumulative sums or products into ``out`` (``outcore scan``): ``op`` is ``cumsum``,
+    ``cumprod``, ``nancumsum`` or ``nancumprod``; NumPy's result dtypes and values, along
+    ``axis`` or of the flattened array.
+
+    >>> import os, tempfile, numpy as np, outcore
+    >>> d = tempfile.mkdtemp()
+    >>> outcore.scan("cumsum", np.array([[1, 2], [3, 4]]), os.path.join(d, "c.npy"), axis=0).tolist()
+    [[1, 2], [4, 6]]
+    """
+    k = _axis_arg(axis)
+    with _options(threads, mem, chunk, tmp_dir, force, sync, progress) as jo, _sources(a) as (src,):
+        _core.scan(op, src, os.fspath(out), k, jo)
+    return _opened(out)
+
+
+def histogram(
+    a: ArrayInput,
+    *,
+    bins: int = 10,
+    range: Optional[Tuple[float, float]] = None,
+    out: Optional[PathLike] = None,
+    threads: Optional[int] = None,
+    mem: Any = None,
+    chunk: Any = None,
+    tmp_dir: Any = None,
+    force: bool = False,
+    sync: bool = True,
+    progress: Any = None,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """``np.histogram(a, bins, range)`` of the flattened array (``outcore histogram``):
+    ``(counts, edges)``, counts int64 and NumPy's exact edges. With ``out``, the counts are
+    also saved there as ``.npy``.
+
+    >>> import numpy as np, outcore
+    >>> c, e = outcore.histogram(np.array([1.0, 0.0, 1.0, 1.0]), bins=3)
+    >>> c.tolist(), e.tolist()
+    ([1, 0, 3], [0.0, 0.3333333333333333, 0.6666666666666666, 1.0])
+    """
+    n = operator.index(bins)
+    if n < 1:
+        raise ValueError("`bins` must be positive, when an integer")
+    rng = None if range is None else (float(range[0]), float(range[1]))
+    if out is not None and not force and os.path.exists(os.fspath(out)):
+        raise FileExistsError(f"{os.fspath(out)}: exists (pass force=True to replace it)")
+    with _options(threads, mem, chunk, tmp_dir, force, sync, progress) as jo, _sources(a) as (src,):
+        counts, edges, edge_dtype = _core.histogram(src, n, rng, jo)
+    c = np.array(counts, dtype=np.int64)
+    e = np.array(edges, dtype=np.float64).astype(np.dtype(edge_dtype))
+    if out is not None:
+        np.save(os.fspath(out), c)
+    return c, e
+
+
+def quantile(
+    a: ArrayInput,
+    q: Any,
+    *,
+    method: str = "linear",
+    axis: Optional[int] = None,
+    out: Optional[PathLike] = None,
+    threads: Optional[int] = None,
+    mem: Any = None,
+    chunk: Any = None,
+    tmp_dir: Any = None,
+    force: bool = False,
+    sync: bool = True,
+    progress: Any = None,
+) -> Any:
+    """``np.quantile(a, q, method=method, axis=axis)``, exact and out of core (``outcore
+    quantile``): methods ``linear lower higher nearest midpoint``. A Python float ``q`` gives a
+    NumPy scalar (or an array without a q axis, along an axis) in NumPy's weakly promoted
+    dtype; a sequence or array of ``q`` gives an array with ``len(q)`` first. With ``out``, the
+    result is also written there and returned opened read-only.
+
+    >>> import numpy as np, outcore
+    >>> outcore.quantile(np.arange(10.0), 0.3)
+    np.float64(2.6999999999999997)
+    >>> outcore.quantile(np.arange(12).reshape(3, 4), [0.5], axis=1).tolist()
+    [[1.5, 5.5, 9.5]]
+    """
+    scalar_q = type(q) in (int, float)
+    qa = np.asanyarray(q)
+    if qa.ndim > 1:
+        raise ValueError("q must be a scalar or 1d")
+    if qa.dtype.kind in "iub" and method == "linear":
+        # NumPy takes integer positions (q of 0 and 1) without interpolation: the data's dtype.
+        method = "lower"
+    numpy_scalar = qa.ndim == 0 and not scalar_q
+    if numpy_scalar and out is not None and not force and os.path.exists(os.fspath(out)):
+        raise FileExistsError(f"{os.fspath(out)}: exists (pass force=True to replace it)")
+    k = _axis_arg(axis)
+    qs = [float(x) for x in qa.ravel()]
+    # A NumPy scalar q has no q axis but no weak promotion either: computed as a list of one.
+    out_path = None if out is None or numpy_scalar else os.fspath(out)
+    with _options(threads, mem, chunk, tmp_dir, force, sync, progress) as jo, _sources(a) as (src,):
+        values, dtype, shape = _core.quantile(src, qs, method, k, bool(scalar_q), out_path, jo)
+    r = values.view(np.dtype(dtype)).reshape(shape)
+    if numpy_scalar:
+        r = r[0]
+        if out is not None:
+            np.save(os.fspath(out), r)
+    if out is not None:
+        return _opened(out)
+    return r[()] if r.ndim == 0 else r
+
+
+def unique(
+    a: ArrayInput,
+    out: PathLike,
+    *,
+    counts: Optional[PathLike] = None,
+    threads: Optional[int] = None,
+    mem: Any = None,
+    chunk: Any = None,
+    tmp_dir: Any = None,
+    force: bool = False,
+    sync: bool = True,
+    progress: Any = None,
+) -> Any:
+    """``np.unique(a)`` of the flattened array into ``out`` (``outcore unique``): sorted distinct
+    values, NaNs collapsed into one at the end. With ``counts``, each value's count (int64) is
+    written there too and ``(values, counts)`` is returned, both opened read-only.
+
+    >>> import os, tempfile, numpy as np, outcore
+    >>> d = tempfile.mkdtemp()
+    >>> v, c = outcore.unique(np.array([3, 1, 3, 3]), os.path.join(d, "u.npy"), counts=os.path.join(d, "c.npy"))
+    >>> v.tolist(), c.tolist()
+    ([1, 3], [1, 3])
+    """
+    counts_path = None if counts is None else os.fspath(counts)
+    with _options(threads, mem, chunk, tmp_dir, force, sync, progress) as jo, _sources(a) as (src,):
+        _core.unique(src, os.fspath(out), counts_path, jo)
+    if counts_path is None:
+        return _opened(out)
+    return _opened(out), _opened(counts_path)
+
+
+# ---- end of exact analytics ----

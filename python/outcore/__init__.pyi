@@ -213,3 +213,61 @@ def concat(
     sync: bool = ...,
     progress: Progress = ...,
 ) -> np.memmap: ...
+
+# ---- Exact analytics ----
+def scan(
+    op: str,
+    a: ArrayInput,
+    out: PathLike,
+    *,
+    axis: Optional[int] = ...,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> np.memmap: ...
+def histogram(
+    a: ArrayInput,
+    *,
+    bins: int = ...,
+    range: Optional[Tuple[float, float]] = ...,
+    out: Optional[PathLike] = ...,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> Tuple[np.ndarray, np.ndarray]: ...
+def quantile(
+    a: ArrayInput,
+    q: Any,
+    *,
+    method: str = ...,
+    axis: Optional[int] = ...,
+    out: Optional[PathLike] = ...,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> Any: ...
+def unique(
+    a: ArrayInput,
+    out: PathLike,
+    *,
+    counts: Optional[PathLike] = ...,
+    threads: Optional[int] = ...,
+    mem: Optional[Size] = ...,
+    chunk: Optional[Size] = ...,
+    tmp_dir: Optional[PathLike] = ...,
+    force: bool = ...,
+    sync: bool = ...,
+    progress: Progress = ...,
+) -> Any: ...

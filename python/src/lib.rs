@@ -532,6 +532,109 @@ fn concat(
     })
 }
 
+// ---- Exact analytics: scan, histogram, quantile, unique ----
+
+/// `np.cumsum`-like scans into `out`.
+#[pyfunction]
+#[pyo3(name = "scan")]
+fn scan_array(
+    py: Python<'_>,
+    op: &str,
+    src: &Bound<'_, PyAny>,
+    out: PathBuf,
+    axis: Option<i64>,
+    opts: JobOptions,
+) -> PyResult<()> {
+    let src = Source::extract(src)?;
+    let op = outcore_kernels::scan::ScanOp::parse(op).map_err(to_py_err)?;
+    let oo = output_options(&opts, &[&src]);
+    run_job(py, &opts, move |ctx| {
+        outcore_kernels::scan::scan_to_file(ctx, &src.open()?, op, axis, &out, &oo).map(|_| ())
+    })
+}
+
+/// `np.histogram`: `(counts, edges, edges' dtype)`.
+#[pyfunction]
+#[pyo3(name = "histogram")]
+fn histogram_array(
+    py: Python<'_>,
+    src: &Bound<'_, PyAny>,
+    bins: usize,
+    range: Option<(f64, f64)>,
+    opts: JobOptions,
+) -> PyResult<(Vec<i64>, Vec<f64>, String)> {
+    let src = Source::extract(src)?;
+    let h = run_job(py, &opts, move |ctx| {
+        outcore_kernels::histogram::histogram(ctx, &src.open()?, bins, range)
+    })?;
+    let kind = DType::native(h.edge_kind.scalar_kind()).str_code();
+    Ok((h.counts, h.edges, kind))
+}
+
+/// `np.quantile`: `(native bytes as uint8, dtype, shape)`; also written to `out` if given.
+#[pyfunction]
+#[pyo3(name = "quantile")]
+#[allow(clippy::too_many_arguments)]
+fn quantile_array<'py>(
+    py: Python<'py>,
+    src: &Bound<'_, PyAny>,
+    q: Vec<f64>,
+    method: &str,
+    axis: Option<isize>,
+    scalar_q: bool,
+    out: Option<PathBuf>,
+    opts: JobOptions,
+) -> PyResult<(Bound<'py, PyArray1<u8>>, String, Vec<usize>)> {
+    use outcore_kernels::quantile::{quantile, QuantileMethod, QuantileOptions};
+    let src = Source::extract(src)?;
+    let method = QuantileMethod::parse(method).map_err(to_py_err)?;
+    let oo = output_options(&opts, &[&src]);
+    let qo = QuantileOptions {
+        method,
+        axis,
+        scalar_q,
+    };
+    let r = run_job(py, &opts, move |ctx| {
+        let array = src.open()?;
+        let r = quantile(ctx, &array, &q, &qo)?;
+        if let Some(dest) = out {
+            let layout = Layout::new(r.dtype.clone(), r.shape.clone(), Order::C)?;
+            let mut file = OutputFile::create_npy(&dest, &layout, &oo)?;
+            file.data_mut().copy_from_slice(&r.to_bytes());
+            file.commit()?;
+        }
+        Ok(r)
+    })?;
+    let bytes = PyArray1::from_vec(py, r.to_bytes());
+    Ok((bytes, r.dtype.str_code(), r.shape))
+}
+
+/// `np.unique` into `out` (and the counts into `counts`): the number of distinct values.
+#[pyfunction]
+#[pyo3(name = "unique")]
+fn unique_array(
+    py: Python<'_>,
+    src: &Bound<'_, PyAny>,
+    out: PathBuf,
+    counts: Option<PathBuf>,
+    opts: JobOptions,
+) -> PyResult<usize> {
+    use outcore_kernels::unique::{unique, UniqueOptions};
+    let src = Source::extract(src)?;
+    let uo = UniqueOptions {
+        counts,
+        keep: 0,
+        output: output_options(&opts, &[&src]),
+        max_hashed: None,
+    };
+    let u = run_job(py, &opts, move |ctx| {
+        unique(ctx, &src.open()?, Some(&out), &uo)
+    })?;
+    Ok(u.len)
+}
+
+// ---- end of exact analytics ----
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(info, m)?)?;
@@ -553,5 +656,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(take, m)?)?;
     m.add_function(wrap_pyfunction!(mask, m)?)?;
     m.add_function(wrap_pyfunction!(concat, m)?)?;
+    // Exact analytics.
+    m.add_function(wrap_pyfunction!(scan_array, m)?)?;
+    m.add_function(wrap_pyfunction!(histogram_array, m)?)?;
+    m.add_function(wrap_pyfunction!(quantile_array, m)?)?;
+    m.add_function(wrap_pyfunction!(unique_array, m)?)?;
     Ok(())
 }

@@ -19,8 +19,12 @@ use outcore_kernels::copy::{convert, transpose, ConvertOptions};
 use outcore_kernels::expr::eval_to_file;
 use outcore_kernels::gather::take;
 use outcore_kernels::gen::{generate, Fill};
+use outcore_kernels::histogram::histogram;
+use outcore_kernels::quantile::{quantile, QuantileOptions};
 use outcore_kernels::reduce::{reduce_all, stats, ReduceOp, Value};
+use outcore_kernels::scan::{scan_to_file, ScanOp};
 use outcore_kernels::sort::{argsort, sort, SortOptions};
+use outcore_kernels::unique::{unique, UniqueOptions};
 
 use super::common::{json_str, parse_size, Session};
 
@@ -548,6 +552,100 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         seconds: secs,
         floor: Some(Floor::ReadWrite),
         floor_seconds: floor_io(side * side * 8, side * side * 8, write),
+        peak_anon: peak,
+        verified,
+    });
+
+    // Exact analytics on the same arange input: histogram and quantiles read it (judged
+    // against the read floor), scan and unique also write a file.
+    cache_as_read(&input, true)?;
+    let (mut hist, mut quant) = (Best::new(), Best::new());
+    for _ in 0..READ_ROUNDS {
+        hist.run(|| Ok(histogram(ctx, &a, 100, None)?))?;
+        quant.run(|| {
+            Ok(quantile(
+                ctx,
+                &a,
+                &[0.01, 0.5, 0.99],
+                &QuantileOptions::default(),
+            )?)
+        })?;
+    }
+    let (h, secs, peak) = hist.into_parts();
+    rows.push(Measure {
+        name: "histogram 100 bins".into(),
+        bytes: bytes as u64,
+        seconds: secs,
+        floor: Some(Floor::Read),
+        floor_seconds: floor_seconds(Floor::Read),
+        peak_anon: peak,
+        // arange(n): equal bins of n/100 values, give or take one at each edge.
+        verified: h.counts.iter().sum::<i64>() == n as i64
+            && h.counts.iter().all(|&c| (c - (n / 100) as i64).abs() <= 2),
+    });
+    let (qr, secs, peak) = quant.into_parts();
+    rows.push(Measure {
+        name: "quantile 3 q".into(),
+        bytes: bytes as u64,
+        seconds: secs,
+        floor: Some(Floor::Read),
+        floor_seconds: floor_seconds(Floor::Read),
+        peak_anon: peak,
+        // arange(n): the linear quantile q is (n - 1) * q.
+        verified: qr.values.iter().zip([0.01, 0.5, 0.99]).all(
+            |(v, q)| matches!(*v, Value::Float(x) if (x - (n as f64 - 1.0) * q).abs() <= 1e-6),
+        ),
+    });
+    let sc = dir.path().join("scan.npy");
+    let (_, secs, peak, write) = time_writer(write_floor_now, Some(&input), &sc, || {
+        Ok(scan_to_file(ctx, &a, ScanOp::CumSum, None, &sc, &opts)?)
+    })?;
+    let c = Array::open(&sc)?;
+    let cv = c.as_slice::<f64>()?;
+    let verified = (0..n).step_by((n / 1000).max(1)).all(|i| {
+        let want = i as f64 * (i as f64 + 1.0) / 2.0;
+        (cv[i] - want).abs() <= 1e-12 * want.max(1.0)
+    });
+    drop(cv);
+    drop(c);
+    std::fs::remove_file(&sc)?;
+    rows.push(Measure {
+        name: "scan cumsum".into(),
+        bytes: bytes as u64,
+        seconds: secs,
+        floor: Some(Floor::ReadWrite),
+        floor_seconds: floor_io(bytes, bytes, write),
+        peak_anon: peak,
+        verified,
+    });
+    let un = dir.path().join("unique.npy");
+    let uc = dir.path().join("unique-counts.npy");
+    let (_, secs, peak, write) = time_writer(write_floor_now, Some(&input), &un, || {
+        let _ = std::fs::remove_file(&uc);
+        let uo = UniqueOptions {
+            counts: Some(uc.clone()),
+            output: opts.clone(),
+            ..UniqueOptions::default()
+        };
+        Ok(unique(ctx, &a, Some(&un), &uo)?)
+    })?;
+    let (u, k) = (Array::open(&un)?, Array::open(&uc)?);
+    // arange(n): every value once.
+    let verified = u.len() == n
+        && u.as_slice::<f64>()?
+            .iter()
+            .enumerate()
+            .all(|(i, &v)| v == i as f64)
+        && k.as_slice::<i64>()?.iter().all(|&c| c == 1);
+    drop((u, k));
+    std::fs::remove_file(&un)?;
+    std::fs::remove_file(&uc)?;
+    rows.push(Measure {
+        name: "unique (all distinct)".into(),
+        bytes: bytes as u64,
+        seconds: secs,
+        floor: Some(Floor::ReadWrite),
+        floor_seconds: floor_io(bytes, 2 * bytes, write),
         peak_anon: peak,
         verified,
     });

@@ -15,6 +15,7 @@ mod quantile;
 mod reduce;
 mod scan;
 mod sort;
+mod unique;
 
 pub use common::{Global, OutputFlags};
 
@@ -57,6 +58,9 @@ pub enum Command {
         after_help = "Example:\n  outcore quantile big.npy --q 0.01,0.5,0.99 --json\n  outcore quantile big.npy --q 0.5 --axis 0 -o medians.npy"
     )]
     Quantile(quantile::Args),
+    /// Sorted distinct values of the flattened array, with counts (np.unique; NaNs collapse to one, last).
+    #[command(after_help = "Example:\n  outcore unique ids.npy -o values.npy --counts counts.npy")]
+    Unique(unique::Args),
     /// Sort an array (external merge sort): along the last axis, flattened, or rows by columns.
     #[command(after_help = "Example:\n  outcore sort big.npy -o sorted.npy --flatten --mem 1G")]
     Sort(sort::SortArgs),
@@ -110,6 +114,7 @@ impl Command {
             Command::Histogram(a) => Some(&a.output_flags),
             Command::Scan(a) => Some(&a.output_flags),
             Command::Quantile(a) => Some(&a.output_flags),
+            Command::Unique(a) => Some(&a.output_flags),
             Command::Sort(a) => Some(&a.output_flags),
             Command::Argsort(a) => Some(&a.output_flags),
             Command::Transpose(a) => Some(&a.output_flags),
@@ -158,6 +163,7 @@ pub fn main() -> i32 {
         Command::Histogram(a) => histogram::run(a, &session),
         Command::Scan(a) => scan::run(a, &session),
         Command::Quantile(a) => quantile::run(a, &session),
+        Command::Unique(a) => unique::run(a, &session),
         Command::Sort(a) => sort::run_sort(a, &session),
         Command::Argsort(a) => sort::run_argsort(a, &session),
         Command::Transpose(a) => copy::run_transpose(a, &session),

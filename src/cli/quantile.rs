@@ -15,7 +15,13 @@ pub struct Args {
     /// The quantiles, in [0, 1], comma-separated. One value is NumPy's scalar q
     /// (`np.quantile(a, 0.5)`: no q axis in -o's shape, float16/float32 data interpolated in
     /// its own type); several are a list (`np.quantile(a, [0.25, 0.75])`).
-    #[arg(long, value_name = "Q1[,Q2…]", value_delimiter = ',', required = true, num_args = 1..)]
+    #[arg(
+        long,
+        value_name = "Q1[,Q2…]",
+        value_delimiter = ',',
+        required = true,
+        allow_hyphen_values = true
+    )]
     pub q: Vec<f64>,
     /// linear (default), lower, higher, nearest or midpoint, as NumPy's `method`.
     #[arg(long, default_value = "linear", value_parser = ["linear", "lower", "higher", "nearest", "midpoint"])]
@@ -86,7 +92,10 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
 /// The output's layout: NumPy's result dtype and shape.
 fn probe_layout(array: &Array, q: &[f64], opts: &QuantileOptions) -> Result<Layout> {
     use outcore_engine::{ByteOrder, DType};
-    let kind = array.dtype().require_real("quantile").map_err(|e| e.with_path(array.path()))?;
+    let kind = array
+        .dtype()
+        .require_real("quantile")
+        .map_err(|e| e.with_path(array.path()))?;
     let result = outcore_kernels::quantile::result_kind(kind, opts.method, opts.scalar_q);
     let mut shape = Vec::new();
     if !opts.scalar_q {
@@ -112,7 +121,11 @@ fn probe_layout(array: &Array, q: &[f64], opts: &QuantileOptions) -> Result<Layo
                 .map(|(_, &d)| d),
         );
     }
-    Ok(Layout::new(DType::scalar(result, ByteOrder::NATIVE), shape, Order::C)?)
+    Ok(Layout::new(
+        DType::scalar(result, ByteOrder::NATIVE),
+        shape,
+        Order::C,
+    )?)
 }
 
 /// One JSON value per q: a number, or nested lists in the shape without the axis.
