@@ -261,7 +261,7 @@ fn complex_str(re: Real, im: Real, out: &mut String) {
         float_str(im, Trim::DotAndZeros, true, out);
     }
     out.push('j');
-    if !(r == 0.0 && !r.is_sign_negative()) {
+    if r != 0.0 || r.is_sign_negative() {
         out.push(')');
     }
 }
