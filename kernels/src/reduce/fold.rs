@@ -5,12 +5,10 @@
 //! steps (1 when the axis is the fastest-varying one in memory; the whole array is the case
 //! `outer = inner = 1`). Result `r = o * inner + i` is in the input's memory order.
 //!
-//! - `inner == 1`: every result folds contiguous runs (`Fold::fold_run`, pairwise sums).
-//!   Each chunk returns the accumulators of the results it touched; they are combined in
-//!   chunk order, so results do not depend on the thread count.
-//! - `inner > 1`: a chunk is cut into pieces whose results form one interval; each piece is
-//!   folded into a local window of accumulators (never larger than the piece), which is then
-//!   combined into the shared accumulators under striped locks.
+//! Results do not depend on the chunks, the budget or the thread count (spec §9): every
+//! result's values are cut into row blocks fixed by the view alone, each folded on its own,
+//! and the blocks are combined in a fixed balanced tree, in file order ([`Tree`]; design notes
+//! in docs/design.md, "A fixed reduction tree").
 //!
 //! Accumulators for every result live in memory at once, reserved from the budget.
 
