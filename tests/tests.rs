@@ -25,6 +25,10 @@ mod eval;
 /// external multi-pass merges under tiny budgets, clean failures.
 mod sort;
 
+/// Spec §9: the same bytes from reduce, stats, scan, histogram and eval whatever --threads,
+/// --mem and --chunk are.
+mod determinism;
+
 /// Reductions and stats against NumPy: every op, dtype, order, axis; NaN rules; JSON; user folds.
 mod reduce;
 

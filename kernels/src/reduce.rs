@@ -2,11 +2,12 @@
 //! the engine's scheduler: `sum prod min max mean var std argmin argmax count-nonzero any all`,
 //! the NaN-skipping forms, `stats`, and user folds ([`fold`]).
 //!
-//! Float sums are pairwise within runs and compensated (Neumaier) across them, in float64
+//! Float sums are pairwise within blocks and compensated (Neumaier) across them, in float64
 //! whatever the input float type, so they are at least as accurate as NumPy's. Variances
-//! merge per-block two-pass moments with Chan's parallel formula. Whole-array results and
-//! reductions along the fastest axis combine partials in chunk order, so they do not depend
-//! on the thread count. Result dtypes, NaN rules and empty-input behaviour follow NumPy.
+//! merge per-block two-pass moments with Chan's parallel formula. Every result is the same
+//! bit for bit whatever the threads, the budget and the chunk size: the blocks and the tree
+//! that combines them are fixed by the data's shape, dtype and memory order (see [`fold`]).
+//! Result dtypes, NaN rules and empty-input behaviour follow NumPy.
 
 use std::fmt;
 use std::ops::Range;
@@ -19,6 +20,8 @@ use outcore_engine::{
 use crate::num::Num;
 
 mod axes;
+#[cfg(test)]
+mod determinism;
 mod encode;
 mod entry;
 pub mod fold;

@@ -5,22 +5,20 @@
 //! steps (1 when the axis is the fastest-varying one in memory; the whole array is the case
 //! `outer = inner = 1`). Result `r = o * inner + i` is in the input's memory order.
 //!
-//! - `inner == 1`: every result folds contiguous runs (`Fold::fold_run`, pairwise sums).
-//!   Each chunk returns the accumulators of the results it touched; they are combined in
-//!   chunk order, so results do not depend on the thread count.
-//! - `inner > 1`: a chunk is cut into pieces whose results form one interval; each piece is
-//!   folded into a local window of accumulators (never larger than the piece), which is then
-//!   combined into the shared accumulators under striped locks.
+//! Results do not depend on the chunks, the budget or the thread count (spec §9): every
+//! result's values are cut into row blocks fixed by the view alone, each folded on its own,
+//! and the blocks are combined in a fixed balanced tree, in file order ([`Tree`]; design notes
+//! in docs/design.md, "A fixed reduction tree").
 //!
 //! Accumulators for every result live in memory at once, reserved from the budget.
 
-use std::any::Any;
 use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Mutex;
 
 use outcore_engine::{
-    cast_or_copy, swap_in_place, Array, Context, Element, Error, ErrorKind, Order, Result,
+    cast_or_copy, swap_in_place, Array, ChunkIo, Context, Element, Error, ErrorKind, Order,
+    Pattern, ReadRange, Result,
 };
 
 /// A fold: an identity, a way to fold elements in, and an associative way to combine two
@@ -125,8 +123,16 @@ impl AxisView {
     }
 }
 
+/// Elements per block of a run, the leaves of the fixed reduction tree (a constant: the
+/// order of operations may depend on the data's shape, dtype and memory order only).
+pub const BLOCK: usize = 1 << 13;
+
 /// Folds `array` (elements of type `T`, either byte order) along the view, returning one
 /// accumulator per result in the input's memory order.
+///
+/// Every result is folded in the same order whatever the chunks, the budget and the thread
+/// count (module docs): its values are cut into blocks of rows fixed by the view alone, each
+/// block is folded on its own, and the blocks are combined in a fixed balanced tree.
 pub fn fold_array<T: Element, F: Fold<T>>(
     ctx: &Context,
     array: &Array,
@@ -157,120 +163,260 @@ pub fn fold_array<T: Element, F: Fold<T>>(
     }
     let swap = array.dtype().needs_swap();
     let item = std::mem::size_of::<T>();
-
-    let (n, inner) = (view.n, view.inner);
-    if inner == 1 {
-        let partials = chunks_dyn(ctx, array, item, &|items, bytes| {
-            let vals = load_values::<T>(bytes, swap);
-            let mut out = Vec::new();
-            let first = items.start / n;
-            let mut p = items.start;
-            while p < items.end {
-                let o = p / n;
-                let end = items.end.min((o + 1) * n);
-                let mut acc = fold.identity();
-                fold.fold_run(
-                    &mut acc,
-                    &vals[p - items.start..end - items.start],
-                    (p - o * n) as u64,
-                );
-                out.push(acc);
-                p = end;
+    let tree = Tree::new(view);
+    let input = array.input();
+    let planned = ctx.plan(input.data_offset(), item, 0..array.len());
+    let chunks = tree.cut(&planned, array.len());
+    let plan: Vec<ChunkIo> = chunks
+        .iter()
+        .map(|c| {
+            let bytes = c.start * item..c.end * item;
+            ChunkIo {
+                bytes: bytes.len() as u64,
+                reads: vec![ReadRange {
+                    input: 0,
+                    range: bytes,
+                    release: true,
+                }],
+                write: None,
             }
-            Ok(Box::new((first, out)))
-        })?;
-        let partials = partials
-            .into_iter()
-            .map(|b| b.downcast::<(usize, Vec<F::Acc>)>().map(|b| *b))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|_| {
-                Error::new(
-                    ErrorKind::Io,
-                    "internal: reduction partial of the wrong type",
-                )
-            })?;
-        let mut accs: Vec<F::Acc> = Vec::with_capacity(results);
-        for (first, part) in partials {
-            for (k, acc) in part.into_iter().enumerate() {
-                let o = first + k;
-                if o < accs.len() {
-                    fold.combine(&mut accs[o], &acc);
-                } else {
-                    accs.push(acc);
-                }
-            }
-        }
-        accs.resize(results, fold.identity());
-        return Ok(accs);
-    }
-    const STRIPE: usize = 1 << 14;
-    let stripes: Vec<Mutex<Vec<F::Acc>>> = (0..results.div_ceil(STRIPE))
-        .map(|s| Mutex::new(vec![fold.identity(); STRIPE.min(results - s * STRIPE)]))
+        })
         .collect();
-    let merge = |r0: usize, local: &[F::Acc]| -> Result<()> {
-        let mut r = r0;
-        let mut rest = local;
-        while !rest.is_empty() {
-            let (s, off) = (r / STRIPE, r % STRIPE);
-            let take = (STRIPE - off).min(rest.len());
-            let mut guard = stripes[s]
+    let merger = Mutex::new(Merger::new(&tree, fold, results));
+    ctx.run(
+        "reduce",
+        Pattern::Sequential,
+        &[input],
+        None,
+        &plan,
+        |i, _| {
+            let c = chunks[i].clone();
+            let vals = load_values::<T>(&input.bytes[c.start * item..c.end * item], swap);
+            let out = tree.fold_chunk(fold, c, &vals);
+            merger
                 .lock()
-                .map_err(|_| Error::new(ErrorKind::Io, "a reduction worker panicked"))?;
-            for (a, b) in guard[off..off + take].iter_mut().zip(&rest[..take]) {
-                fold.combine(a, b);
-            }
-            r += take;
-            rest = &rest[take..];
-        }
-        Ok(())
-    };
-    chunks_dyn(ctx, array, item, &|items, bytes| {
-        let vals = load_values::<T>(bytes, swap);
-        for piece in interval_pieces(items.clone(), n, inner) {
-            let (o, q0) = (piece.start / (n * inner), piece.start % (n * inner));
-            let q1 = q0 + piece.len();
-            let (lo, hi) = if q1 - q0 >= inner {
-                (0, inner)
-            } else {
-                (q0 % inner, (q1 - 1) % inner + 1)
-            };
-            let mut local = vec![fold.identity(); hi - lo];
-            let mut q = q0;
-            while q < q1 {
-                let (j, i) = (q / inner, q % inner);
-                let end = q1.min((j + 1) * inner);
-                let row = &vals
-                    [piece.start - items.start + (q - q0)..piece.start - items.start + (end - q0)];
-                for (a, &x) in local[i - lo..i - lo + row.len()].iter_mut().zip(row) {
-                    fold.fold_one(a, x, j as u64);
-                }
-                q = end;
-            }
-            merge(o * inner + lo, &local)?;
-        }
-        Ok(Box::new(()))
-    })?;
-    let mut accs = Vec::with_capacity(results);
-    for s in stripes {
-        accs.extend(
-            s.into_inner()
-                .map_err(|_| Error::new(ErrorKind::Io, "a reduction worker panicked"))?,
-        );
-    }
-    Ok(accs)
+                .map_err(|_| Error::new(ErrorKind::Io, "a reduction worker panicked"))?
+                .deliver(&tree, fold, i, out);
+            Ok(())
+        },
+    )
+    .map_err(|e| e.with_path(array.path()))?;
+    let mut merger = merger
+        .into_inner()
+        .map_err(|_| Error::new(ErrorKind::Io, "a reduction worker panicked"))?;
+    debug_assert!(merger.pending.is_empty());
+    merger.finish_slab(&tree, fold);
+    Ok(merger.results)
 }
 
-/// A type-erased chunk task: one instantiation of the scheduler serves every fold.
-type ChunkTask<'a> = dyn Fn(Range<usize>, &[u8]) -> Result<Box<dyn Any + Send>> + Sync + 'a;
+/// The fixed shape of every result's reduction tree. The view is `outer` slabs of `n` rows of
+/// `inner` elements; result `o * inner + i` folds element `i` of every row of slab `o`. Rows
+/// are grouped into row blocks of `rows` rows (`rows * inner >= BLOCK` elements; one row when
+/// rows are long): a row block is folded on its own (`fold_run` when `inner == 1`, the
+/// pairwise sums; else row by row with `fold_one`), and the row blocks of a slab are combined
+/// as a balanced binary tree (aligned groups of `2^k` blocks, the live groups last, from the
+/// earliest). Chunks are cut at row-block boundaries (anywhere when `rows == 1`), so each row
+/// block is folded by one chunk; a chunk hands over the tree's complete aligned groups it
+/// holds, and the groups are merged in chunk order.
+struct Tree {
+    view: AxisView,
+    /// Rows per row block.
+    rows: usize,
+    /// Elements per slab.
+    slab: usize,
+    /// Row blocks per slab.
+    blocks: usize,
+}
 
-fn chunks_dyn(
-    ctx: &Context,
-    array: &Array,
-    item: usize,
-    task: &ChunkTask<'_>,
-) -> Result<Vec<Box<dyn Any + Send>>> {
-    ctx.for_each_chunk("reduce", &array.input(), item, 0..array.len(), task)
-        .map_err(|e| e.with_path(array.path()))
+/// What a chunk hands over: its pieces in order, their accumulators side by side.
+struct ChunkOut<A> {
+    pieces: Vec<Piece>,
+    accs: Vec<A>,
+}
+
+/// A window of accumulators of one slab's results: an aligned group of `2^level` row blocks
+/// (all `inner` results), or part of one row (`partial`, only when `rows == 1`) for results
+/// `first..first + len`.
+struct Piece {
+    slab: usize,
+    level: u32,
+    partial: bool,
+    first: usize,
+    len: usize,
+}
+
+impl Tree {
+    fn new(view: AxisView) -> Tree {
+        let rows = BLOCK.div_ceil(view.inner);
+        Tree {
+            view,
+            rows,
+            slab: view.n * view.inner,
+            blocks: view.n.div_ceil(rows),
+        }
+    }
+
+    /// Elements per row block.
+    fn block_len(&self) -> usize {
+        self.rows * self.view.inner
+    }
+
+    /// The planned chunks moved back to row-block boundaries (row blocks are at most
+    /// `BLOCK + inner` elements, so chunks grow by less than that), empty ones dropped.
+    fn cut(&self, planned: &[Range<usize>], len: usize) -> Vec<Range<usize>> {
+        let mut cuts = vec![0];
+        for c in planned.iter().skip(1) {
+            let p = c.start;
+            let at = if self.rows == 1 {
+                p
+            } else {
+                let o = p / self.slab;
+                o * self.slab + (p - o * self.slab) / self.block_len() * self.block_len()
+            };
+            if at > *cuts.last().unwrap_or(&0) && at < len {
+                cuts.push(at);
+            }
+        }
+        cuts.push(len);
+        cuts.windows(2).map(|w| w[0]..w[1]).collect()
+    }
+
+    /// Folds a chunk (memory positions `range`, values `vals`) into its pieces.
+    fn fold_chunk<T: Copy, F: Fold<T>>(
+        &self,
+        fold: &F,
+        range: Range<usize>,
+        vals: &[T],
+    ) -> ChunkOut<F::Acc> {
+        let inner = self.view.inner;
+        let e = self.block_len();
+        let mut out = ChunkOut {
+            pieces: Vec::new(),
+            accs: Vec::new(),
+        };
+        let mut p = range.start;
+        while p < range.end {
+            let o = p / self.slab;
+            let base = o * self.slab;
+            let (q0, q1) = (p - base, range.end.min(base + self.slab) - base);
+            // The chunk's values from slab position `q0` on.
+            let from = &vals[p - range.start..];
+            let mut q = q0;
+            if q % e != 0 {
+                // Only when rows == 1: the end of a row begun in the chunk before.
+                let end = q1.min((q / inner + 1) * inner);
+                self.partial_row(fold, &mut out, o, q, &from[..end - q0]);
+                q = end;
+            }
+            let a = q.div_ceil(e);
+            let b = if q1 == self.slab { self.blocks } else { q1 / e };
+            let mut m = a;
+            while m < b {
+                // The largest aligned group starting at `m` within `m..b`.
+                let fit = usize::BITS - 1 - (b - m).leading_zeros();
+                let level = if m == 0 {
+                    fit
+                } else {
+                    fit.min(m.trailing_zeros())
+                };
+                self.group(fold, (from, q0), m, level, &mut out.accs);
+                out.pieces.push(Piece {
+                    slab: o,
+                    level,
+                    partial: false,
+                    first: 0,
+                    len: inner,
+                });
+                m += 1 << level;
+            }
+            q = q.max((b * e).min(self.slab));
+            if q < q1 {
+                // Only when rows == 1: the start of a row that the next chunk ends.
+                debug_assert_eq!(self.rows, 1);
+                self.partial_row(fold, &mut out, o, q, &from[q - q0..q1 - q0]);
+            }
+            p = base + q1;
+        }
+        out
+    }
+
+    /// Part of one row (rows == 1): one value for each of its results.
+    fn partial_row<T: Copy, F: Fold<T>>(
+        &self,
+        fold: &F,
+        out: &mut ChunkOut<F::Acc>,
+        slab: usize,
+        q: usize,
+        row: &[T],
+    ) {
+        let j = (q / self.view.inner) as u64;
+        for &x in row {
+            let mut acc = fold.identity();
+            fold.fold_one(&mut acc, x, j);
+            out.accs.push(acc);
+        }
+        out.pieces.push(Piece {
+            slab,
+            level: 0,
+            partial: true,
+            first: q % self.view.inner,
+            len: row.len(),
+        });
+    }
+
+    /// Appends the window of the aligned group of `2^level` row blocks from block `m` of a
+    /// slab (`vals.0[q - vals.1]` is its value at slab position `q`).
+    fn group<T: Copy, F: Fold<T>>(
+        &self,
+        fold: &F,
+        slab_vals: (&[T], usize),
+        m: usize,
+        level: u32,
+        accs: &mut Vec<F::Acc>,
+    ) {
+        if level == 0 {
+            return self.leaf(fold, slab_vals, m, accs);
+        }
+        let half = 1 << (level - 1);
+        let start = accs.len();
+        self.group(fold, slab_vals, m, level - 1, accs);
+        if m + half < self.blocks {
+            let mid = accs.len();
+            self.group(fold, slab_vals, m + half, level - 1, accs);
+            let (left, right) = accs.split_at_mut(mid);
+            for (a, b) in left[start..].iter_mut().zip(right.iter()) {
+                fold.combine(a, b);
+            }
+            accs.truncate(mid);
+        }
+    }
+
+    /// Appends the window of row block `m`.
+    fn leaf<T: Copy, F: Fold<T>>(
+        &self,
+        fold: &F,
+        (from, origin): (&[T], usize),
+        m: usize,
+        accs: &mut Vec<F::Acc>,
+    ) {
+        let inner = self.view.inner;
+        let rows = m * self.rows..self.view.n.min((m + 1) * self.rows);
+        let vals = &from[rows.start * inner - origin..rows.end * inner - origin];
+        if inner == 1 {
+            let mut acc = fold.identity();
+            fold.fold_run(&mut acc, vals, rows.start as u64);
+            accs.push(acc);
+            return;
+        }
+        let start = accs.len();
+        accs.resize(start + inner, fold.identity());
+        let window = &mut accs[start..];
+        for (row, j) in vals.chunks_exact(inner).zip(rows) {
+            for (a, &x) in window.iter_mut().zip(row) {
+                fold.fold_one(a, x, j as u64);
+            }
+        }
+    }
 }
 
 /// A chunk's elements in native byte order (borrowed when aligned and native).
@@ -285,27 +431,120 @@ fn load_values<T: Element>(bytes: &[u8], swap: bool) -> Cow<'_, [T]> {
     }
 }
 
-/// Splits a range of memory positions into pieces within one slab (`n * inner` positions)
-/// whose results (`position % inner`) form one interval.
-fn interval_pieces(range: Range<usize>, n: usize, inner: usize) -> Vec<Range<usize>> {
-    let slab = n * inner;
-    let mut pieces = Vec::new();
-    let mut p = range.start;
-    while p < range.end {
-        let slab_end = (p / slab + 1) * slab;
-        let end = range.end.min(slab_end);
-        let (q0, q1) = (p % slab, p % slab + (end - p));
-        if q1 - q0 >= inner || q0 % inner == 0 || (q0 / inner) == ((q1 - 1) / inner) {
-            pieces.push(p..end);
-        } else {
-            // Shorter than a row but crossing a row boundary: two intervals.
-            let cut = p + (inner - q0 % inner);
-            pieces.push(p..cut);
-            pieces.push(cut..end);
+/// Takes the chunks' pieces in chunk order (whichever worker finishes a chunk merges every
+/// chunk that is then next in line) and builds each slab's tree like a binary counter: level
+/// `k` holds the latest complete aligned group of `2^k` row blocks while bit `k` of `count` is
+/// set.
+struct Merger<A> {
+    next: usize,
+    pending: std::collections::BTreeMap<usize, ChunkOut<A>>,
+    slab: Option<usize>,
+    levels: Vec<Option<Vec<A>>>,
+    count: u64,
+    /// The row being assembled from partial pieces (rows == 1).
+    row: Vec<A>,
+    results: Vec<A>,
+}
+
+impl<A: Clone> Merger<A> {
+    fn new<T: Copy, F: Fold<T, Acc = A>>(_: &Tree, fold: &F, results: usize) -> Merger<A> {
+        Merger {
+            next: 0,
+            pending: Default::default(),
+            slab: None,
+            levels: vec![None; 64],
+            count: 0,
+            row: Vec::new(),
+            results: vec![fold.identity(); results],
         }
-        p = end;
     }
-    pieces
+
+    fn deliver<T: Copy, F: Fold<T, Acc = A>>(
+        &mut self,
+        tree: &Tree,
+        fold: &F,
+        chunk: usize,
+        out: ChunkOut<A>,
+    ) {
+        self.pending.insert(chunk, out);
+        while let Some(out) = self.pending.remove(&self.next) {
+            self.next += 1;
+            let mut at = 0;
+            for piece in out.pieces {
+                self.take(tree, fold, &piece, &out.accs[at..at + piece.len]);
+                at += piece.len;
+            }
+        }
+    }
+
+    fn take<T: Copy, F: Fold<T, Acc = A>>(
+        &mut self,
+        tree: &Tree,
+        fold: &F,
+        piece: &Piece,
+        window: &[A],
+    ) {
+        if self.slab != Some(piece.slab) {
+            self.finish_slab(tree, fold);
+            if !piece.partial && 1usize << piece.level >= tree.blocks {
+                // A whole slab in one group (short rows of an axis reduction): its results.
+                let inner = tree.view.inner;
+                self.results[piece.slab * inner..(piece.slab + 1) * inner].clone_from_slice(window);
+                return;
+            }
+            self.slab = Some(piece.slab);
+        }
+        if piece.partial {
+            debug_assert_eq!(piece.first, self.row.len());
+            self.row.extend_from_slice(window);
+            if self.row.len() == tree.view.inner {
+                let row = std::mem::take(&mut self.row);
+                self.push(fold, row, 0);
+            }
+        } else {
+            self.push(fold, window.to_vec(), piece.level);
+        }
+    }
+
+    fn push<T: Copy, F: Fold<T, Acc = A>>(&mut self, fold: &F, mut group: Vec<A>, level: u32) {
+        self.count += 1 << level;
+        let mut level = level as usize;
+        while self.count >> level & 1 == 0 {
+            let mut earlier = self.levels[level].take().unwrap_or_default();
+            for (a, b) in earlier.iter_mut().zip(&group) {
+                fold.combine(a, b);
+            }
+            group = earlier;
+            level += 1;
+        }
+        self.levels[level] = Some(group);
+    }
+
+    /// Combines the current slab's live groups, the earliest (largest) first, into its results.
+    fn finish_slab<T: Copy, F: Fold<T, Acc = A>>(&mut self, tree: &Tree, fold: &F) {
+        let Some(o) = self.slab.take() else {
+            return;
+        };
+        debug_assert!(self.row.is_empty());
+        let mut total: Option<Vec<A>> = None;
+        for level in (0..64).rev() {
+            if let Some(group) = self.levels[level].take() {
+                match &mut total {
+                    None => total = Some(group),
+                    Some(t) => {
+                        for (a, b) in t.iter_mut().zip(&group) {
+                            fold.combine(a, b);
+                        }
+                    }
+                }
+            }
+        }
+        self.count = 0;
+        if let Some(t) = total {
+            let inner = tree.view.inner;
+            self.results[o * inner..(o + 1) * inner].clone_from_slice(&t);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -324,31 +563,5 @@ mod tests {
         );
         let v = AxisView::along(&[3, 4, 5], Order::F, 1).unwrap();
         assert_eq!((v.outer, v.n, v.inner), (5, 4, 3));
-    }
-
-    #[test]
-    fn pieces_have_interval_results() {
-        for (n, inner) in [(3, 5), (1, 7), (4, 2), (10, 3)] {
-            for s in 0..n * inner * 2 {
-                for e in s + 1..=n * inner * 2 {
-                    let pieces = interval_pieces(s..e, n, inner);
-                    let mut pos = s;
-                    for p in &pieces {
-                        assert_eq!(p.start, pos);
-                        pos = p.end;
-                        assert_eq!(p.start / (n * inner), (p.end - 1) / (n * inner));
-                        let mut rs: Vec<usize> = p.clone().map(|q| q % inner).collect();
-                        rs.sort_unstable();
-                        rs.dedup();
-                        assert_eq!(
-                            rs.last().unwrap() - rs[0] + 1,
-                            rs.len(),
-                            "{p:?} n {n} inner {inner}"
-                        );
-                    }
-                    assert_eq!(pos, e);
-                }
-            }
-        }
     }
 }

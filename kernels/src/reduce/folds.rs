@@ -45,6 +45,12 @@ impl CompSum {
         }
         self.s = t;
     }
+    /// Adds another partial sum (the one combine of every float sum, so that `stats`, `sum`
+    /// and `mean` combine alike).
+    pub fn merge(&mut self, b: &CompSum) {
+        self.add(b.s);
+        self.add(b.c);
+    }
     /// The sum.
     pub fn value(&self) -> f64 {
         if self.s.is_finite() {
@@ -82,8 +88,7 @@ impl<T: Num> Fold<T> for SumFloat {
         acc.add(s);
     }
     fn combine(&self, a: &mut CompSum, b: &CompSum) {
-        a.add(b.s);
-        a.add(b.c);
+        a.merge(b);
     }
 }
 impl<T: Num> Finish<T> for SumFloat {
@@ -700,8 +705,7 @@ impl<T: Num> Fold<T> for MeanFold {
         }
     }
     fn combine(&self, a: &mut MeanAcc, b: &MeanAcc) {
-        a.sum.add(b.sum.s);
-        a.sum.add(b.sum.c);
+        a.sum.merge(&b.sum);
         a.n += b.n;
     }
 }

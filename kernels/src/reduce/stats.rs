@@ -614,16 +614,21 @@ impl<T: Num> Fold<T> for StatsFold {
         self.fold_run(acc, &[x], index);
     }
     fn fold_run(&self, acc: &mut Acc<T>, run: &[T], _: u64) {
+        let fsum = acc.fsum;
         if T::KIND == ScalarKind::F64 {
             fold_run_f64(acc, run);
         } else {
             fold_run_scalar(acc, run);
         }
+        // The sum exactly as `reduce sum` (and `mean`) take it, so that the two agree bit for
+        // bit: the run is one block of the fold driver's fixed tree, still in cache.
+        acc.fsum = fsum;
+        acc.fsum.add(pairwise_sum(run, &|x: T| x.to_f64()));
     }
     fn combine(&self, a: &mut Acc<T>, b: &Acc<T>) {
         a.count += b.count;
         a.nans += b.nans;
-        a.fsum.add(b.fsum.value());
+        a.fsum.merge(&b.fsum);
         a.isum = a.isum.wrapping_add(b.isum);
         a.moments.merge(&b.moments);
         if b.has {
