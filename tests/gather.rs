@@ -590,7 +590,10 @@ fn a_cancelled_job_leaves_nothing_behind() {
             .build()
             .unwrap();
         let got = run_mid_job(&ctx, &d, job).unwrap();
-        let (n, row) = (job.files[0].2[0], job.files[0].2[1..].iter().product::<usize>());
+        let (n, row) = (
+            job.files[0].2[0],
+            job.files[0].2[1..].iter().product::<usize>(),
+        );
         let rows: Vec<usize> = if job.name.starts_with("take") {
             let (m, size) = (job.files[1].2[0], job.files[1].2[1]);
             (0..m).map(|i| (i * 7919) % m % size).collect()

@@ -61,14 +61,16 @@ pub fn result_type(dtypes: &[&DType]) -> Result<DType> {
             .all(|d| text::is_text(d) || d.scalar_kind().is_some())
     {
         let chars = dtypes.iter().map(|d| text_chars(d)).max().unwrap_or(0);
-        return Ok(if dtypes.iter().any(|d| matches!(d, DType::Unicode { .. })) {
-            DType::Unicode {
-                chars,
-                order: ByteOrder::NATIVE,
-            }
-        } else {
-            DType::Bytes(chars)
-        });
+        return Ok(
+            if dtypes.iter().any(|d| matches!(d, DType::Unicode { .. })) {
+                DType::Unicode {
+                    chars,
+                    order: ByteOrder::NATIVE,
+                }
+            } else {
+                DType::Bytes(chars)
+            },
+        );
     }
     let refuse = |a: &DType, b: &DType| {
         err!(

@@ -584,9 +584,8 @@ fn bucketed(
 /// of `src` copied into `dst` in list order, prefetched a few entries ahead.
 fn gather_listed<const W: usize>(src: &[u8], list: &[u8], dst: &mut [u8], row: usize) {
     let width = if W == 0 { row } else { W };
-    let entry = |i: usize| {
-        u64::from_ne_bytes(list[i * 8..i * 8 + 8].try_into().expect("8 bytes")) as usize
-    };
+    let entry =
+        |i: usize| u64::from_ne_bytes(list[i * 8..i * 8 + 8].try_into().expect("8 bytes")) as usize;
     let n = list.len() / 8;
     for i in 0..n {
         if i + PREFETCH_AHEAD < n {

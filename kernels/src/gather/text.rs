@@ -289,7 +289,10 @@ fn float_str(x: Real, trim: Trim, sign: bool, out: &mut String) {
         let (int, frac) = if exp >= 0 {
             let whole = (exp + 1) as usize;
             if n <= exp + 1 {
-                (digits.clone() + &"0".repeat(whole - n as usize), String::new())
+                (
+                    digits.clone() + &"0".repeat(whole - n as usize),
+                    String::new(),
+                )
             } else {
                 (digits[..whole].to_string(), digits[whole..].to_string())
             }
@@ -404,16 +407,29 @@ mod tests {
         assert_eq!(str_of(ScalarKind::Bool, &[1]), "True");
         assert_eq!(str_of(ScalarKind::I8, &[0x80]), "-128");
         let mut s = String::new();
-        number_str(ScalarKind::I32, ByteOrder::Big, &[0xff, 0xff, 0xff, 0xfe], &mut s);
+        number_str(
+            ScalarKind::I32,
+            ByteOrder::Big,
+            &[0xff, 0xff, 0xff, 0xfe],
+            &mut s,
+        );
         assert_eq!(s, "-2");
     }
 
     #[test]
     fn texts_are_padded_and_cut_at_the_width() {
-        let src: Vec<u8> = [1.5f64, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let src: Vec<u8> = [1.5f64, -2.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         let mut dst = vec![0xAA; 8];
-        numbers_to_text(&DType::native(ScalarKind::F64), &DType::Bytes(4), &src, &mut dst)
-            .unwrap();
+        numbers_to_text(
+            &DType::native(ScalarKind::F64),
+            &DType::Bytes(4),
+            &src,
+            &mut dst,
+        )
+        .unwrap();
         assert_eq!(&dst, b"1.5\0-2.0");
         let to = DType::Unicode {
             chars: 2,
