@@ -243,7 +243,11 @@ impl Real {
             let text = format!("{}e{}", c.0, c.1 - (c.0.len() as i32 - 1));
             self.reads_back(&text)
         };
-        let first_down = if tie { down % 2 == 0 } else { !up_nearer };
+        let first_down = if tie {
+            down.is_multiple_of(2)
+        } else {
+            !up_nearer
+        };
         let (first, second) = if first_down {
             (down_c, up_c)
         } else {
@@ -327,14 +331,12 @@ fn complex_str(re: Real, im: Real, out: &mut String) {
     let r = re.value();
     if r == 0.0 && !r.is_sign_negative() {
         float_str(im, Trim::DotAndZeros, false, out);
+        out.push('j');
     } else {
         out.push('(');
         float_str(re, Trim::DotAndZeros, false, out);
         float_str(im, Trim::DotAndZeros, true, out);
-    }
-    out.push('j');
-    if !(r == 0.0 && !r.is_sign_negative()) {
-        out.push(')');
+        out.push_str("j)");
     }
 }
 
