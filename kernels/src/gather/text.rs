@@ -168,32 +168,105 @@ impl Real {
         }
     }
 
-    /// The shortest digits that read back to this value in its own precision (nearest to the
-    /// value among those), and the decimal exponent of the first: `|v| ≈ 0.d1d2… × 10^(e+1)`.
-    fn shortest_digits(self) -> (String, i32) {
-        let text = match self {
-            Real::Double(x) => format!("{:e}", x.abs()),
-            Real::Single(x) => format!("{:e}", x.abs()),
-            Real::Half(h) => {
-                let v = h.to_f64().abs();
-                let target = f16::from_bits(h.to_bits() & 0x7fff);
-                // Five significant digits tell any two float16 values apart.
-                (0..5)
-                    .map(|p| format!("{v:.p$e}"))
-                    .find(|s| {
-                        s.parse::<f64>()
-                            .is_ok_and(|x| crate::cast::f16_from_f64(x) == target)
-                    })
-                    .unwrap_or_else(|| format!("{v:.4e}"))
-            }
-        };
-        let (mantissa, exp) = text.split_once('e').expect("exponent notation");
-        let mut digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-        while digits.len() > 1 && digits.ends_with('0') {
-            digits.pop();
+    /// Whether the decimal `text` reads back (one rounding, as NumPy's parser) to this value's
+    /// magnitude in its own precision.
+    fn reads_back(self, text: &str) -> bool {
+        match self {
+            Real::Double(x) => text.parse::<f64>() == Ok(x.abs()),
+            Real::Single(x) => text.parse::<f32>() == Ok(x.abs()),
+            Real::Half(h) => text.parse::<f64>().is_ok_and(|v| {
+                crate::cast::f16_from_f64(v) == f16::from_bits(h.to_bits() & 0x7fff)
+            }),
         }
-        (digits, exp.parse().expect("an integer exponent"))
     }
+
+    /// The shortest digits that read back to this value in its own precision, and the decimal
+    /// exponent of the first (`|v| = d1.d2… × 10^e`), as NumPy's Dragon4 picks them: of the
+    /// two decimals of that length around the value, the nearer one that reads back; on an
+    /// exact tie the one with an even last digit (`2696132.25f32` → `2.6961322e+06`, where
+    /// Rust's own shortest form rounds the tie up).
+    fn shortest_digits(self) -> (String, i32) {
+        let a = self.value().abs();
+        if a == 0.0 {
+            return ("0".to_string(), 0);
+        }
+        // Rust's shortest form has the shortest length; only its last digit may differ.
+        let from = match self {
+            Real::Double(x) => digit_count(&format!("{:e}", x.abs())),
+            Real::Single(x) => digit_count(&format!("{:e}", x.abs())),
+            Real::Half(_) => 1,
+        };
+        for n in from..=17 {
+            if let Some(found) = self.nearest_of_length(a, n) {
+                return found;
+            }
+        }
+        // Unreachable for finite floats (17 digits tell any two float64 values apart).
+        let text = format!("{a:.16e}");
+        let (m, e) = text.split_once('e').expect("exponent notation");
+        (m.replace('.', ""), e.parse().expect("an integer exponent"))
+    }
+
+    /// Of the `n`-digit decimals just below and just above `a`, the one NumPy prints, if
+    /// either reads back to the value.
+    fn nearest_of_length(self, a: f64, n: usize) -> Option<(String, i32)> {
+        // Twenty digits past the n-th decide a tie: a float64 has under 17 significant
+        // digits of precision, so anything past them that is not zero shows up there.
+        let text = format!("{a:.prec$e}", prec = n + 20);
+        let (mantissa, exp) = text.split_once('e')?;
+        let exp: i32 = exp.parse().ok()?;
+        let digits: Vec<u8> = mantissa
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|b| b - b'0')
+            .collect();
+        let down: u128 = digits[..n]
+            .iter()
+            .fold(0, |acc, &d| acc * 10 + u128::from(d));
+        let next = digits[n];
+        let rest_zero = digits[n + 1..].iter().all(|&d| d == 0);
+        let tie = next == 5 && rest_zero;
+        let up_nearer = next > 5 || (next == 5 && !rest_zero);
+        let candidate = |m: u128| -> (String, i32) {
+            // m has n digits, or n + 1 when rounding up carried (999 → 1000).
+            let text = m.to_string();
+            let e = exp + (text.len() as i32 - n as i32);
+            let mut d = text;
+            while d.len() > 1 && d.ends_with('0') {
+                d.pop();
+            }
+            (d, e)
+        };
+        let down_c = candidate(down);
+        let up_c = candidate(down + 1);
+        let ok = |c: &(String, i32)| {
+            let text = format!("{}e{}", c.0, c.1 - (c.0.len() as i32 - 1));
+            self.reads_back(&text)
+        };
+        let first_down = if tie {
+            down.is_multiple_of(2)
+        } else {
+            !up_nearer
+        };
+        let (first, second) = if first_down {
+            (down_c, up_c)
+        } else {
+            (up_c, down_c)
+        };
+        if ok(&first) {
+            Some(first)
+        } else if ok(&second) {
+            Some(second)
+        } else {
+            None
+        }
+    }
+}
+
+/// Significant digits of Rust's `{:e}` text of a float.
+fn digit_count(text: &str) -> usize {
+    let mantissa = text.split('e').next().unwrap_or(text);
+    mantissa.bytes().filter(u8::is_ascii_digit).count().max(1)
 }
 
 /// NumPy's `str` of a float (`floattype_str_either`): positional when zero, NaN or
@@ -258,14 +331,12 @@ fn complex_str(re: Real, im: Real, out: &mut String) {
     let r = re.value();
     if r == 0.0 && !r.is_sign_negative() {
         float_str(im, Trim::DotAndZeros, false, out);
+        out.push('j');
     } else {
         out.push('(');
         float_str(re, Trim::DotAndZeros, false, out);
         float_str(im, Trim::DotAndZeros, true, out);
-    }
-    out.push('j');
-    if r != 0.0 || r.is_sign_negative() {
-        out.push(')');
+        out.push_str("j)");
     }
 }
 
