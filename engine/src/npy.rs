@@ -590,14 +590,16 @@ fn wrap_header(version: (u8, u8), body: &[u8]) -> Vec<u8> {
 /// Reads the header of the `.npy` file at `path` (what `info` prints); a directory or other
 /// non-regular file is a `BadFormat` error.
 pub fn read_header_at(path: &Path) -> Result<Header> {
-    let mut file = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io("cannot stat", e).with_path(path))?;
+    // Checked before opening: opening a FIFO would wait for a writer.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
     if !meta.is_file() {
         return Err(Error::new(ErrorKind::BadFormat, "is not a regular file").with_path(path));
     }
-    let len = meta.len();
+    let mut file = File::open(path).map_err(|e| Error::io("cannot open", e).with_path(path))?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("cannot stat", e).with_path(path))?
+        .len();
     read_header(&mut file, len, MAX_HEADER_SIZE).map_err(|e| e.with_path(path))
 }
 
