@@ -291,7 +291,11 @@ impl<R: Record> Job<'_, R> {
         } else {
             2
         };
-        let need = copies * n * Self::REC + self.ctx.threads() * 2 * BUCKET_BYTES;
+        // A thread's bucket scratch holds one bucket: about `BUCKET_BYTES`, or less when there
+        // are at least 8 buckets per thread of a smaller segment (twice that for skew).
+        let threads = self.ctx.threads();
+        let scratch = BUCKET_BYTES.min((n * Self::REC).div_ceil(4 * threads));
+        let need = copies * n * Self::REC + threads * 2 * scratch;
         if need <= self.ctx.budget().limit() / 4 * 3 {
             if let Ok(reservation) = self.ctx.budget().reserve(need, "in-memory sort buffers") {
                 let r = self.sort_in_memory(seg, out);
