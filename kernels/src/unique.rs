@@ -4,7 +4,7 @@
 //!
 //! Two strategies, chosen while running:
 //! - **hashing** (few distinct values): one parallel pass counts every value's canonical sort
-//!   key ([`SortKey::canon`]) in hash maps sharded by hash, so that each worker's inserts go to
+//!   key (`SortKey::canon`) in hash maps sharded by hash, so that each worker's inserts go to
 //!   small, cache-resident tables; the distinct keys are then sorted and written. Used while
 //!   the maps fit a quarter of the memory budget;
 //! - **external sort** (many distinct values): when the maps outgrow that share, hashing stops

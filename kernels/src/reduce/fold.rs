@@ -7,7 +7,7 @@
 //!
 //! Results do not depend on the chunks, the budget or the thread count (spec §9): every
 //! result's values are cut into row blocks fixed by the view alone, each folded on its own,
-//! and the blocks are combined in a fixed balanced tree, in file order ([`Tree`]; design notes
+//! and the blocks are combined in a fixed balanced tree, in file order (`Tree`; design notes
 //! in docs/design.md, "A fixed reduction tree").
 //!
 //! Accumulators for every result live in memory at once, reserved from the budget.
