@@ -365,7 +365,8 @@ fn finish<T: QKey>(
     out
 }
 
-fn value_of<T: QKey>(x: T) -> Value {
+/// `x` as the `Value` of its dtype (shared with `unique`).
+pub(crate) fn value_of<T: QKey>(x: T) -> Value {
     let kind = T::KIND;
     if kind == ScalarKind::Bool {
         Value::Bool(x.is_true())

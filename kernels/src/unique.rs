@@ -25,7 +25,7 @@ use outcore_engine::{
     Error, ErrorKind, Layout, Order, OutputFile, OutputOptions, Result, ScalarKind,
 };
 
-use crate::quantile::QKey;
+use crate::quantile::{value_of, QKey};
 use crate::reduce::{float_text, Value};
 use crate::sort::{sort, SortOptions};
 
@@ -210,19 +210,6 @@ fn unique_typed<T: QKey>(
         });
     }
     by_external_sort::<T>(ctx, array, dest, opts, dtype)
-}
-
-fn value_of<T: QKey>(x: T) -> Value {
-    let kind = T::KIND;
-    if kind == ScalarKind::Bool {
-        Value::Bool(x.is_true())
-    } else if kind.is_float() {
-        Value::Float(x.to_f64())
-    } else if kind.is_unsigned_int() {
-        Value::UInt(x.to_i128() as u64)
-    } else {
-        Value::Int(x.to_i128() as i64)
-    }
 }
 
 fn create_output(
