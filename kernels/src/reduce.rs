@@ -221,6 +221,40 @@ fn leaf_sum<T: Copy>(block: &[T], f: &impl Fn(T) -> f64) -> f64 {
     s
 }
 
+/// [`pairwise_sum`] of a run, built by a caller that visits the run's leaf blocks in the same
+/// order for its own pass (`stats`): one tree per interleaved stream (`interleaved_part` with
+/// `LEAF`-sized blocks), one for the whole blocks after them; the total adds the same
+/// partials in the same order as `pairwise_sum`, so the two give the same bits while the run
+/// is read once.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PairwiseStreams {
+    streams: [PairwiseTree; STREAMS],
+    after: PairwiseTree,
+}
+
+impl PairwiseStreams {
+    /// The leaf sum of the next block of stream `j`.
+    #[inline(always)]
+    pub(crate) fn push_stream(&mut self, j: usize, leaf: f64) {
+        self.streams[j].push(leaf);
+    }
+
+    /// The leaf sum of the next whole block after the streams.
+    #[inline(always)]
+    pub(crate) fn push_after(&mut self, leaf: f64) {
+        self.after.push(leaf);
+    }
+
+    /// The run's sum, given the leaf sum of its last `< LEAF` values.
+    pub(crate) fn total(&self, remainder: f64) -> f64 {
+        let mut total = remainder + self.after.total();
+        for tree in &self.streams {
+            total += tree.total();
+        }
+        total
+    }
+}
+
 /// A balanced binary tree of block sums built bottom-up, like a binary counter: level `k`
 /// holds the sum of the latest complete group of `2^k` blocks while bit `k` of `blocks` is
 /// set. 64 levels cover any count.

@@ -20,7 +20,7 @@
 
 use super::folds::{round_to, CompSum, Moments};
 use super::*;
-use super::{interleaved_part, STREAMS};
+use super::{interleaved_part, PairwiseStreams, STREAMS};
 
 /// The one-pass summary of an array.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,17 +73,22 @@ type PerStream = [f64; STREAMS];
 /// float64 on CPUs with AVX2, [`Avx2Lanes`] (the same arithmetic in the same order in 4-lane
 /// vectors, so the same bits).
 trait BlockLanes<T: Num> {
-    /// `(Σd, Σd²)` with `d = x - k` over `values` (a multiple of 8 of them), each taken in 8
-    /// lanes and folded as [`lane_tree`]; the lanes' extremes take the values in.
-    fn block(&mut self, values: &[T], k: f64) -> (f64, f64);
+    /// `(Σx, Σd, Σd²)` with `d = x - k` over `values` (a multiple of 8 of them), each taken in
+    /// 8 lanes and folded as [`lane_tree`] (`Σx` is then `leaf_sum`'s, the pairwise sum's
+    /// leaf); the lanes' extremes take the values in.
+    fn block(&mut self, values: &[T], k: f64) -> (f64, f64, f64);
     /// [`block`](Self::block) of one full block per stream, in stream order.
     #[inline(always)]
-    fn blocks(&mut self, blocks: [&[T]; STREAMS], k: PerStream) -> (PerStream, PerStream) {
-        let (mut s1, mut s2) = ([0.0; STREAMS], [0.0; STREAMS]);
+    fn blocks(
+        &mut self,
+        blocks: [&[T]; STREAMS],
+        k: PerStream,
+    ) -> (PerStream, PerStream, PerStream) {
+        let (mut s0, mut s1, mut s2) = ([0.0; STREAMS], [0.0; STREAMS], [0.0; STREAMS]);
         for j in 0..STREAMS {
-            (s1[j], s2[j]) = self.block(blocks[j], k[j]);
+            (s0[j], s1[j], s2[j]) = self.block(blocks[j], k[j]);
         }
-        (s1, s2)
+        (s0, s1, s2)
     }
     /// The extremes of the lanes, folded in lane order.
     fn extremes(&self) -> (T, T);
@@ -102,13 +107,15 @@ struct ScalarLanes<T> {
 
 impl<T: Num> BlockLanes<T> for ScalarLanes<T> {
     #[inline(always)]
-    fn block(&mut self, values: &[T], k: f64) -> (f64, f64) {
+    fn block(&mut self, values: &[T], k: f64) -> (f64, f64, f64) {
+        let mut s0 = [0.0f64; 8];
         let mut s1 = [0.0f64; 8];
         let mut s2 = [0.0f64; 8];
         let (mut lo, mut hi) = (self.lo, self.hi);
         for c in values.chunks_exact(8) {
             for l in 0..8 {
                 let x = c[l];
+                s0[l] += x.to_f64();
                 let d = x.to_f64() - k;
                 s1[l] += d;
                 s2[l] += d * d;
@@ -117,7 +124,7 @@ impl<T: Num> BlockLanes<T> for ScalarLanes<T> {
             }
         }
         (self.lo, self.hi) = (lo, hi);
-        (lane_tree(&s1), lane_tree(&s2))
+        (lane_tree(&s0), lane_tree(&s1), lane_tree(&s2))
     }
 
     fn extremes(&self) -> (T, T) {
@@ -146,21 +153,28 @@ struct Avx2Lanes {
 
 #[cfg(target_arch = "x86_64")]
 impl Avx2Lanes {
-    /// The 8 lanes of `Σd` and of `Σd²` over `values`, as two vectors each.
+    /// The 8 lanes of `Σx`, `Σd` and `Σd²` over `values`, as two vectors each.
     #[inline(always)]
-    fn sums(&mut self, values: &[f64], k: f64) -> ([pulp::f64x4; 2], [pulp::f64x4; 2]) {
+    #[allow(clippy::type_complexity)]
+    fn sums(
+        &mut self,
+        values: &[f64],
+        k: f64,
+    ) -> ([pulp::f64x4; 2], [pulp::f64x4; 2], [pulp::f64x4; 2]) {
         use pulp::f64x4;
         let simd = self.simd;
         // An opaque length keeps the compiler from unrolling a full block's 16 steps, which
         // made it spill the loaded values to the stack (measured slower unrolled).
         let values = &values[..std::hint::black_box(values.len())];
         let kv = simd.splat_f64x4(k);
-        let mut s1 = [simd.splat_f64x4(0.0); 2];
-        let mut s2 = s1;
+        let mut s0 = [simd.splat_f64x4(0.0); 2];
+        let mut s1 = s0;
+        let mut s2 = s0;
         let (mut lo, mut hi) = (self.lo, self.hi);
         for c in values.chunks_exact(8) {
             for h in 0..2 {
                 let x: f64x4 = bytemuck::cast([c[4 * h], c[4 * h + 1], c[4 * h + 2], c[4 * h + 3]]);
+                s0[h] = simd.add_f64x4(s0[h], x);
                 let d = simd.sub_f64x4(x, kv);
                 s1[h] = simd.add_f64x4(s1[h], d);
                 s2[h] = simd.add_f64x4(s2[h], simd.mul_f64x4(d, d));
@@ -170,7 +184,7 @@ impl Avx2Lanes {
             }
         }
         (self.lo, self.hi) = (lo, hi);
-        (s1, s2)
+        (s0, s1, s2)
     }
 
     /// [`lane_tree`] of four blocks' lanes at once: `pairs[j]` is block `j`'s
@@ -200,14 +214,22 @@ impl Avx2Lanes {
 #[cfg(target_arch = "x86_64")]
 impl<T: Num> BlockLanes<T> for Avx2Lanes {
     #[inline(always)]
-    fn block(&mut self, values: &[T], k: f64) -> (f64, f64) {
-        let (s1, s2) = self.sums(bytemuck::cast_slice(values), k);
+    fn block(&mut self, values: &[T], k: f64) -> (f64, f64, f64) {
+        let (s0, s1, s2) = self.sums(bytemuck::cast_slice(values), k);
         let lanes8 = |v: [pulp::f64x4; 2]| -> [f64; 8] { bytemuck::cast(v) };
-        (lane_tree(&lanes8(s1)), lane_tree(&lanes8(s2)))
+        (
+            lane_tree(&lanes8(s0)),
+            lane_tree(&lanes8(s1)),
+            lane_tree(&lanes8(s2)),
+        )
     }
 
     #[inline(always)]
-    fn blocks(&mut self, blocks: [&[T]; STREAMS], k: PerStream) -> (PerStream, PerStream) {
+    fn blocks(
+        &mut self,
+        blocks: [&[T]; STREAMS],
+        k: PerStream,
+    ) -> (PerStream, PerStream, PerStream) {
         use std::arch::x86_64::__m256d;
         let avx = self.simd.avx;
         let hadd = |v: [pulp::f64x4; 2]| -> pulp::f64x4 {
@@ -215,12 +237,12 @@ impl<T: Num> BlockLanes<T> for Avx2Lanes {
             bytemuck::cast(avx._mm256_hadd_pd(a, b))
         };
         let zero = self.simd.splat_f64x4(0.0);
-        let (mut p1, mut p2) = ([zero; 4], [zero; 4]);
+        let (mut p0, mut p1, mut p2) = ([zero; 4], [zero; 4], [zero; 4]);
         for j in 0..STREAMS {
-            let (s1, s2) = self.sums(bytemuck::cast_slice(blocks[j]), k[j]);
-            (p1[j], p2[j]) = (hadd(s1), hadd(s2));
+            let (s0, s1, s2) = self.sums(bytemuck::cast_slice(blocks[j]), k[j]);
+            (p0[j], p1[j], p2[j]) = (hadd(s0), hadd(s1), hadd(s2));
         }
-        (self.trees(p1), self.trees(p2))
+        (self.trees(p0), self.trees(p1), self.trees(p2))
     }
 
     fn extremes(&self) -> (T, T) {
@@ -445,6 +467,9 @@ fn fold_run_with<T: Num>(acc: &mut Acc<T>, run: &[T], lanes: &mut impl BlockLane
         }
     };
     let mut streams = BlockTree::<STREAMS>::default();
+    // The sum as `reduce sum` takes it (`pairwise_sum`, whose leaves are these blocks), so that
+    // the two agree bit for bit; the shifted sums above serve the moments.
+    let mut sums = PairwiseStreams::default();
     // The order of `interleaved_blocks`, in plain loops: a closure would not inherit the
     // vector kernel's target features.
     let part = interleaved_part(run.len(), BLOCK);
@@ -457,12 +482,13 @@ fn fold_run_with<T: Num>(acc: &mut Acc<T>, run: &[T], lanes: &mut impl BlockLane
         let blocks: [&[T]; STREAMS] =
             std::array::from_fn(|j| &run[j * part + start..j * part + start + BLOCK]);
         let k = blocks.map(|b| shift(b[0].to_f64()));
-        let (s1, s2) = lanes.blocks(blocks, k);
+        let (s0, s1, s2) = lanes.blocks(blocks, k);
         let r = start / BLOCK % 4;
         quad[r] =
             Summaries::of_blocks(BLOCK, k, s1, s2, reference, &mut nans, |j| blocks[j].into());
-        for b in blocks {
+        for (j, b) in blocks.into_iter().enumerate() {
             add_ints(b);
+            sums.push_stream(j, s0[j]);
         }
         start += BLOCK;
         if r == 3 {
@@ -481,46 +507,47 @@ fn fold_run_with<T: Num>(acc: &mut Acc<T>, run: &[T], lanes: &mut impl BlockLane
     let mut blocks = run[STREAMS * part..].chunks_exact(BLOCK);
     for block in &mut blocks {
         let k = shift(block[0].to_f64());
-        let (s1, s2) = lanes.block(block, k);
+        let (s0, s1, s2) = lanes.block(block, k);
         let s = Summaries::of_blocks(BLOCK, [k], [s1], [s2], reference, &mut nans, |_| {
             block.into()
         });
         after.push(s, 0);
         add_ints(block);
+        sums.push_after(s0);
     }
     let last = blocks.remainder();
     add_ints(last);
     let (values, rest) = last.split_at(last.len() / 8 * 8);
     let mut local = Moments::default();
-    let mut sum = CompSum::default();
-    for (s, m) in (0..STREAMS)
+    for (_, m) in (0..STREAMS)
         .map(|j| streams.total(j))
         .chain([after.total(0)])
     {
-        sum.add(s);
         local.merge(&m);
     }
+    let mut last_sum = 0.0;
     if let Some(&x0) = last.first() {
         // The run's last `< BLOCK` values: its first 8-multiple through the lanes, the
         // rest one by one.
         let k = shift(x0.to_f64());
-        let (mut s1, mut s2) = lanes.block(values, k);
+        let (mut s0, mut s1, mut s2) = lanes.block(values, k);
         for &x in rest {
+            s0 += x.to_f64();
             let d = x.to_f64() - k;
             s1 += d;
             s2 += d * d;
         }
+        last_sum = s0;
         let s = Summaries::of_blocks(last.len(), [k], [s1], [s2], reference, &mut nans, |_| {
             last.into()
         });
-        sum.add(s.sum[0]);
         local.merge(&Moments {
             n: last.len() as f64,
             mean: s.mean[0],
             m2: s.m2[0],
         });
     }
-    let sum = sum.value();
+    let sum = sums.total(last_sum);
     // The rest's extremes come after the lanes' (the later of equal ones wins).
     let (mut min, mut max) = lanes.extremes();
     for &x in rest {
@@ -614,16 +641,11 @@ impl<T: Num> Fold<T> for StatsFold {
         self.fold_run(acc, &[x], index);
     }
     fn fold_run(&self, acc: &mut Acc<T>, run: &[T], _: u64) {
-        let fsum = acc.fsum;
         if T::KIND == ScalarKind::F64 {
             fold_run_f64(acc, run);
         } else {
             fold_run_scalar(acc, run);
         }
-        // The sum exactly as `reduce sum` (and `mean`) take it, so that the two agree bit for
-        // bit: the run is one block of the fold driver's fixed tree, still in cache.
-        acc.fsum = fsum;
-        acc.fsum.add(pairwise_sum(run, &|x: T| x.to_f64()));
     }
     fn combine(&self, a: &mut Acc<T>, b: &Acc<T>) {
         a.count += b.count;
