@@ -525,6 +525,26 @@ impl Context {
         F: Fn(Range<usize>, &[u8]) -> Result<R> + Sync,
     {
         let chunks = self.plan(input.data_offset(), item_bytes, items);
+        self.for_each_of(phase, input, item_bytes, &chunks, |_, items, bytes| {
+            f(items, bytes)
+        })
+    }
+
+    /// [`for_each_chunk`](Self::for_each_chunk) over chunks the caller cut (ranges of items in
+    /// order, e.g. the planner's moved to block boundaries); `f(i, items, bytes)` gets the
+    /// chunk's index too.
+    pub fn for_each_of<R, F>(
+        &self,
+        phase: &str,
+        input: &Input<'_>,
+        item_bytes: usize,
+        chunks: &[Range<usize>],
+        f: F,
+    ) -> Result<Vec<R>>
+    where
+        R: Send,
+        F: Fn(usize, Range<usize>, &[u8]) -> Result<R> + Sync,
+    {
         let plan: Vec<ChunkIo> = chunks
             .iter()
             .map(|c| {
@@ -549,6 +569,7 @@ impl Context {
             |i, _| {
                 let c = &chunks[i];
                 f(
+                    i,
                     c.clone(),
                     &input.bytes[c.start * item_bytes..c.end * item_bytes],
                 )

@@ -17,8 +17,7 @@ use std::ops::Range;
 use std::sync::Mutex;
 
 use outcore_engine::{
-    cast_or_copy, swap_in_place, Array, ChunkIo, Context, Element, Error, ErrorKind, Order,
-    Pattern, ReadRange, Result,
+    cast_or_copy, swap_in_place, Array, Context, Element, Error, ErrorKind, Order, Result,
 };
 
 /// A fold: an identity, a way to fold elements in, and an associative way to combine two
@@ -170,39 +169,16 @@ pub fn fold_array<T: Element, F: Fold<T>>(
     let input = array.input();
     let planned = ctx.plan(input.data_offset(), item, 0..array.len());
     let chunks = tree.cut(&planned, array.len());
-    let plan: Vec<ChunkIo> = chunks
-        .iter()
-        .map(|c| {
-            let bytes = c.start * item..c.end * item;
-            ChunkIo {
-                bytes: bytes.len() as u64,
-                reads: vec![ReadRange {
-                    input: 0,
-                    range: bytes,
-                    release: true,
-                }],
-                write: None,
-            }
-        })
-        .collect();
     let merger = Mutex::new(Merger::new(&tree, fold, results));
-    ctx.run(
-        "reduce",
-        Pattern::Sequential,
-        &[input],
-        None,
-        &plan,
-        |i, _| {
-            let c = chunks[i].clone();
-            let vals = load_values::<T>(&input.bytes[c.start * item..c.end * item], swap);
-            let out = tree.fold_chunk(fold, c, &vals);
-            merger
-                .lock()
-                .map_err(|_| Error::new(ErrorKind::Io, "a reduction worker panicked"))?
-                .deliver(&tree, fold, i, out);
-            Ok(())
-        },
-    )
+    ctx.for_each_of("reduce", &input, item, &chunks, |i, c, bytes| {
+        let vals = load_values::<T>(bytes, swap);
+        let out = tree.fold_chunk(fold, c, &vals);
+        merger
+            .lock()
+            .map_err(|_| Error::new(ErrorKind::Io, "a reduction worker panicked"))?
+            .deliver(&tree, fold, i, out);
+        Ok(())
+    })
     .map_err(|e| e.with_path(array.path()))?;
     let mut merger = merger
         .into_inner()
