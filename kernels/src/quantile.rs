@@ -467,7 +467,14 @@ fn select_lanes<T: QKey>(
             inner: 1,
             count: 1,
         };
-        return select_by_histograms::<T>(ctx, array, lanes, ranks);
+        let sample = sample_keys::<T>(array);
+        return match select_by_sample::<T>(ctx, array, ranks, &sample)? {
+            SampleOutcome::Keys(keys) => {
+                Ok(vec![Some(keys.into_iter().map(T::from_key).collect())])
+            }
+            SampleOutcome::Nan => Ok(vec![None]),
+            SampleOutcome::Missed => select_by_histograms::<T>(ctx, array, lanes, ranks),
+        };
     };
     let shape = array.shape();
     let nd = shape.len();
@@ -511,6 +518,235 @@ fn select_lanes<T: QKey>(
         Order::C => memory_order,
         Order::F => f_to_c_lanes(memory_order, shape, axis),
     })
+}
+
+/// Runs of contiguous elements in the sample, and their length.
+const SAMPLE_RUNS: usize = 4096;
+const SAMPLE_RUN: usize = 64;
+/// Most brackets one sampled pass tracks (more: the histogram method).
+const MAX_BRACKETS: usize = 16;
+/// Keys converted at a time in the sampled pass (they stay in L1 while every bracket scans them).
+const KEY_BLOCK: usize = 1024;
+
+/// What the sampled pass found.
+#[derive(Debug, PartialEq)]
+enum SampleOutcome {
+    /// The keys at the wanted ranks, exact.
+    Keys(Vec<u64>),
+    /// The data has a NaN.
+    Nan,
+    /// A rank fell outside the brackets, or their values did not fit the budget.
+    Missed,
+}
+
+/// The sorted finite keys of a sample of the array: runs of [`SAMPLE_RUN`] elements at
+/// fixed pseudo-random offsets, one run per stratum, so that it depends on the data only.
+fn sample_keys<T: QKey>(array: &Array) -> Vec<u64> {
+    let n = array.len();
+    let runs = SAMPLE_RUNS.min(n / (2 * SAMPLE_RUN));
+    if runs == 0 {
+        return Vec::new();
+    }
+    let item = std::mem::size_of::<T>();
+    let data = array.data();
+    let swap = array.dtype().needs_swap();
+    let stride = n / runs;
+    let mut keys = Vec::with_capacity(runs * SAMPLE_RUN);
+    for r in 0..runs {
+        // splitmix64 of the run's number: a fixed jitter inside the stratum.
+        let mut z = (r as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let start = r * stride + (z % (stride - SAMPLE_RUN + 1) as u64) as usize;
+        let Some(bytes) = data.get(start * item..(start + SAMPLE_RUN) * item) else {
+            break;
+        };
+        keys.extend(
+            load::<T>(bytes, swap)
+                .iter()
+                .map(|x| x.key())
+                .filter(|&k| k <= T::MAX_FINITE),
+        );
+    }
+    keys.sort_unstable();
+    keys
+}
+
+/// Whole-array ranks in one pass: the sample gives every rank a key bracket with a wide
+/// margin; the pass counts the keys below each bracket and keeps those inside it. Exact
+/// whatever the sample: a rank outside its bracket's kept keys is `Missed`.
+fn select_by_sample<T: QKey>(
+    ctx: &Context,
+    array: &Array,
+    ranks: &[usize],
+    sample: &[u64],
+) -> Result<SampleOutcome> {
+    let n = array.len();
+    let m = sample.len();
+    if m == 0 || n < 2 {
+        return Ok(SampleOutcome::Missed);
+    }
+    let max_finite = T::MAX_FINITE;
+    // Brackets as sample positions: six standard deviations of the sampled rank, plus runs'
+    // worth for data ordered in the file.
+    let mut spans: Vec<(usize, usize)> = ranks
+        .iter()
+        .map(|&r| {
+            let p = r as f64 / (n - 1) as f64;
+            let j = p * (m - 1) as f64;
+            let margin = 6.0 * (m as f64 * p * (1.0 - p)).sqrt() + (2 * SAMPLE_RUN + 8) as f64;
+            let lo = (j - margin).floor().max(0.0) as usize;
+            let hi = ((j + margin).ceil() as usize).min(m - 1);
+            (lo, hi)
+        })
+        .collect();
+    spans.sort_unstable();
+    let mut brackets: Vec<(u64, u64)> = Vec::new();
+    let mut last_hi = 0usize;
+    for (lo, hi) in spans {
+        let lo_key = if lo == 0 { 0 } else { sample[lo] };
+        let hi_key = if hi == m - 1 { max_finite } else { sample[hi] };
+        match brackets.last_mut() {
+            Some(b) if lo <= last_hi || lo_key <= b.1 => {
+                b.1 = b.1.max(hi_key);
+                last_hi = last_hi.max(hi);
+            }
+            _ => {
+                brackets.push((lo_key, hi_key));
+                last_hi = hi;
+            }
+        }
+    }
+    select_in_brackets::<T>(ctx, array, ranks, &brackets)
+}
+
+/// The pass of [`select_by_sample`] over disjoint sorted key brackets.
+fn select_in_brackets<T: QKey>(
+    ctx: &Context,
+    array: &Array,
+    ranks: &[usize],
+    brackets: &[(u64, u64)],
+) -> Result<SampleOutcome> {
+    if brackets.is_empty() || brackets.len() > MAX_BRACKETS {
+        return Ok(SampleOutcome::Missed);
+    }
+    let n = array.len();
+    let max_finite = T::MAX_FINITE;
+    let cap = kept_cap(ctx, n);
+    let Ok(_kept) = ctx.budget().reserve(cap * 16, "the quantile candidates") else {
+        return Ok(SampleOutcome::Missed);
+    };
+    let kept_so_far = std::sync::atomic::AtomicUsize::new(0);
+    let overflow = std::sync::atomic::AtomicBool::new(false);
+    let item = std::mem::size_of::<T>();
+    let swap = array.dtype().needs_swap();
+    let nb = brackets.len();
+    let los: Vec<u64> = brackets.iter().map(|b| b.0).collect();
+    let his: Vec<u64> = brackets.iter().map(|b| b.1).collect();
+    let parts = ctx.for_each_chunk("quantile", &array.input(), item, 0..n, |_, bytes| {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut nans = 0u64;
+        let mut below = vec![0u64; nb];
+        let mut kept: Vec<Vec<u64>> = vec![Vec::new(); nb];
+        if overflow.load(Relaxed) {
+            return Ok((nans, below, kept));
+        }
+        let vals = load::<T>(bytes, swap);
+        let mut keys = [0u64; KEY_BLOCK];
+        let mut inside = [false; KEY_BLOCK];
+        for block in vals.chunks(KEY_BLOCK) {
+            let keys = &mut keys[..block.len()];
+            let inside = &mut inside[..block.len()];
+            for (k, &x) in keys.iter_mut().zip(block) {
+                *k = x.key();
+            }
+            nans += keys.iter().filter(|&&k| k > max_finite).count() as u64;
+            inside.fill(false);
+            for b in 0..nb {
+                let (lo, hi) = (los[b], his[b]);
+                let mut c = 0u64;
+                for (f, &k) in inside.iter_mut().zip(keys.iter()) {
+                    c += (k < lo) as u64;
+                    *f |= (k >= lo) & (k <= hi);
+                }
+                below[b] += c;
+            }
+            for (&f, &k) in inside.iter().zip(keys.iter()) {
+                if f {
+                    let b = his.partition_point(|&h| h < k);
+                    kept[b].push(k);
+                }
+            }
+        }
+        let mine: usize = kept.iter().map(Vec::len).sum();
+        if kept_so_far.fetch_add(mine, Relaxed) + mine > cap {
+            overflow.store(true, Relaxed);
+            kept.iter_mut().for_each(|k| *k = Vec::new());
+        }
+        Ok((nans, below, kept))
+    })?;
+    if overflow.into_inner() {
+        return Ok(SampleOutcome::Missed);
+    }
+    let mut nans = 0u64;
+    let mut below = vec![0u64; nb];
+    let mut kept: Vec<Vec<u64>> = (0..nb).map(|_| Vec::new()).collect();
+    let sizes: Vec<usize> = (0..nb)
+        .map(|b| parts.iter().map(|p| p.2[b].len()).sum())
+        .collect();
+    for (k, &s) in kept.iter_mut().zip(&sizes) {
+        k.reserve_exact(s);
+    }
+    for (pn, pb, mut pk) in parts {
+        nans += pn;
+        for b in 0..nb {
+            below[b] += pb[b];
+            kept[b].append(&mut pk[b]);
+        }
+    }
+    if nans > 0 {
+        return Ok(SampleOutcome::Nan);
+    }
+    // Every rank must fall among the kept keys of one bracket.
+    let mut wanted: Vec<Vec<usize>> = vec![Vec::new(); nb];
+    for &r in ranks {
+        let r = r as u64;
+        let Some(b) = (0..nb).find(|&b| below[b] <= r && r < below[b] + kept[b].len() as u64)
+        else {
+            return Ok(SampleOutcome::Missed);
+        };
+        wanted[b].push((r - below[b]) as usize);
+    }
+    let mut found: Vec<(usize, u64)> = Vec::with_capacity(ranks.len());
+    for (b, w) in wanted.iter().enumerate() {
+        if w.is_empty() {
+            continue;
+        }
+        let mut w = w.clone();
+        w.sort_unstable();
+        w.dedup();
+        let Some(keys) = select_in(&mut kept[b], &w, u64::MAX) else {
+            return Ok(SampleOutcome::Missed);
+        };
+        for (&i, k) in w.iter().zip(keys) {
+            found.push((i + below[b] as usize, k));
+        }
+    }
+    found.sort_unstable();
+    Ok(SampleOutcome::Keys(
+        ranks
+            .iter()
+            .map(|r| found[found.partition_point(|f| f.0 < *r)].1)
+            .collect(),
+    ))
+}
+
+/// Most keys the sampled pass may keep (more: the histogram method): a quarter of the
+/// elements, within a quarter of the free budget (16 bytes a key: a chunk's copy and the
+/// merged one).
+fn kept_cap(ctx: &Context, n: usize) -> usize {
+    (n / 4 + 1024).min(ctx.budget().available() / 4 / 16)
 }
 
 /// Reorders lanes from F order of the shape without `axis` to C order.
