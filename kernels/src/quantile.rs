@@ -644,6 +644,9 @@ fn select_in_brackets<T: QKey>(
     let nb = brackets.len();
     let los: Vec<u64> = brackets.iter().map(|b| b.0).collect();
     let his: Vec<u64> = brackets.iter().map(|b| b.1).collect();
+    let shift = (8 * item).saturating_sub(32) as u32;
+    let lo_tops: Vec<i32> = los.iter().map(|&k| top_bits(k, shift)).collect();
+    let hi_tops: Vec<i32> = his.iter().map(|&k| top_bits(k, shift)).collect();
     let parts = ctx.for_each_chunk("quantile", &array.input(), item, 0..n, |_, bytes| {
         use std::sync::atomic::Ordering::Relaxed;
         let mut nans = 0u64;
@@ -654,28 +657,41 @@ fn select_in_brackets<T: QKey>(
         }
         let vals = load::<T>(bytes, swap);
         let mut keys = [0u64; KEY_BLOCK];
-        let mut inside = [false; KEY_BLOCK];
+        let mut tops = [0i32; KEY_BLOCK];
+        let mut maybe = [0u8; KEY_BLOCK];
         for block in vals.chunks(KEY_BLOCK) {
             let keys = &mut keys[..block.len()];
-            let inside = &mut inside[..block.len()];
-            for (k, &x) in keys.iter_mut().zip(block) {
+            let tops = &mut tops[..block.len()];
+            let maybe = &mut maybe[..block.len()];
+            for ((k, t), &x) in keys.iter_mut().zip(tops.iter_mut()).zip(block) {
                 *k = x.key();
+                *t = top_bits(*k, shift);
             }
             nans += keys.iter().filter(|&&k| k > max_finite).count() as u64;
-            inside.fill(false);
+            maybe.fill(0);
+            // 32-bit compares (they vectorize): keys whose top bits are below a bracket's are
+            // below it; those that tie or fall inside are settled one by one after.
             for b in 0..nb {
-                let (lo, hi) = (los[b], his[b]);
-                let mut c = 0u64;
-                for (f, &k) in inside.iter_mut().zip(keys.iter()) {
-                    c += (k < lo) as u64;
-                    *f |= (k >= lo) & (k <= hi);
+                let (lo, hi) = (lo_tops[b], hi_tops[b]);
+                let mut c = 0u32;
+                for (f, &t) in maybe.iter_mut().zip(tops.iter()) {
+                    c += (t < lo) as u32;
+                    *f |= ((t >= lo) & (t <= hi)) as u8;
                 }
-                below[b] += c;
+                below[b] += c as u64;
             }
-            for (&f, &k) in inside.iter().zip(keys.iter()) {
-                if f {
-                    let b = his.partition_point(|&h| h < k);
-                    kept[b].push(k);
+            for (&f, &k) in maybe.iter().zip(keys.iter()) {
+                if f != 0 {
+                    for b in 0..nb {
+                        if k < los[b] {
+                            // Not counted above when its top bits tie with lo's.
+                            if top_bits(k, shift) >= lo_tops[b] {
+                                below[b] += 1;
+                            }
+                        } else if k <= his[b] {
+                            kept[b].push(k);
+                        }
+                    }
                 }
             }
         }
@@ -740,6 +756,12 @@ fn select_in_brackets<T: QKey>(
             .map(|r| found[found.partition_point(|f| f.0 < *r)].1)
             .collect(),
     ))
+}
+
+/// A key's top 32 bits as an `i32` in the same order (keys of 4 bytes or less whole).
+#[inline(always)]
+fn top_bits(key: u64, shift: u32) -> i32 {
+    ((key >> shift) as u32 ^ 0x8000_0000) as i32
 }
 
 /// Most keys the sampled pass may keep (more: the histogram method): a quarter of the
