@@ -1423,4 +1423,108 @@ mod tests {
         let r = quantile(&ctx, &a, &[0.5, 0.25], &QuantileOptions::default()).unwrap();
         assert_eq!(r.values, vec![Value::Float(128.0), Value::Float(-114.0)]);
     }
+
+    fn keys_by_sort(v: &[f64], ranks: &[usize]) -> Vec<u64> {
+        let mut k: Vec<u64> = v.iter().map(|x| x.key()).collect();
+        k.sort_unstable();
+        ranks.iter().map(|&r| k[r]).collect()
+    }
+
+    #[test]
+    fn sampled_pass_is_exact_or_misses() {
+        let mut rng = xorshift();
+        // Heavy duplicates and infinities at the brackets' edges.
+        let v: Vec<f64> = (0..200_000)
+            .map(|i| match i % 10 {
+                0 => f64::INFINITY,
+                1 => f64::NEG_INFINITY,
+                2..=4 => 0.5,
+                _ => (rng() >> 40) as f64,
+            })
+            .collect();
+        let a = Array::from_vec(v.clone(), &[v.len()]).unwrap();
+        let ctx = Context::builder()
+            .threads(2)
+            .chunk_bytes(64 << 10)
+            .build()
+            .unwrap();
+        let ranks = [0, 1, 20_000, 39_999, 40_000, 100_000, 199_998, 199_999];
+        let want = keys_by_sort(&v, &ranks);
+        let sample = sample_keys::<f64>(&a);
+        assert!(sample.len() >= 4096);
+        assert_eq!(
+            select_by_sample::<f64>(&ctx, &a, &ranks, &sample).unwrap(),
+            SampleOutcome::Keys(want.clone())
+        );
+        // Brackets exactly at duplicated and infinite keys.
+        let (half, inf) = (0.5f64.key(), f64::INFINITY.key());
+        let brackets = [(f64::NEG_INFINITY.key(), half), (inf, inf)];
+        let r = select_in_brackets::<f64>(&ctx, &a, &[0, 50_000, 199_999], &brackets).unwrap();
+        assert_eq!(
+            r,
+            SampleOutcome::Keys(keys_by_sort(&v, &[0, 50_000, 199_999]))
+        );
+        // A sample that misses (all from one end): the pass says so, quantile stays exact.
+        let bad: Vec<u64> = vec![f64::NEG_INFINITY.key(); 4096];
+        assert_eq!(
+            select_by_sample::<f64>(&ctx, &a, &ranks, &bad).unwrap(),
+            SampleOutcome::Missed
+        );
+        let miss = [(1.0f64.key(), 2.0f64.key())];
+        assert_eq!(
+            select_in_brackets::<f64>(&ctx, &a, &[100_000], &miss).unwrap(),
+            SampleOutcome::Missed
+        );
+        // Too small a budget for the kept keys: missed, not an error.
+        let tight = Context::builder()
+            .memory(256 << 10)
+            .threads(2)
+            .chunk_bytes(64 << 10)
+            .build()
+            .unwrap();
+        assert_eq!(
+            select_by_sample::<f64>(&tight, &a, &ranks, &sample).unwrap(),
+            SampleOutcome::Missed
+        );
+        for q in [0.0, 0.1, 0.3, 0.5, 0.9, 1.0] {
+            let r = quantile(&tight, &a, &[q], &QuantileOptions::default()).unwrap();
+            let want = exact(v.clone(), q, QuantileMethod::Linear);
+            match r.values[0] {
+                Value::Float(got) => assert!(
+                    got == want || (got.is_nan() && want.is_nan()),
+                    "{q}: {got} != {want}"
+                ),
+                ref other => panic!("{other:?}"),
+            }
+        }
+        // A NaN anywhere.
+        let mut with_nan = v.clone();
+        with_nan[123_457] = f64::NAN;
+        let b = Array::from_vec(with_nan, &[v.len()]).unwrap();
+        assert_eq!(
+            select_by_sample::<f64>(&ctx, &b, &ranks, &sample).unwrap(),
+            SampleOutcome::Nan
+        );
+    }
+
+    #[test]
+    fn sampled_pass_on_eight_byte_integers_with_equal_top_bits() {
+        // Every key shares its top 32 bits: all ties settled one by one.
+        let v: Vec<i64> = (0..100_000i64).map(|i| (i * 7919) % 100_003).collect();
+        let a = Array::from_vec(v.clone(), &[v.len()]).unwrap();
+        let ctx = Context::builder()
+            .threads(2)
+            .chunk_bytes(64 << 10)
+            .build()
+            .unwrap();
+        let ranks = [0, 500, 50_000, 99_999];
+        let mut sorted = v.clone();
+        sorted.sort_unstable();
+        let want: Vec<u64> = ranks.iter().map(|&r| sorted[r].key()).collect();
+        let sample = sample_keys::<i64>(&a);
+        assert_eq!(
+            select_by_sample::<i64>(&ctx, &a, &ranks, &sample).unwrap(),
+            SampleOutcome::Keys(want)
+        );
+    }
 }
