@@ -467,7 +467,14 @@ fn select_lanes<T: QKey>(
             inner: 1,
             count: 1,
         };
-        return select_by_histograms::<T>(ctx, array, lanes, ranks);
+        let sample = sample_keys::<T>(array);
+        return match select_by_sample::<T>(ctx, array, ranks, &sample)? {
+            SampleOutcome::Keys(keys) => {
+                Ok(vec![Some(keys.into_iter().map(T::from_key).collect())])
+            }
+            SampleOutcome::Nan => Ok(vec![None]),
+            SampleOutcome::Missed => select_by_histograms::<T>(ctx, array, lanes, ranks),
+        };
     };
     let shape = array.shape();
     let nd = shape.len();
@@ -511,6 +518,257 @@ fn select_lanes<T: QKey>(
         Order::C => memory_order,
         Order::F => f_to_c_lanes(memory_order, shape, axis),
     })
+}
+
+/// Runs of contiguous elements in the sample, and their length.
+const SAMPLE_RUNS: usize = 4096;
+const SAMPLE_RUN: usize = 64;
+/// Most brackets one sampled pass tracks (more: the histogram method).
+const MAX_BRACKETS: usize = 16;
+/// Keys converted at a time in the sampled pass (they stay in L1 while every bracket scans them).
+const KEY_BLOCK: usize = 1024;
+
+/// What the sampled pass found.
+#[derive(Debug, PartialEq)]
+enum SampleOutcome {
+    /// The keys at the wanted ranks, exact.
+    Keys(Vec<u64>),
+    /// The data has a NaN.
+    Nan,
+    /// A rank fell outside the brackets, or their values did not fit the budget.
+    Missed,
+}
+
+/// The sorted finite keys of a sample of the array: runs of [`SAMPLE_RUN`] elements at
+/// fixed pseudo-random offsets, one run per stratum, so that it depends on the data only.
+fn sample_keys<T: QKey>(array: &Array) -> Vec<u64> {
+    let n = array.len();
+    let runs = SAMPLE_RUNS.min(n / (2 * SAMPLE_RUN));
+    if runs == 0 {
+        return Vec::new();
+    }
+    let item = std::mem::size_of::<T>();
+    let data = array.data();
+    let swap = array.dtype().needs_swap();
+    let stride = n / runs;
+    let mut keys = Vec::with_capacity(runs * SAMPLE_RUN);
+    for r in 0..runs {
+        // splitmix64 of the run's number: a fixed jitter inside the stratum.
+        let mut z = (r as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let start = r * stride + (z % (stride - SAMPLE_RUN + 1) as u64) as usize;
+        let Some(bytes) = data.get(start * item..(start + SAMPLE_RUN) * item) else {
+            break;
+        };
+        keys.extend(
+            load::<T>(bytes, swap)
+                .iter()
+                .map(|x| x.key())
+                .filter(|&k| k <= T::MAX_FINITE),
+        );
+    }
+    keys.sort_unstable();
+    keys
+}
+
+/// Whole-array ranks in one pass: the sample gives every rank a key bracket with a wide
+/// margin; the pass counts the keys below each bracket and keeps those inside it. Exact
+/// whatever the sample: a rank outside its bracket's kept keys is `Missed`.
+fn select_by_sample<T: QKey>(
+    ctx: &Context,
+    array: &Array,
+    ranks: &[usize],
+    sample: &[u64],
+) -> Result<SampleOutcome> {
+    let n = array.len();
+    let m = sample.len();
+    if m == 0 || n < 2 {
+        return Ok(SampleOutcome::Missed);
+    }
+    let max_finite = T::MAX_FINITE;
+    // Brackets as sample positions: six standard deviations of the sampled rank, plus runs'
+    // worth for data ordered in the file.
+    let mut spans: Vec<(usize, usize)> = ranks
+        .iter()
+        .map(|&r| {
+            let p = r as f64 / (n - 1) as f64;
+            let j = p * (m - 1) as f64;
+            let margin = 6.0 * (m as f64 * p * (1.0 - p)).sqrt() + (2 * SAMPLE_RUN + 8) as f64;
+            let lo = (j - margin).floor().max(0.0) as usize;
+            let hi = ((j + margin).ceil() as usize).min(m - 1);
+            (lo, hi)
+        })
+        .collect();
+    spans.sort_unstable();
+    let mut brackets: Vec<(u64, u64)> = Vec::new();
+    let mut last_hi = 0usize;
+    for (lo, hi) in spans {
+        let lo_key = if lo == 0 { 0 } else { sample[lo] };
+        let hi_key = if hi == m - 1 { max_finite } else { sample[hi] };
+        match brackets.last_mut() {
+            Some(b) if lo <= last_hi || lo_key <= b.1 => {
+                b.1 = b.1.max(hi_key);
+                last_hi = last_hi.max(hi);
+            }
+            _ => {
+                brackets.push((lo_key, hi_key));
+                last_hi = hi;
+            }
+        }
+    }
+    select_in_brackets::<T>(ctx, array, ranks, &brackets)
+}
+
+/// The pass of [`select_by_sample`] over disjoint sorted key brackets.
+fn select_in_brackets<T: QKey>(
+    ctx: &Context,
+    array: &Array,
+    ranks: &[usize],
+    brackets: &[(u64, u64)],
+) -> Result<SampleOutcome> {
+    if brackets.is_empty() || brackets.len() > MAX_BRACKETS {
+        return Ok(SampleOutcome::Missed);
+    }
+    let n = array.len();
+    let max_finite = T::MAX_FINITE;
+    let cap = kept_cap(ctx, n);
+    let Ok(_kept) = ctx.budget().reserve(cap * 16, "the quantile candidates") else {
+        return Ok(SampleOutcome::Missed);
+    };
+    let kept_so_far = std::sync::atomic::AtomicUsize::new(0);
+    let overflow = std::sync::atomic::AtomicBool::new(false);
+    let item = std::mem::size_of::<T>();
+    let swap = array.dtype().needs_swap();
+    let nb = brackets.len();
+    let los: Vec<u64> = brackets.iter().map(|b| b.0).collect();
+    let his: Vec<u64> = brackets.iter().map(|b| b.1).collect();
+    let shift = (8 * item).saturating_sub(32) as u32;
+    let lo_tops: Vec<i32> = los.iter().map(|&k| top_bits(k, shift)).collect();
+    let hi_tops: Vec<i32> = his.iter().map(|&k| top_bits(k, shift)).collect();
+    let parts = ctx.for_each_chunk("quantile", &array.input(), item, 0..n, |_, bytes| {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut nans = 0u64;
+        let mut below = vec![0u64; nb];
+        let mut kept: Vec<Vec<u64>> = vec![Vec::new(); nb];
+        if overflow.load(Relaxed) {
+            return Ok((nans, below, kept));
+        }
+        let vals = load::<T>(bytes, swap);
+        let mut keys = [0u64; KEY_BLOCK];
+        let mut tops = [0i32; KEY_BLOCK];
+        let mut maybe = [0u8; KEY_BLOCK];
+        for block in vals.chunks(KEY_BLOCK) {
+            let keys = &mut keys[..block.len()];
+            let tops = &mut tops[..block.len()];
+            let maybe = &mut maybe[..block.len()];
+            for ((k, t), &x) in keys.iter_mut().zip(tops.iter_mut()).zip(block) {
+                *k = x.key();
+                *t = top_bits(*k, shift);
+            }
+            nans += keys.iter().filter(|&&k| k > max_finite).count() as u64;
+            maybe.fill(0);
+            // 32-bit compares (they vectorize): keys whose top bits are below a bracket's are
+            // below it; those that tie or fall inside are settled one by one after.
+            for b in 0..nb {
+                let (lo, hi) = (lo_tops[b], hi_tops[b]);
+                let mut c = 0u32;
+                for (f, &t) in maybe.iter_mut().zip(tops.iter()) {
+                    c += (t < lo) as u32;
+                    *f |= ((t >= lo) & (t <= hi)) as u8;
+                }
+                below[b] += c as u64;
+            }
+            for (&f, &k) in maybe.iter().zip(keys.iter()) {
+                if f != 0 {
+                    for b in 0..nb {
+                        if k < los[b] {
+                            // Not counted above when its top bits tie with lo's.
+                            if top_bits(k, shift) >= lo_tops[b] {
+                                below[b] += 1;
+                            }
+                        } else if k <= his[b] {
+                            kept[b].push(k);
+                        }
+                    }
+                }
+            }
+        }
+        let mine: usize = kept.iter().map(Vec::len).sum();
+        if kept_so_far.fetch_add(mine, Relaxed) + mine > cap {
+            overflow.store(true, Relaxed);
+            kept.iter_mut().for_each(|k| *k = Vec::new());
+        }
+        Ok((nans, below, kept))
+    })?;
+    if overflow.into_inner() {
+        return Ok(SampleOutcome::Missed);
+    }
+    let mut nans = 0u64;
+    let mut below = vec![0u64; nb];
+    let mut kept: Vec<Vec<u64>> = (0..nb).map(|_| Vec::new()).collect();
+    let sizes: Vec<usize> = (0..nb)
+        .map(|b| parts.iter().map(|p| p.2[b].len()).sum())
+        .collect();
+    for (k, &s) in kept.iter_mut().zip(&sizes) {
+        k.reserve_exact(s);
+    }
+    for (pn, pb, mut pk) in parts {
+        nans += pn;
+        for b in 0..nb {
+            below[b] += pb[b];
+            kept[b].append(&mut pk[b]);
+        }
+    }
+    if nans > 0 {
+        return Ok(SampleOutcome::Nan);
+    }
+    // Every rank must fall among the kept keys of one bracket.
+    let mut wanted: Vec<Vec<usize>> = vec![Vec::new(); nb];
+    for &r in ranks {
+        let r = r as u64;
+        let Some(b) = (0..nb).find(|&b| below[b] <= r && r < below[b] + kept[b].len() as u64)
+        else {
+            return Ok(SampleOutcome::Missed);
+        };
+        wanted[b].push((r - below[b]) as usize);
+    }
+    let mut found: Vec<(usize, u64)> = Vec::with_capacity(ranks.len());
+    for (b, w) in wanted.iter().enumerate() {
+        if w.is_empty() {
+            continue;
+        }
+        let mut w = w.clone();
+        w.sort_unstable();
+        w.dedup();
+        let Some(keys) = select_in(&mut kept[b], &w, u64::MAX) else {
+            return Ok(SampleOutcome::Missed);
+        };
+        for (&i, k) in w.iter().zip(keys) {
+            found.push((i + below[b] as usize, k));
+        }
+    }
+    found.sort_unstable();
+    Ok(SampleOutcome::Keys(
+        ranks
+            .iter()
+            .map(|r| found[found.partition_point(|f| f.0 < *r)].1)
+            .collect(),
+    ))
+}
+
+/// A key's top 32 bits as an `i32` in the same order (keys of 4 bytes or less whole).
+#[inline(always)]
+fn top_bits(key: u64, shift: u32) -> i32 {
+    ((key >> shift) as u32 ^ 0x8000_0000) as i32
+}
+
+/// Most keys the sampled pass may keep (more: the histogram method): a quarter of the
+/// elements, within a quarter of the free budget (16 bytes a key: a chunk's copy and the
+/// merged one).
+fn kept_cap(ctx: &Context, n: usize) -> usize {
+    (n / 4 + 1024).min(ctx.budget().available() / 4 / 16)
 }
 
 /// Reorders lanes from F order of the shape without `axis` to C order.
@@ -1164,5 +1422,109 @@ mod tests {
         let a = Array::from_vec(vec![-100i8, 100], &[2]).unwrap();
         let r = quantile(&ctx, &a, &[0.5, 0.25], &QuantileOptions::default()).unwrap();
         assert_eq!(r.values, vec![Value::Float(128.0), Value::Float(-114.0)]);
+    }
+
+    fn keys_by_sort(v: &[f64], ranks: &[usize]) -> Vec<u64> {
+        let mut k: Vec<u64> = v.iter().map(|x| x.key()).collect();
+        k.sort_unstable();
+        ranks.iter().map(|&r| k[r]).collect()
+    }
+
+    #[test]
+    fn sampled_pass_is_exact_or_misses() {
+        let mut rng = xorshift();
+        // Heavy duplicates and infinities at the brackets' edges.
+        let v: Vec<f64> = (0..200_000)
+            .map(|i| match i % 10 {
+                0 => f64::INFINITY,
+                1 => f64::NEG_INFINITY,
+                2..=4 => 0.5,
+                _ => (rng() >> 40) as f64,
+            })
+            .collect();
+        let a = Array::from_vec(v.clone(), &[v.len()]).unwrap();
+        let ctx = Context::builder()
+            .threads(2)
+            .chunk_bytes(64 << 10)
+            .build()
+            .unwrap();
+        let ranks = [0, 1, 20_000, 39_999, 40_000, 100_000, 199_998, 199_999];
+        let want = keys_by_sort(&v, &ranks);
+        let sample = sample_keys::<f64>(&a);
+        assert!(sample.len() >= 4096);
+        assert_eq!(
+            select_by_sample::<f64>(&ctx, &a, &ranks, &sample).unwrap(),
+            SampleOutcome::Keys(want.clone())
+        );
+        // Brackets exactly at duplicated and infinite keys.
+        let (half, inf) = (0.5f64.key(), f64::INFINITY.key());
+        let brackets = [(f64::NEG_INFINITY.key(), half), (inf, inf)];
+        let r = select_in_brackets::<f64>(&ctx, &a, &[0, 50_000, 199_999], &brackets).unwrap();
+        assert_eq!(
+            r,
+            SampleOutcome::Keys(keys_by_sort(&v, &[0, 50_000, 199_999]))
+        );
+        // A sample that misses (all from one end): the pass says so, quantile stays exact.
+        let bad: Vec<u64> = vec![f64::NEG_INFINITY.key(); 4096];
+        assert_eq!(
+            select_by_sample::<f64>(&ctx, &a, &ranks, &bad).unwrap(),
+            SampleOutcome::Missed
+        );
+        let miss = [(1.0f64.key(), 2.0f64.key())];
+        assert_eq!(
+            select_in_brackets::<f64>(&ctx, &a, &[100_000], &miss).unwrap(),
+            SampleOutcome::Missed
+        );
+        // Too small a budget for the kept keys: missed, not an error.
+        let tight = Context::builder()
+            .memory(256 << 10)
+            .threads(2)
+            .chunk_bytes(64 << 10)
+            .build()
+            .unwrap();
+        assert_eq!(
+            select_by_sample::<f64>(&tight, &a, &ranks, &sample).unwrap(),
+            SampleOutcome::Missed
+        );
+        for q in [0.0, 0.1, 0.3, 0.5, 0.9, 1.0] {
+            let r = quantile(&tight, &a, &[q], &QuantileOptions::default()).unwrap();
+            let want = exact(v.clone(), q, QuantileMethod::Linear);
+            match r.values[0] {
+                Value::Float(got) => assert!(
+                    got == want || (got.is_nan() && want.is_nan()),
+                    "{q}: {got} != {want}"
+                ),
+                ref other => panic!("{other:?}"),
+            }
+        }
+        // A NaN anywhere.
+        let mut with_nan = v.clone();
+        with_nan[123_457] = f64::NAN;
+        let b = Array::from_vec(with_nan, &[v.len()]).unwrap();
+        assert_eq!(
+            select_by_sample::<f64>(&ctx, &b, &ranks, &sample).unwrap(),
+            SampleOutcome::Nan
+        );
+    }
+
+    #[test]
+    fn sampled_pass_on_eight_byte_integers_with_equal_top_bits() {
+        // Every key shares its top 32 bits: all ties settled one by one.
+        let v: Vec<i64> = (0..100_000i64).map(|i| (i * 7919) % 100_003).collect();
+        let a = Array::from_vec(v.clone(), &[v.len()]).unwrap();
+        let ctx = Context::builder()
+            .threads(2)
+            .chunk_bytes(64 << 10)
+            .build()
+            .unwrap();
+        let ranks = [0, 500, 50_000, 99_999];
+        let mut sorted = v.clone();
+        sorted.sort_unstable();
+        let want: Vec<u64> = ranks.iter().map(|&r| sorted[r].key()).collect();
+        let sample = sample_keys::<i64>(&a);
+        assert_eq!(
+            select_by_sample::<i64>(&ctx, &a, &ranks, &sample).unwrap(),
+            SampleOutcome::Keys(want)
+        );
     }
 }
