@@ -1435,10 +1435,10 @@ mod tests {
         let mut rng = xorshift();
         // Heavy duplicates and infinities at the brackets' edges.
         let v: Vec<f64> = (0..200_000)
-            .map(|i| match i % 10 {
+            .map(|i| match i % 40 {
                 0 => f64::INFINITY,
                 1 => f64::NEG_INFINITY,
-                2..=4 => 0.5,
+                2..=5 => 0.5,
                 _ => (rng() >> 40) as f64,
             })
             .collect();
@@ -1448,7 +1448,9 @@ mod tests {
             .chunk_bytes(64 << 10)
             .build()
             .unwrap();
-        let ranks = [0, 1, 20_000, 39_999, 40_000, 100_000, 199_998, 199_999];
+        // Two brackets (±6% of the ranks each, from the 4096-value sample): the kept values
+        // stay under the pass's limit of n/4; rank 20 000 is a duplicated 0.5.
+        let ranks = [0, 1, 19_999, 20_000, 199_998, 199_999];
         let want = keys_by_sort(&v, &ranks);
         let sample = sample_keys::<f64>(&a);
         assert!(sample.len() >= 4096);
@@ -1459,10 +1461,10 @@ mod tests {
         // Brackets exactly at duplicated and infinite keys.
         let (half, inf) = (0.5f64.key(), f64::INFINITY.key());
         let brackets = [(f64::NEG_INFINITY.key(), half), (inf, inf)];
-        let r = select_in_brackets::<f64>(&ctx, &a, &[0, 50_000, 199_999], &brackets).unwrap();
+        let r = select_in_brackets::<f64>(&ctx, &a, &[0, 20_000, 199_999], &brackets).unwrap();
         assert_eq!(
             r,
-            SampleOutcome::Keys(keys_by_sort(&v, &[0, 50_000, 199_999]))
+            SampleOutcome::Keys(keys_by_sort(&v, &[0, 20_000, 199_999]))
         );
         // A sample that misses (all from one end): the pass says so, quantile stays exact.
         let bad: Vec<u64> = vec![f64::NEG_INFINITY.key(); 4096];
