@@ -1370,12 +1370,7 @@ mod tests {
         let a = Array::from_vec(v.clone(), &[v.len()]).unwrap();
         let qs = [0.0, 1e-6, 0.25, 0.5, 0.75, 0.999, 1.0];
         for mem in [256 << 10, 64 << 20] {
-            let ctx = Context::builder()
-                .memory(mem)
-                .threads(2)
-                .chunk_bytes(64 << 10)
-                .build()
-                .unwrap();
+            let ctx = two_threads_small_chunks(Some(mem));
             for m in QuantileMethod::ALL {
                 let r = quantile(
                     &ctx,
@@ -1424,6 +1419,15 @@ mod tests {
         assert_eq!(r.values, vec![Value::Float(128.0), Value::Float(-114.0)]);
     }
 
+    /// Two threads and 64 KiB chunks (many chunks per test array), with `mem` as the budget.
+    fn two_threads_small_chunks(mem: Option<usize>) -> Context {
+        let mut b = Context::builder().threads(2).chunk_bytes(64 << 10);
+        if let Some(m) = mem {
+            b = b.memory(m);
+        }
+        b.build().unwrap()
+    }
+
     fn keys_by_sort(v: &[f64], ranks: &[usize]) -> Vec<u64> {
         let mut k: Vec<u64> = v.iter().map(|x| x.key()).collect();
         k.sort_unstable();
@@ -1443,11 +1447,7 @@ mod tests {
             })
             .collect();
         let a = Array::from_vec(v.clone(), &[v.len()]).unwrap();
-        let ctx = Context::builder()
-            .threads(2)
-            .chunk_bytes(64 << 10)
-            .build()
-            .unwrap();
+        let ctx = two_threads_small_chunks(None);
         // Two brackets (±6% of the ranks each, from the 4096-value sample): the kept values
         // stay under the pass's limit of n/4; rank 20 000 is a duplicated 0.5.
         let ranks = [0, 1, 19_999, 20_000, 199_998, 199_999];
@@ -1478,12 +1478,7 @@ mod tests {
             SampleOutcome::Missed
         );
         // Too small a budget for the kept keys: missed, not an error.
-        let tight = Context::builder()
-            .memory(256 << 10)
-            .threads(2)
-            .chunk_bytes(64 << 10)
-            .build()
-            .unwrap();
+        let tight = two_threads_small_chunks(Some(256 << 10));
         assert_eq!(
             select_by_sample::<f64>(&tight, &a, &ranks, &sample).unwrap(),
             SampleOutcome::Missed
@@ -1514,11 +1509,7 @@ mod tests {
         // Every key shares its top 32 bits: all ties settled one by one.
         let v: Vec<i64> = (0..100_000i64).map(|i| (i * 7919) % 100_003).collect();
         let a = Array::from_vec(v.clone(), &[v.len()]).unwrap();
-        let ctx = Context::builder()
-            .threads(2)
-            .chunk_bytes(64 << 10)
-            .build()
-            .unwrap();
+        let ctx = two_threads_small_chunks(None);
         let ranks = [0, 500, 50_000, 99_999];
         let mut sorted = v.clone();
         sorted.sort_unstable();
