@@ -228,15 +228,16 @@ fn leaf_sum<T: Copy>(block: &[T], f: &impl Fn(T) -> f64) -> f64 {
 /// is read once.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct PairwiseStreams {
-    streams: [PairwiseTree; STREAMS],
+    streams: StreamTrees,
     after: PairwiseTree,
 }
 
 impl PairwiseStreams {
-    /// The leaf sum of the next block of stream `j`.
+    /// The sums of the next `2^level` blocks of every stream (a round is one block of each),
+    /// summed as the tree would (the streams' trees hold a multiple of `2^level` blocks).
     #[inline(always)]
-    pub(crate) fn push_stream(&mut self, j: usize, leaf: f64) {
-        self.streams[j].push(leaf);
+    pub(crate) fn push_rounds(&mut self, sums: [f64; STREAMS], level: usize) {
+        self.streams.push(sums, level);
     }
 
     /// The leaf sum of the next whole block after the streams.
@@ -248,8 +249,53 @@ impl PairwiseStreams {
     /// The run's sum, given the leaf sum of its last `< LEAF` values.
     pub(crate) fn total(&self, remainder: f64) -> f64 {
         let mut total = remainder + self.after.total();
-        for tree in &self.streams {
-            total += tree.total();
+        for j in 0..STREAMS {
+            total += self.streams.total(j);
+        }
+        total
+    }
+}
+
+/// [`STREAMS`] [`PairwiseTree`]s that take their blocks in lockstep, so they share one
+/// counter: a push walks the levels once for all of them (a tree per stream cost a
+/// mispredicted loop exit per stream and block).
+#[derive(Clone, Copy)]
+struct StreamTrees {
+    levels: [[f64; STREAMS]; 64],
+    rounds: u64,
+}
+
+impl Default for StreamTrees {
+    fn default() -> Self {
+        StreamTrees {
+            levels: [[0.0; STREAMS]; 64],
+            rounds: 0,
+        }
+    }
+}
+
+impl StreamTrees {
+    /// As [`PairwiseTree::push`], a group of `2^level` rounds at once.
+    #[inline(always)]
+    fn push(&mut self, mut sums: [f64; STREAMS], level: usize) {
+        self.rounds += 1 << level;
+        let mut level = level;
+        while self.rounds >> level & 1 == 0 {
+            for (s, &l) in sums.iter_mut().zip(&self.levels[level]) {
+                *s += l;
+            }
+            level += 1;
+        }
+        self.levels[level] = sums;
+    }
+
+    /// Stream `j`'s total, as [`PairwiseTree::total`].
+    fn total(&self, j: usize) -> f64 {
+        let mut total = 0.0;
+        for (level, s) in self.levels.iter().enumerate() {
+            if self.rounds >> level & 1 == 1 {
+                total += s[j];
+            }
         }
         total
     }

@@ -118,7 +118,8 @@ impl<T: Num> BlockLanes<T> for ScalarLanes<T> {
                 s0[l] += x.to_f64();
                 let d = x.to_f64() - k;
                 s1[l] += d;
-                s2[l] += d * d;
+                // Fused, as the vector lanes' FMA (the same bits).
+                s2[l] = d.mul_add(d, s2[l]);
                 lo[l] = min_rule(lo[l], x);
                 hi[l] = max_rule(hi[l], x);
             }
@@ -177,7 +178,7 @@ impl Avx2Lanes {
                 s0[h] = simd.add_f64x4(s0[h], x);
                 let d = simd.sub_f64x4(x, kv);
                 s1[h] = simd.add_f64x4(s1[h], d);
-                s2[h] = simd.add_f64x4(s2[h], simd.mul_f64x4(d, d));
+                s2[h] = simd.mul_add_f64x4(d, d, s2[h]);
                 // MINPD(lo, x) is `if lo < x { lo } else { x }`, the scalar version's rule.
                 lo[h] = simd.min_f64x4(lo[h], x);
                 hi[h] = simd.max_f64x4(hi[h], x);
@@ -478,6 +479,7 @@ fn fold_run_with<T: Num>(acc: &mut Acc<T>, run: &[T], lanes: &mut impl BlockLane
     // tree (the same merges the tree would make): a push's loop over the levels costs a
     // mispredicted branch or two.
     let mut quad = [Summaries::<STREAMS>::default(); 4];
+    let mut quad_sums = [[0.0; STREAMS]; 4];
     while start < part {
         let blocks: [&[T]; STREAMS] =
             std::array::from_fn(|j| &run[j * part + start..j * part + start + BLOCK]);
@@ -486,9 +488,9 @@ fn fold_run_with<T: Num>(acc: &mut Acc<T>, run: &[T], lanes: &mut impl BlockLane
         let r = start / BLOCK % 4;
         quad[r] =
             Summaries::of_blocks(BLOCK, k, s1, s2, reference, &mut nans, |j| blocks[j].into());
-        for (j, b) in blocks.into_iter().enumerate() {
+        quad_sums[r] = s0;
+        for b in blocks {
             add_ints(b);
-            sums.push_stream(j, s0[j]);
         }
         start += BLOCK;
         if r == 3 {
@@ -497,9 +499,16 @@ fn fold_run_with<T: Num>(acc: &mut Acc<T>, run: &[T], lanes: &mut impl BlockLane
                 Summaries::merge_equal(&quad[2], &quad[3], 0),
             ];
             streams.push(Summaries::merge_equal(&pairs[0], &pairs[1], 1), 2);
+            // The tree's own order: each later group plus the earlier one.
+            let q = &quad_sums;
+            sums.push_rounds(
+                std::array::from_fn(|j| (q[3][j] + q[2][j]) + (q[1][j] + q[0][j])),
+                2,
+            );
         } else if start == part {
-            for q in &quad[..=r] {
+            for (q, s) in quad[..=r].iter().zip(&quad_sums) {
                 streams.push(*q, 0);
+                sums.push_rounds(*s, 0);
             }
         }
     }
@@ -564,7 +573,7 @@ fn fold_run_with<T: Num>(acc: &mut Acc<T>, run: &[T], lanes: &mut impl BlockLane
 }
 
 /// [`fold_run_with`] with the scalar lanes, compiled for AVX2 too (picked at run time).
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+#[multiversion::multiversion(targets("x86_64+avx2+fma", "x86_64+avx2"))]
 fn fold_run_scalar<T: Num>(acc: &mut Acc<T>, run: &[T]) {
     let Some(&first) = run.first() else {
         return;
