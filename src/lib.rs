@@ -50,13 +50,16 @@ pub mod prelude {
     };
     pub use outcore_kernels::gather::{concat, mask, take};
     pub use outcore_kernels::gen::{generate, Fill};
+    pub use outcore_kernels::histogram::{histogram, Histogram};
     pub use outcore_kernels::map::{
         fold, fold_indexed, map, map_indexed, map_into, map_to_vec, try_map, try_map_indexed, typed,
     };
+    pub use outcore_kernels::quantile::{quantile, QuantileMethod, QuantileOptions, Quantiles};
     pub use outcore_kernels::reduce::{
         fold_all, reduce_all, reduce_axis, stats, AxisReduced, ReduceOp, Reduced, Stats, Value,
     };
     pub use outcore_kernels::sort::{argsort, sort, SortOptions, SortStats};
+    pub use outcore_kernels::unique::{unique, Unique, UniqueOptions};
     pub use outcore_kernels::Num;
 }
 

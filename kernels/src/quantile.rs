@@ -166,6 +166,18 @@ impl Quantiles {
 }
 
 /// `np.quantile(a, q, method=…, axis=…)`: exact quantiles of `array`, inside the budget.
+///
+/// ```
+/// use outcore_engine::{Array, Context};
+/// use outcore_kernels::quantile::{quantile, QuantileOptions};
+/// use outcore_kernels::reduce::Value;
+/// let ctx = Context::new()?;
+/// let a = Array::from_vec((1..=9).map(f64::from).collect::<Vec<_>>(), &[9])?;
+/// // np.quantile(np.arange(1.0, 10.0), [0.25, 0.5])
+/// let q = quantile(&ctx, &a, &[0.25, 0.5], &QuantileOptions::default())?;
+/// assert_eq!(q.values, vec![Value::Float(3.0), Value::Float(5.0)]);
+/// # Ok::<(), outcore_engine::Error>(())
+/// ```
 pub fn quantile(
     ctx: &Context,
     array: &Array,

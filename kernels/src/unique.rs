@@ -70,6 +70,20 @@ pub struct UniqueOptions {
 
 /// `np.unique(array, return_counts=True)` into `.npy` files: `dest` gets the values (1-d, the
 /// input's dtype), `opts.counts` the int64 counts.
+///
+/// ```
+/// use outcore_engine::{Array, Context};
+/// use outcore_kernels::reduce::Value;
+/// use outcore_kernels::unique::{unique, UniqueOptions};
+/// let ctx = Context::new()?;
+/// let a = Array::from_vec(vec![3i64, 1, 3, 2, 1, 3], &[6])?;
+/// // np.unique(a, return_counts=True), kept in memory (no output file)
+/// let opts = UniqueOptions { keep: 10, ..Default::default() };
+/// let (values, counts) = unique(&ctx, &a, None, &opts)?.small.expect("3 <= keep");
+/// assert_eq!(values, vec![Value::Int(1), Value::Int(2), Value::Int(3)]);
+/// assert_eq!(counts, vec![2, 1, 3]);
+/// # Ok::<(), outcore_engine::Error>(())
+/// ```
 pub fn unique(
     ctx: &Context,
     array: &Array,
