@@ -540,7 +540,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn linear_bins_are_the_edge_lookups_bins() {
+    fn multiplied_and_linear_bins_are_numpys_divided_bins() {
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let mut uniform = move || {
             state ^= state << 13;
@@ -559,6 +559,11 @@ mod tests {
             let edges = linspace_edges(first, last, bins, EdgeKind::F64);
             let plan = BinPlan::new(first, last, bins, EdgeKind::F64, true, &edges);
             let lb = plan.linear().expect("linspace's float64 edges are linear");
+            // The reference divides as NumPy does (`((a - first) / denom) * bins`).
+            let numpy = BinPlan {
+                scale: None,
+                ..plan
+            };
             // Every edge and its neighbours, outside values, NaN, infinities, random values.
             let mut values = vec![
                 f64::NAN,
@@ -575,7 +580,8 @@ mod tests {
                 let mut four = vec![0i64; 4 * (bins + 1)];
                 count_linear(&[v], &lb, &mut four);
                 let got = four.iter().position(|&c| c == 1).map(|slot| slot / 4);
-                let want = plan.bin(v).or(Some(bins));
+                let want = numpy.bin(v).or(Some(bins));
+                assert_eq!(plan.bin(v), numpy.bin(v), "{v:e}: multiplied vs divided");
                 assert_eq!(got, want, "{v:e} in {bins} bins of [{lo}, {hi}]");
             }
         }

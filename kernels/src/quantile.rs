@@ -796,39 +796,6 @@ fn scan_brackets<T: QKey>(
     kept: &mut [Vec<u64>],
     nans: &mut u64,
 ) {
-    let mut state = ScanState {
-        tops: [0; KEY_BLOCK],
-        hits: [0; KEY_BLOCK],
-        below,
-        kept,
-        nans,
-    };
-    // Four streams read side by side, a quarter of the values each (as `sum` reads: more
-    // sequential streams in flight keep the prefetchers busier), a segment of each a block.
-    const SEGMENT: usize = KEY_BLOCK / 4;
-    let part = values.len() / 4 / SEGMENT * SEGMENT;
-    for start in (0..part).step_by(SEGMENT) {
-        let segments: [&[T]; 4] =
-            std::array::from_fn(|j| &values[j * part + start..j * part + start + SEGMENT]);
-        scan_block(&segments, brackets, &mut state);
-    }
-    for block in values[4 * part..].chunks(KEY_BLOCK) {
-        scan_block(&[block], brackets, &mut state);
-    }
-}
-
-/// [`scan_brackets`]' scratch and results.
-struct ScanState<'a> {
-    tops: [i32; KEY_BLOCK],
-    hits: [i32; KEY_BLOCK],
-    below: &'a mut [u64],
-    kept: &'a mut [Vec<u64>],
-    nans: &'a mut u64,
-}
-
-/// One block of [`scan_brackets`]: `segments` of at most [`KEY_BLOCK`] values in all.
-#[inline(always)]
-fn scan_block<T: QKey>(segments: &[&[T]], brackets: &Brackets, state: &mut ScanState) {
     let Brackets {
         los,
         his,
@@ -839,43 +806,35 @@ fn scan_block<T: QKey>(segments: &[&[T]], brackets: &Brackets, state: &mut ScanS
     let max_finite = T::MAX_FINITE;
     // Keys whose top bits reach the largest finite key's may be NaNs (or infinities).
     let nan_top = top_bits(max_finite, shift);
-    let len: usize = segments.iter().map(|s| s.len()).sum();
-    let tops = &mut state.tops[..len];
-    let hits = &mut state.hits[..len];
-    let mut suspects = 0u32;
-    // Only the top bits are kept: the few keys needed later are taken again.
-    let mut at = 0;
-    for segment in segments {
-        for (t, &x) in tops[at..at + segment.len()].iter_mut().zip(*segment) {
+    let mut tops = [0i32; KEY_BLOCK];
+    let mut hits = [0i32; KEY_BLOCK];
+    for block in values.chunks(KEY_BLOCK) {
+        let tops = &mut tops[..block.len()];
+        let hits = &mut hits[..block.len()];
+        let mut suspects = 0u32;
+        // Only the top bits are kept: the few keys needed later are taken again.
+        for (t, &x) in tops.iter_mut().zip(block) {
             *t = top_bits(x.key(), shift);
             suspects += (*t >= nan_top) as u32;
         }
-        at += segment.len();
-    }
-    if suspects > 0 {
-        for segment in segments {
-            *state.nans += segment.iter().filter(|&&x| x.key() > max_finite).count() as u64;
+        if suspects > 0 {
+            *nans += block.iter().filter(|&&x| x.key() > max_finite).count() as u64;
         }
-    }
-    hits.fill(0);
-    for b in 0..lo_tops.len() {
-        let lo = lo_tops[b];
-        // In the bracket's top bits: `t - lo <= hi - lo` as unsigned.
-        let span = hi_tops[b].wrapping_sub(lo) as u32;
-        let bit = 1 << b;
-        let mut c = 0u32;
-        for (h, &t) in hits.iter_mut().zip(tops.iter()) {
-            c += (t < lo) as u32;
-            *h |= -((t.wrapping_sub(lo) as u32 <= span) as i32) & bit;
+        hits.fill(0);
+        for b in 0..lo_tops.len() {
+            let lo = lo_tops[b];
+            // In the bracket's top bits: `t - lo <= hi - lo` as unsigned.
+            let span = hi_tops[b].wrapping_sub(lo) as u32;
+            let bit = 1 << b;
+            let mut c = 0u32;
+            for (h, &t) in hits.iter_mut().zip(tops.iter()) {
+                c += (t < lo) as u32;
+                *h |= -((t.wrapping_sub(lo) as u32 <= span) as i32) & bit;
+            }
+            below[b] += c as u64;
         }
-        state.below[b] += c as u64;
-    }
-    let mut at = 0;
-    for segment in segments {
-        let seg_hits = &hits[at..at + segment.len()];
-        at += segment.len();
         // Whole groups without a hit are skipped with one test.
-        for (hits, values) in seg_hits.chunks(8).zip(segment.chunks(8)) {
+        for (hits, values) in hits.chunks(8).zip(block.chunks(8)) {
             if hits.iter().all(|&h| h == 0) {
                 continue;
             }
@@ -891,9 +850,9 @@ fn scan_block<T: QKey>(segments: &[&[T]], brackets: &Brackets, state: &mut ScanS
                     mask &= mask - 1;
                     if k < los[b] {
                         // Not counted above: its top bits tie with lo's.
-                        state.below[b] += 1;
+                        below[b] += 1;
                     } else if k <= his[b] {
-                        state.kept[b].push(k);
+                        kept[b].push(k);
                     }
                 }
             }
