@@ -5,7 +5,7 @@
 //!
 //! All `unsafe` code of outcore lives in one private module (`sys`); the few OS helpers that
 //! kernels and tools need are re-exported here: [`page_size`], [`large_buffer`],
-//! [`prefetch_read`], [`Advice`], [`cached_pages`], [`fadvise`].
+//! [`prefetch_read`], [`prefetch_slice`], [`Advice`], [`cached_pages`], [`fadvise`].
 
 pub mod array;
 pub mod budget;
@@ -31,4 +31,7 @@ pub use output::{
     ScratchFile,
 };
 pub use sched::{CancelToken, ChunkIo, Context, ContextBuilder, Pattern, Progress, ReadRange};
-pub use sys::{cached_pages, fadvise, large_buffer, page_size, prefetch_read, Advice, FileAdvice};
+pub use sys::{
+    cached_pages, fadvise, large_buffer, page_size, prefetch_read, prefetch_slice, Advice,
+    FileAdvice,
+};

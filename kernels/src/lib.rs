@@ -21,6 +21,22 @@ pub mod unique;
 
 pub use num::Num;
 
+/// `values` in blocks of `block` elements, each handed out after the block `ahead` blocks
+/// later has been prefetched (for loops that do much work per value; see
+/// [`outcore_engine::prefetch_slice`]).
+pub(crate) fn prefetched_blocks<T>(
+    values: &[T],
+    block: usize,
+    ahead: usize,
+) -> impl Iterator<Item = &[T]> {
+    let mut later = values.chunks(block).skip(ahead);
+    values.chunks(block).inspect(move |_| {
+        if let Some(next) = later.next() {
+            outcore_engine::prefetch_slice(next);
+        }
+    })
+}
+
 /// Test helpers shared by the kernels' unit tests.
 #[cfg(test)]
 pub(crate) mod testing {

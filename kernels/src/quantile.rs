@@ -787,8 +787,12 @@ struct Brackets<'a> {
 /// NaNs to `nans`. Compiled for AVX2 too (picked at run time): the block loops below are
 /// written to vectorize, 32-bit compares of the keys' top bits (8 a vector), so that the
 /// pass runs near memory speed; the few keys whose top bits fall in or tie with a bracket are
-/// settled one by one after.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+/// settled one by one after. Blocks are prefetched ahead (the loops have too many
+/// instructions per value for the hardware prefetcher alone to keep them fed).
+#[multiversion::multiversion(targets(
+    "x86_64+avx2+avx512f+avx512dq+avx512vl+avx512bw",
+    "x86_64+avx2"
+))]
 fn scan_brackets<T: QKey>(
     values: &[T],
     brackets: &Brackets,
@@ -808,7 +812,7 @@ fn scan_brackets<T: QKey>(
     let nan_top = top_bits(max_finite, shift);
     let mut tops = [0i32; KEY_BLOCK];
     let mut hits = [0i32; KEY_BLOCK];
-    for block in values.chunks(KEY_BLOCK) {
+    for block in crate::prefetched_blocks(values, KEY_BLOCK, 4) {
         let tops = &mut tops[..block.len()];
         let hits = &mut hits[..block.len()];
         let mut suspects = 0u32;

@@ -481,6 +481,14 @@ fn fold_run_with<T: Num>(acc: &mut Acc<T>, run: &[T], lanes: &mut impl BlockLane
     let mut quad = [Summaries::<STREAMS>::default(); 4];
     let mut quad_sums = [[0.0; STREAMS]; 4];
     while start < part {
+        // Later rounds' blocks are prefetched: the lanes do too much per value for the
+        // hardware prefetcher alone to keep four streams fed.
+        let ahead = start + 4 * BLOCK;
+        if ahead < part {
+            for j in 0..STREAMS {
+                outcore_engine::prefetch_slice(&run[j * part + ahead..j * part + ahead + BLOCK]);
+            }
+        }
         let blocks: [&[T]; STREAMS] =
             std::array::from_fn(|j| &run[j * part + start..j * part + start + BLOCK]);
         let k = blocks.map(|b| shift(b[0].to_f64()));
