@@ -1,6 +1,6 @@
-//! Spec §9 from the command line: `reduce`, `stats`, `scan`, `histogram` and `eval` print and
-//! write the same bytes whatever `--threads`, `--mem` and `--chunk` are, and `stats`' sum is
-//! `reduce sum`'s.
+//! Spec §9 from the command line: `reduce`, `stats`, `scan`, `histogram`, `quantile`, `unique`,
+//! `sort`, `argsort` and `eval` print and write the same bytes whatever `--threads`, `--mem` and
+//! `--chunk` are, and `stats`' sum, mean and std are `reduce`'s.
 
 use crate::util::*;
 
@@ -105,6 +105,33 @@ fn cli_results_are_the_same_bytes_whatever_the_threads_budget_and_chunks() {
         .to_vec(),
     );
 
+    // Sorts, quantiles and unique: exact results, but their merges, brackets and hash tables
+    // follow the chunks, so they are checked too (--mem 1MiB makes the sort spill runs).
+    for job in [
+        &["sort", "f8.npy", "-o", "sorted-f8.npy"][..],
+        &["sort", "mf.npy", "-o", "sorted-mf.npy"],
+        &[
+            "sort",
+            "i4.npy",
+            "--flatten",
+            "--stable",
+            "-o",
+            "sorted-i4.npy",
+        ],
+        &["argsort", "big.npy", "-o", "argsort-big.npy"],
+        &["quantile", "f8.npy", "--q", "0,0.3,0.5,0.99,1", "--json"],
+        &[
+            "quantile", "mf.npy", "--q", "0.25,0.5", "--axis", "0", "--json",
+        ],
+        &[
+            "quantile", "i4.npy", "--q", "0.1", "--method", "nearest", "--json",
+        ],
+        &["unique", "i4.npy", "-o", "unique-i4.npy", "--json"],
+        &["unique", "mf.npy", "-o", "unique-mf.npy", "--json"],
+    ] {
+        jobs.push(job.iter().map(|a| a.to_string()).collect());
+    }
+
     // What every job prints and writes, under each setting of the grid.
     let outputs = |grid: &[&str]| -> Vec<Vec<u8>> {
         let mut got = Vec::new();
@@ -134,11 +161,11 @@ fn cli_results_are_the_same_bytes_whatever_the_threads_budget_and_chunks() {
         }
     }
 
-    // stats' sum and mean are reduce sum's and reduce mean's, as printed.
+    // stats' sum, mean and std are reduce sum's, mean's and std's, as printed.
     for file in ["f8.npy", "big.npy", "m8.npy", "i4.npy"] {
         let stats: serde_json::Value =
             serde_json::from_str(&run(d, &["stats", file, "--json"], &[])).unwrap();
-        for (key, op) in [("sum", "sum"), ("mean", "mean")] {
+        for (key, op) in [("sum", "sum"), ("mean", "mean"), ("std", "std")] {
             let r: serde_json::Value =
                 serde_json::from_str(&run(d, &["reduce", op, file, "--json"], &[])).unwrap();
             assert_eq!(stats[key], r["value"], "{file} {key}");

@@ -2,6 +2,7 @@
 //! and user folds over a whole array.
 
 use super::folds::*;
+use super::stats::StatsVar;
 use super::*;
 
 /// Folds with `fold` and finishes every result into native bytes of `out_kind`.
@@ -61,6 +62,9 @@ pub(super) fn reduce_view(
             Argmin | NanArgmin => run::<T, _>(ctx, array, view, &Arg { min: true, skip_nan: skip, map }, out),
             Argmax | NanArgmax => run::<T, _>(ctx, array, view, &Arg { min: false, skip_nan: skip, map }, out),
             Mean | NanMean => run::<T, _>(ctx, array, view, &MeanFold { skip_nan: skip }, out),
+            // A whole array's var/std is folded as `stats` folds it (the same bits as its std).
+            Var | NanVar if !skip && view.outer == 1 && view.inner == 1 => run::<T, _>(ctx, array, view, &StatsVar { ddof, std: false }, out),
+            Std | NanStd if !skip && view.outer == 1 && view.inner == 1 => run::<T, _>(ctx, array, view, &StatsVar { ddof, std: true }, out),
             Var | NanVar => run::<T, _>(ctx, array, view, &VarFold { skip_nan: skip, ddof, std: false }, out),
             Std | NanStd => run::<T, _>(ctx, array, view, &VarFold { skip_nan: skip, ddof, std: true }, out),
             CountNonzero => run::<T, _>(ctx, array, view, &CountFold, out),

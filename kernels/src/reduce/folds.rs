@@ -10,7 +10,7 @@ use super::*;
 pub(super) struct Warnings(pub(super) Vec<String>);
 
 impl Warnings {
-    fn add(&mut self, msg: &str) {
+    pub(super) fn add(&mut self, msg: &str) {
         if !self.0.iter().any(|m| m == msg) {
             self.0.push(msg.to_string());
         }

@@ -18,7 +18,7 @@
 //! - Blocks that overflow or hold NaN or infinity are redone as NumPy computes them (rare,
 //!   cold), and only there are NaNs counted (a NaN makes its block's sum NaN).
 
-use super::folds::{round_to, CompSum, Moments};
+use super::folds::{result_float, round_to, CompSum, Finish, Moments, Warnings};
 use super::*;
 use super::{interleaved_part, PairwiseStreams, STREAMS};
 
@@ -48,7 +48,7 @@ pub struct Stats {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Acc<T> {
+pub(super) struct Acc<T> {
     count: u64,
     nans: u64,
     fsum: CompSum,
@@ -676,6 +676,72 @@ impl<T: Num> Fold<T> for StatsFold {
     }
 }
 
+impl<T: Num> Acc<T> {
+    /// The sum of squared deviations as NumPy's `a.var()` ends up with: NaN for NaN data or
+    /// none; NaN for an infinite value (x - mean = inf - inf) or a sum that overflowed both
+    /// ways (the mean is NaN); else inf where the sum or a squared deviation overflows. NumPy's
+    /// float16 `a.var()` takes both sums in float16 (rounded once): beyond 65504 either is inf.
+    fn numpy_m2(&self) -> f64 {
+        let kind = T::KIND;
+        if self.count == 0 || self.nans > 0 {
+            return f64::NAN;
+        }
+        let sum = self.fsum.value();
+        let infinite_input = kind.is_float()
+            && (self.min.to_f64() == f64::NEG_INFINITY || self.max.to_f64() == f64::INFINITY);
+        let overflows = |v: f64| {
+            if kind == ScalarKind::F16 {
+                !round_to(v, kind).is_finite()
+            } else {
+                !v.is_finite()
+            }
+        };
+        if infinite_input || sum.is_nan() {
+            f64::NAN
+        } else if overflows(sum) || overflows(self.moments.m2) {
+            f64::INFINITY
+        } else {
+            self.moments.m2
+        }
+    }
+}
+
+/// `reduce var` and `reduce std` of a whole array (NaNs not skipped), folded as `stats` folds
+/// it, so that `stats`' std is `reduce std`'s bit for bit (spec §9).
+pub(super) struct StatsVar {
+    pub(super) ddof: f64,
+    pub(super) std: bool,
+}
+
+impl<T: Num> Fold<T> for StatsVar {
+    type Acc = Acc<T>;
+    fn identity(&self) -> Acc<T> {
+        <StatsFold as Fold<T>>::identity(&StatsFold)
+    }
+    fn fold_one(&self, acc: &mut Acc<T>, x: T, index: u64) {
+        StatsFold.fold_one(acc, x, index)
+    }
+    fn fold_run(&self, acc: &mut Acc<T>, run: &[T], first: u64) {
+        StatsFold.fold_run(acc, run, first)
+    }
+    fn combine(&self, a: &mut Acc<T>, b: &Acc<T>) {
+        StatsFold.combine(a, b)
+    }
+}
+
+impl<T: Num> Finish<T> for StatsVar {
+    fn finish(&self, acc: &Acc<T>, warn: &mut Warnings) -> Result<Value> {
+        let dof = (acc.count as f64 - self.ddof).max(0.0);
+        if dof <= 0.0 {
+            warn.add("Degrees of freedom <= 0 for slice");
+        }
+        // np.var divides by max(n - ddof, 0), so x/0 = inf.
+        let var = acc.numpy_m2() / dof;
+        let v = if self.std { var.sqrt() } else { var };
+        Ok(Value::Float(round_to(v, result_float(T::KIND))))
+    }
+}
+
 /// Count, sum, mean, std, min, max and NaN count of the whole array, in one pass.
 pub fn stats(ctx: &Context, array: &Array) -> Result<Stats> {
     let kind = array
@@ -705,30 +771,9 @@ fn stats_typed<T: Num>(ctx: &Context, array: &Array) -> Result<Stats> {
         (f64::NAN, f64::NAN)
     } else {
         let n = acc.count as f64;
-        let sum = acc.fsum.value();
-        let infinite_input = kind.is_float()
-            && (acc.min.to_f64() == f64::NEG_INFINITY || acc.max.to_f64() == f64::INFINITY);
-        // As NumPy's a.std(): an infinite value makes it NaN (x - mean = inf - inf), so does a
-        // sum that overflowed both ways (the mean is NaN); else a sum or a squared deviation
-        // that overflows makes it inf. NumPy's a.std() of float16 takes both sums in float16
-        // (rounded once): beyond 65504 either makes it inf, as `reduce std` does.
-        let overflows = |v: f64| {
-            if kind == ScalarKind::F16 {
-                !round_to(v, kind).is_finite()
-            } else {
-                !v.is_finite()
-            }
-        };
-        let m2 = if infinite_input || sum.is_nan() {
-            f64::NAN
-        } else if overflows(sum) || overflows(acc.moments.m2) {
-            f64::INFINITY
-        } else {
-            acc.moments.m2
-        };
         (
-            round_to(sum / n, mean_kind),
-            round_to((m2 / n).sqrt(), mean_kind),
+            round_to(acc.fsum.value() / n, mean_kind),
+            round_to((acc.numpy_m2() / n).sqrt(), mean_kind),
         )
     };
     let extreme = |x: T| -> Value {
