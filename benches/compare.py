@@ -481,7 +481,9 @@ def outcore_cmd(job, binary, f, out, extra, aux=None):
         "quantile": ["quantile", f, "--q", ",".join(map(str, QUANTILE_Q)), "--json"],
         "unique": ["unique", f, "-o", out, "--counts", f"{out}.counts.npy"],
     }[job]
-    return [str(binary)] + base + ["--quiet", "--force"] + list(extra)
+    # `stats` writes no file, so it has no --force.
+    force = [] if job == "stats" else ["--force"]
+    return [str(binary)] + base + ["--quiet"] + force + list(extra)
 
 
 SUBCOMMAND = {"sum": "reduce", "stats": "stats", "eval": "eval", "sort": "sort",
