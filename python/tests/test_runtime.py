@@ -90,8 +90,13 @@ def test_unknown_keywords_and_wrong_types_are_type_errors(tmp):
 
 def test_options_are_used(tmp):
     a = make("plain", "<f8", (1000, 50))
+    first = None
     for opts in [dict(threads=1), dict(threads=3, mem="64M", chunk="64K"), dict(mem=32 << 20, chunk=4096)]:
-        np.testing.assert_allclose(outcore.reduce("sum", a, **opts), a.sum(), rtol=1e-12)
+        s = outcore.reduce("sum", a, **opts)
+        np.testing.assert_allclose(s, a.sum(), rtol=1e-12)
+        # Spec §9: the same bits whatever the threads, budget and chunks.
+        first = s if first is None else first
+        assert np.asarray(s).tobytes() == np.asarray(first).tobytes(), opts
         np.testing.assert_array_equal(outcore.sort(a, tmp / "s.npy", force=True, **opts), np.sort(a))
     with pytest.raises(ValueError):
         outcore.reduce("sum", a, threads=0)
