@@ -157,7 +157,7 @@ pub fn fold_array<T: Element, F: Fold<T>>(
         .budget()
         .reserve(
             results.saturating_mul(std::mem::size_of::<F::Acc>()),
-            "the reduction's accumulators",
+            "the reduction's accumulator memory",
         )
         .map_err(|e| e.with_path(array.path()))?;
     if view.n == 0 || array.is_empty() {
