@@ -458,9 +458,9 @@ pub fn prefetch_read<T>(p: *const T) {
 
 /// Hints the CPU to bring every cache line of `s` into cache: a kernel that does much work per
 /// value reads blocks of values ahead of use this way. Left to the hardware prefetcher alone,
-/// such a loop waited on memory (a histogram's count of 1 GiB in memory took 0.58 s on one core, 0.28 s with the next
-/// blocks prefetched: the loop's many instructions fill the window that would otherwise hold
-/// loads ahead).
+/// such a loop waited on memory (a histogram's count of 1 GiB in memory took 0.58 s on one
+/// core, 0.28 s with the next blocks prefetched: the loop's many instructions fill the window
+/// that would otherwise hold loads ahead).
 #[inline(always)]
 pub fn prefetch_slice<T>(s: &[T]) {
     let start = s.as_ptr().cast::<u8>();
