@@ -27,6 +27,9 @@ pub struct Canon {
 pub trait Record: Pod + Ord + Debug + Send + Sync {
     /// Key bytes an LSD radix sort must look at (at most 8 for radix; more → comparison sort).
     const KEY_BYTES: usize;
+    /// Whether the record is its key alone (`plain` is the whole record, and equal keys are
+    /// identical records).
+    const PLAIN: bool = false;
     /// Byte `i` of the key, counting from the least significant.
     fn digit(&self, i: usize) -> u8;
     /// The record as the merge compares it.
@@ -51,6 +54,7 @@ macro_rules! plain_record {
     ($($t:ty),*) => {$(
         impl Record for $t {
             const KEY_BYTES: usize = std::mem::size_of::<$t>();
+            const PLAIN: bool = true;
             #[inline(always)]
             fn digit(&self, i: usize) -> u8 {
                 (*self as u64 >> (8 * i)) as u8

@@ -171,12 +171,21 @@ impl<T: SortKey> Source<T::Key> for ValueSource<'_, T> {
         let desc = self.descending;
         self.reader
             .visit::<T>(first..first + out.len(), |off, values| {
-                for (o, v) in out[off..off + values.len()].iter_mut().zip(values) {
-                    *o = v.encode(desc);
+                // Prefetched: left to the hardware prefetcher, this loop waited on its loads
+                // (the sort's count pass took 0.50-0.88 s per 2 GiB, depending on the build).
+                let mut at = off;
+                for block in crate::prefetched_blocks(values, PREFETCH_BLOCK, 4) {
+                    for (o, v) in out[at..at + block.len()].iter_mut().zip(block) {
+                        *o = v.encode(desc);
+                    }
+                    at += block.len();
                 }
             })
     }
 }
+
+/// Values per prefetched block of the key-making loops (4 KiB of float64).
+const PREFETCH_BLOCK: usize = 512;
 
 /// `[canonical key, logical index]` records (argsort).
 pub struct IndexSource<'a, T> {
