@@ -309,7 +309,7 @@ mod tests {
             check(
                 (0..n)
                     .map(|_| {
-                        if next() % 2 == 0 {
+                        if next().is_multiple_of(2) {
                             next() % 100
                         } else {
                             u64::MAX - next() % 100
