@@ -19,7 +19,7 @@ const BUCKET_TARGET: usize = 8192;
 /// Sorts `data` by its records' order, using `scratch` (at least as long) as the second
 /// buffer. Checks `cancel` between the big passes.
 ///
-/// Plain keys (value sorts) go to [`spread`]: buckets by the key's offset from the smallest
+/// Plain keys (value sorts) go to `spread`: buckets by the key's offset from the smallest
 /// key, recursively, finished by insertion sorts. Records with an index (argsort, `--by`) of
 /// 64K records and more are first partitioned by sampled splitters into buckets of about
 /// `BUCKET_TARGET` records (one classification pass and one scatter), each then sorted in
