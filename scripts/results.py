@@ -207,8 +207,25 @@ alternating runs on the same files; every result verified against NumPy.
 
 {python_table(py)}
 """
+    text += carried_sections(Path(args.out))
     Path(args.out).write_text(text)
     print(f"wrote {args.out} and {args.plot}", file=sys.stderr)
+
+
+# Sections another script writes into results.md (its own run, commit and date), kept as they
+# are when this script replaces the rest: `scripts/sort-larger-than-ram.sh --report`.
+CARRIED = ("<!-- sort-larger-than-ram -->", "<!-- /sort-larger-than-ram -->")
+
+
+def carried_sections(path):
+    try:
+        old = path.read_text()
+    except FileNotFoundError:
+        return ""
+    start, end = old.find(CARRIED[0]), old.find(CARRIED[1])
+    if start < 0 or end < start:
+        return ""
+    return "\n" + old[start:end + len(CARRIED[1])] + "\n"
 
 
 if __name__ == "__main__":

@@ -378,6 +378,63 @@ fn cli_refusals_and_disk_full_exit_codes() {
     assert_empty_dir(disk.path());
 }
 
+/// An external sort frees its runs while the final merge writes the output, and does not
+/// reserve the output's space before the runs: on a disk with room for the runs and a little
+/// more, sorting to that disk succeeds (runs + output would not fit) and equals NumPy's sort.
+/// Where the rest of the output cannot fit, it is refused before any work: exit 1, nothing
+/// left behind.
+#[test]
+fn external_sort_needs_room_for_the_runs_not_runs_plus_output() {
+    require_numpy!();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // 16 MB of float64: runs 15.3 MiB, output 15.3 MiB, on a 24 MiB disk (one merge pass at
+    // --mem 4M; a smaller budget merges in two passes, whose second run file does not fit).
+    write_npy(d, "v.npy", "np.random.default_rng(5).random(2_000_000)");
+    let Some(disk) = SmallDisk::mount("24m") else {
+        return;
+    };
+    let on_disk = disk.path().to_str().unwrap();
+    let dest = disk.path().join("o.npy");
+    let sort_to = |dest: &str, tmp: &str| {
+        outcore_in(
+            d,
+            &[
+                "sort",
+                "v.npy",
+                "-o",
+                dest,
+                "--mem",
+                "4M",
+                "--threads",
+                "2",
+                "--tmp-dir",
+                tmp,
+            ],
+        )
+    };
+    let out = sort_to(dest.to_str().unwrap(), on_disk);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let check = format!(
+        "import numpy as np\nb = np.load({:?})\nprint('ok' if np.array_equal(np.sort(np.load('v.npy')), b) else 'differs')",
+        dest.to_str().unwrap()
+    );
+    assert_eq!(crate::util::python(d, &check).trim(), "ok");
+    std::fs::remove_file(&dest).unwrap();
+    // Runs in a directory of their own (not given back to the small disk), output to the
+    // small disk with 12 MiB taken: the output cannot fit, refused before the runs are sorted.
+    std::fs::write(disk.path().join("filler"), vec![1u8; 12 << 20]).unwrap();
+    std::fs::create_dir(d.join("tmp")).unwrap();
+    let out = sort_to(dest.to_str().unwrap(), d.join("tmp").to_str().unwrap());
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("disk full"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sorted output"), "{}", stderr(&out));
+    assert!(!dest.exists());
+    std::fs::remove_file(disk.path().join("filler")).unwrap();
+    assert_empty_dir(disk.path());
+    assert_empty_dir(&d.join("tmp"));
+}
+
 #[test]
 fn cli_sigterm_during_a_sort_exits_143_and_cleans_up() {
     require_numpy!();

@@ -2,7 +2,9 @@
 //!
 //! An output is created unnamed (`O_TMPFILE`) in the destination's directory — or, where the
 //! file system lacks that, under a hidden temporary name removed on drop — with its full size
-//! allocated up front, so a full disk is an error before any work rather than a SIGBUS later.
+//! allocated up front, so a full disk is an error before any work rather than a SIGBUS later
+//! (or, for a job that needs the disk for scratch data first, left unallocated and written
+//! only with `pwrite`: [`OutputFile::create_npy_unallocated`]).
 //! It is mapped and filled, then synced and only then linked under its final name. Dropping an
 //! uncommitted output (error, cancellation, panic) leaves nothing behind; so does `kill -9`
 //! when the file was unnamed.
@@ -127,6 +129,8 @@ pub struct OutputFile {
     force: bool,
     sync: bool,
     drop_written: bool,
+    /// The data's disk space is reserved: mapping writes cannot fail for lack of space.
+    allocated: bool,
 }
 
 fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
@@ -185,7 +189,22 @@ impl OutputFile {
         opts: &OutputOptions,
     ) -> Result<OutputFile> {
         let header = npy::header_bytes(layout);
-        OutputFile::create(dest.as_ref(), &header, layout.nbytes(), opts)
+        OutputFile::create(dest.as_ref(), &header, layout.nbytes(), opts, true)
+    }
+
+    /// Like [`create_npy`](Self::create_npy), but the data's disk space is not allocated: for
+    /// a job that needs its disk for scratch data first (an external sort frees its runs as it
+    /// writes the output). Until [`allocate`](Self::allocate) has run, the data may only be
+    /// written with [`writer`](Self::writer) (`pwrite` reports a full disk as an error; a store
+    /// through the mapping would be a SIGBUS), and the job checks the room it needs itself
+    /// ([`available_space`](Self::available_space)).
+    pub fn create_npy_unallocated(
+        dest: impl AsRef<Path>,
+        layout: &Layout,
+        opts: &OutputOptions,
+    ) -> Result<OutputFile> {
+        let header = npy::header_bytes(layout);
+        OutputFile::create(dest.as_ref(), &header, layout.nbytes(), opts, false)
     }
 
     /// Creates an unnamed raw output of `nbytes` bytes (no header).
@@ -194,7 +213,7 @@ impl OutputFile {
         nbytes: usize,
         opts: &OutputOptions,
     ) -> Result<OutputFile> {
-        OutputFile::create(dest.as_ref(), &[], nbytes, opts)
+        OutputFile::create(dest.as_ref(), &[], nbytes, opts, true)
     }
 
     fn create(
@@ -202,6 +221,7 @@ impl OutputFile {
         header: &[u8],
         nbytes: usize,
         opts: &OutputOptions,
+        allocate: bool,
     ) -> Result<OutputFile> {
         check_destination(dest, opts)?;
         let dir = parent_dir(dest);
@@ -226,9 +246,14 @@ impl OutputFile {
         let len = header.len().checked_add(nbytes).ok_or_else(|| {
             Error::new(ErrorKind::Overflow, "output size overflows").with_path(dest)
         })?;
-        sys::allocate(&file, len as u64).map_err(|e| {
-            Error::io(format!("cannot allocate {len} bytes for the output"), e).with_path(dest)
-        })?;
+        if allocate {
+            sys::allocate(&file, len as u64).map_err(|e| {
+                Error::io(format!("cannot allocate {len} bytes for the output"), e).with_path(dest)
+            })?;
+        } else {
+            file.set_len(len as u64)
+                .map_err(|e| Error::io("cannot size the output", e).with_path(dest))?;
+        }
         file.write_all(header)
             .map_err(|e| Error::io("cannot write the output header", e).with_path(dest))?;
         let map = Mapping::map(&file, len, MapMode::ReadWrite)
@@ -244,7 +269,43 @@ impl OutputFile {
             force: opts.force,
             sync: opts.sync,
             drop_written: opts.cache.drops(len),
+            allocated: allocate,
         })
+    }
+
+    /// Allocates the output's disk space if [`create_npy_unallocated`](Self::create_npy_unallocated)
+    /// left it out (a no-op otherwise): from here on, writing through the mapping is safe.
+    pub fn allocate(&mut self) -> Result<()> {
+        if !self.allocated {
+            sys::allocate(&self.file, self.len as u64).map_err(|e| {
+                Error::io(
+                    format!("cannot allocate {} bytes for the output", self.len),
+                    e,
+                )
+                .with_path(&self.dest)
+            })?;
+            self.allocated = true;
+        }
+        Ok(())
+    }
+
+    /// Whether the data's disk space is allocated (see [`allocate`](Self::allocate)).
+    pub fn is_allocated(&self) -> bool {
+        self.allocated
+    }
+
+    /// Bytes free for unprivileged use on the output's file system.
+    pub fn available_space(&self) -> Result<u64> {
+        sys::available_space(&self.file)
+            .map_err(|e| Error::io("cannot query the free disk space", e).with_path(&self.dir))
+    }
+
+    /// Whether `scratch` lives on the output's file system (space it frees is the output's).
+    pub fn shares_disk_with(&self, scratch: &ScratchFile) -> bool {
+        match (self.file.metadata(), scratch.file.metadata()) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev(),
+            _ => false,
+        }
     }
 
     /// The final name of the output.
@@ -264,12 +325,14 @@ impl OutputFile {
 
     /// The output's data bytes (after the header).
     pub fn data_mut(&mut self) -> &mut [u8] {
+        debug_assert!(self.allocated, "mapping writes to an unallocated output");
         let off = self.data_offset;
         &mut self.map.bytes_mut().expect("outputs are mapped read-write")[off..]
     }
 
     /// The output as the scheduler sees it: writable bytes plus hint and writeback handles.
     pub fn output(&mut self) -> Output<'_> {
+        debug_assert!(self.allocated, "mapping writes to an unallocated output");
         let off = self.data_offset;
         let (advisor, bytes) = self.map.split_mut().expect("outputs are mapped read-write");
         Output {
@@ -732,6 +795,34 @@ mod tests {
         out.commit().unwrap();
         let bytes = std::fs::read(&dest).unwrap();
         assert_eq!(&bytes[128..], &[1, 2, 3, 4, 4, 4, 4, 4, 4, 4]);
+    }
+
+    #[test]
+    fn unallocated_output_takes_disk_only_as_written() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.npy");
+        let n = 64 << 20;
+        let mut out =
+            OutputFile::create_npy_unallocated(&dest, &layout(n), &OutputOptions::default())
+                .unwrap();
+        assert!(!out.is_allocated());
+        assert!(out.available_space().unwrap() > 0);
+        let blocks = |out: &OutputFile| out.file.metadata().unwrap().blocks() * 512;
+        // Only the header's block is on disk, though the file has its full length.
+        assert_eq!(out.file.metadata().unwrap().len(), (128 + n) as u64);
+        assert!(blocks(&out) < 1 << 20, "{} bytes allocated", blocks(&out));
+        out.writer().write_at(n - 3, &[7, 8, 9]).unwrap();
+        out.allocate().unwrap();
+        assert!(out.is_allocated());
+        assert!(blocks(&out) >= n as u64, "{} bytes allocated", blocks(&out));
+        out.data_mut()[0] = 5;
+        out.allocate().unwrap(); // idempotent
+        out.commit().unwrap();
+        let bytes = std::fs::read(&dest).unwrap();
+        assert_eq!(bytes.len(), 128 + n);
+        assert_eq!((bytes[128], bytes[129]), (5, 0));
+        assert_eq!(&bytes[128 + n - 3..], &[7, 8, 9]);
     }
 
     #[test]

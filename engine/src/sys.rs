@@ -497,6 +497,21 @@ pub fn allocate(file: &File, len: u64) -> io::Result<()> {
     }
 }
 
+/// Bytes free for unprivileged use on the file system holding `file` (`fstatvfs`).
+pub fn available_space(file: &File) -> io::Result<u64> {
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `st` is a valid, writable statvfs buffer; fstatvfs fills it on success.
+    let rc = unsafe { libc::fstatvfs(file.as_raw_fd(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstatvfs returned 0, so it initialised the whole struct.
+    let st = unsafe { st.assume_init() };
+    // The fields' types differ between targets (u32 on some 32-bit ones).
+    #[allow(clippy::unnecessary_cast)]
+    Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
 /// Frees the blocks of a file range that will not be read again (`FALLOC_FL_PUNCH_HOLE`,
 /// size kept: a mapping of the range reads zeros, it does not fault). Best effort: file
 /// systems without hole punching keep the blocks until the file is deleted.

@@ -191,8 +191,11 @@ enum Dest<'o> {
     },
 }
 
-/// Bytes of run data a merge consumes between two rounds of freeing their disk blocks.
-const FREE_EVERY: usize = 64 << 20;
+/// Bytes of run data a merge consumes between two rounds of freeing their disk blocks: 1/32
+/// of the runs, between 1 and 64 MiB (few `fallocate` calls, little disk held back).
+fn free_every(runs_bytes: usize) -> usize {
+    (runs_bytes / 32).clamp(1 << 20, 64 << 20)
+}
 
 /// How far a merge has consumed its runs: chunks finish out of order, the runs are freed up
 /// to the first chunk not finished yet.
@@ -298,6 +301,8 @@ impl<R: Record> Job<'_, R> {
         let need = copies * n * Self::REC + threads * 2 * scratch;
         if need <= self.ctx.budget().limit() / 4 * 3 {
             if let Ok(reservation) = self.ctx.budget().reserve(need, "in-memory sort buffers") {
+                // The in-memory sort writes through the output's mapping.
+                out.allocate()?;
                 let r = self.sort_in_memory(seg, out);
                 drop(reservation);
                 return r;
@@ -722,6 +727,7 @@ impl<R: Record> Job<'_, R> {
             .checked_mul(rec)
             .ok_or_else(|| err!(Overflow, "temporary run size overflows"))?;
         let mut file = ScratchFile::create(self.tmp_dir, total)?;
+        self.check_output_room(n * self.sink.item_bytes(), &file, out)?;
         let every = self.sample_every(n);
         let mut samples: Vec<Vec<R>>;
         {
@@ -809,6 +815,44 @@ impl<R: Record> Job<'_, R> {
         )?;
         self.reaper.dispose(file);
         self.stats.lock().expect("stats lock").merge_passes += 1;
+        Ok(())
+    }
+
+    /// Refuses, before any work, an external sort whose output will not fit on its disk. An
+    /// output created unallocated is written by the final merge with `pwrite` while the runs
+    /// it consumed are freed, so on the runs' file system it needs only the bytes the runs do
+    /// not give back, plus what is written before its runs are freed. (Allocating it up front
+    /// would make the sort's peak disk use input + runs + output: three times the data.)
+    fn check_output_room(
+        &self,
+        out_bytes: usize,
+        runs: &ScratchFile,
+        out: &OutputFile,
+    ) -> Result<()> {
+        if out.is_allocated() {
+            return Ok(());
+        }
+        let given_back = if out.shares_disk_with(runs) {
+            runs.len()
+        } else {
+            0
+        };
+        // Written but not yet given back: a freeing round's worth, the chunks in flight and
+        // as many finished ahead of the first unfinished one, and a partial page per run.
+        let runs_count = runs.len().div_ceil(self.piece_bytes()).max(1);
+        let in_flight = free_every(runs.len())
+            + 2 * self.ctx.threads() * self.ctx.chunk_bytes()
+            + runs_count * page_size();
+        let need = (out_bytes.saturating_sub(given_back) + in_flight).min(out_bytes);
+        let free = out.available_space()?;
+        if free < need as u64 {
+            return Err(err!(
+                DiskFull,
+                "no room for the sorted output (disk full): {need} bytes must be free besides \
+                 what its consumed runs give back, {free} are"
+            )
+            .with_path(out.dest()));
+        }
         Ok(())
     }
 
@@ -950,7 +994,7 @@ impl<R: Record> Job<'_, R> {
                 st.pending += chunks[c].1.len() * rec;
                 st.next += 1;
             }
-            if st.pending >= FREE_EVERY || st.next == chunks.len() {
+            if st.pending >= free_every(runs_file.len()) || st.next == chunks.len() {
                 st.pending = 0;
                 let page = page_size();
                 for r in 0..runs.len() {
@@ -1078,6 +1122,8 @@ impl<R: Record> Job<'_, R> {
             }
             return Ok(());
         }
+        // Short rows are sorted in memory and written through the output's mapping.
+        out.allocate()?;
         let item = self.sink.item_bytes();
         // Page-aligned output chunks when the alignment period fits a piece, else plain ones.
         let rows_per_chunk = (piece / (row_len * rec)).max(1);

@@ -161,7 +161,9 @@ fn run(
         input.dtype().clone()
     };
     let layout = Layout::new(out_dtype, out_shape, Order::C).at(dest)?;
-    let mut out = OutputFile::create_npy(
+    // Unallocated: an external sort frees its runs while it writes the output, and only the
+    // in-memory paths (which write through the mapping) allocate it (`Job::sort_segment`).
+    let mut out = OutputFile::create_npy_unallocated(
         dest,
         &layout,
         &OutputOptions {
