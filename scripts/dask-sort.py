@@ -5,6 +5,7 @@ reports times, per-worker peak memory and bytes moved. Cleans up after itself.
 
     python3 scripts/dask-sort.py                      # 8 GiB, 4 workers of 2.5 GiB each
     python3 scripts/dask-sort.py --size 1G --dir /work/scratch-x --json out.json
+    python3 scripts/dask-sort.py --dir /work/scratch --report docs/results.md
 
 Needs `pip install './python[dask]'`. The cluster shares this machine's cores and disk, so
 the ratio measures the overhead of distributing the sort, not a speed-up. The files
@@ -113,6 +114,8 @@ def main():
     ap.add_argument("--dir", default=None, help="where the files go (default: a new temporary directory)")
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
     ap.add_argument("--keep", action="store_true", help="keep the files")
+    ap.add_argument("--report", default=None,
+                    help="also write the results as a marked section of this file (docs/results.md)")
     args = ap.parse_args()
 
     import distributed
@@ -138,7 +141,7 @@ def main():
         t = time.perf_counter()
         if cli:
             subprocess.run([cli, "sort", str(inp), "-o", str(single), "--flatten", "--quiet"], check=True)
-            result["single_how"] = f"{cli} sort --flatten"
+            result["single_how"] = f"{cli} sort --flatten".replace(str(ROOT) + "/", "")
         else:
             outcore.sort(inp, single, flatten=True)
             result["single_how"] = "outcore.sort(flatten=True) (no CLI binary found)"
@@ -187,20 +190,57 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
     ok = result["sorted"] and result["multiset_equal"] and result["equals_single_machine"]
     result["ok"] = bool(ok)
-    for w, b in sorted(result["worker_peak_rss"].items()):
-        print(f"  worker {w}: peak RSS {b / 2**30:.2f} GiB (limit {limit / 2**30:.2f} GiB)")
-    for r in result["ranges"]:
-        print(f"  range {r['part']}: {r['count'] * 8 / 2**30:.2f} GiB, outcore budget "
-              f"{r['budget'] / 2**20:.0f} MiB, {r['seconds']:.1f} s on {r['worker']}")
-    print(f"phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in result["phases"].items()))
-    print(f"bytes moved through files: {result['bytes_moved'] / 2**30:.2f} GiB "
-          f"({result['bytes_moved'] / result['size_bytes']:.1f}x the data); "
-          f"workers restarted: {result['restarted_workers']}")
-    print(f"verified by streaming: sorted={result['sorted']} multiset={result['multiset_equal']} "
-          f"bit-identical to the single-machine sort={result['equals_single_machine']}")
+    lines = [
+        f"single machine (`{result['single_how']}`): "
+        f"{result['single_seconds']:.1f} s; Dask: {result['dask_seconds']:.1f} s = "
+        f"**{result['ratio']:.2f}x** (target <= 1.5x)",
+    ]
+    lines += [f"worker {w}: peak RSS {b / 2**30:.2f} GiB (limit {limit / 2**30:.2f} GiB)"
+              for w, b in sorted(result["worker_peak_rss"].items())]
+    lines += [f"range {r['part']}: {r['count'] * 8 / 2**30:.2f} GiB, outcore budget "
+              f"{r['budget'] / 2**20:.0f} MiB, {r['seconds']:.1f} s on {r['worker']}" for r in result["ranges"]]
+    lines += [
+        "phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in result["phases"].items()),
+        f"bytes moved through files: {result['bytes_moved'] / 2**30:.2f} GiB "
+        f"({result['bytes_moved'] / result['size_bytes']:.1f}x the data); "
+        f"workers restarted: {result['restarted_workers']}",
+        f"verified by streaming: sorted={result['sorted']} multiset={result['multiset_equal']} "
+        f"bit-identical to the single-machine sort={result['equals_single_machine']}",
+    ]
+    for line in lines[1:]:
+        print(("  " if line.startswith(("worker", "range")) else "") + line)
+    if args.report:
+        write_report(Path(args.report), args, result, lines)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return 0 if ok else 1
+
+
+def write_report(path, args, result, lines):
+    """Replaces (or appends) the `dask-sort` section of `path`; scripts/results.py keeps it."""
+    begin, end = "<!-- dask-sort -->", "<!-- /dask-sort -->"
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    body = "\n".join(f"- {line}" for line in lines)
+    section = (
+        f"{begin}\n## Sort on a local Dask cluster\n\n"
+        f"`python3 scripts/dask-sort.py --size {args.size} --workers {args.workers} "
+        f"--memory-limit {args.memory_limit}`: {result['size_bytes'] / 2**30:.2f} GiB of normal float64, "
+        f"{args.workers} process workers sharing this machine's {os.cpu_count()} CPUs and disk (so the "
+        f"ratio is the cost of distribution, not a speed-up). Commit {commit}, measured "
+        f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC.\n\n{body}\n{end}"
+    )
+    text = path.read_text() if path.exists() else ""
+    start, stop = text.find(begin), text.find(end)
+    if start >= 0 and stop > start:
+        text = text[:start] + section + text[stop + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+    print(f"wrote the results into {path}")
 
 
 if __name__ == "__main__":

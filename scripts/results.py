@@ -212,9 +212,10 @@ alternating runs on the same files; every result verified against NumPy.
     print(f"wrote {args.out} and {args.plot}", file=sys.stderr)
 
 
-# Sections another script writes into results.md (its own run, commit and date), kept as they
-# are when this script replaces the rest: `scripts/sort-larger-than-ram.sh --report`.
-CARRIED = ("<!-- sort-larger-than-ram -->", "<!-- /sort-larger-than-ram -->")
+# Sections other scripts write into results.md (each its own run, commit and date), kept as
+# they are when this script replaces the rest: `scripts/sort-larger-than-ram.sh --report` and
+# `scripts/dask-sort.py --report`.
+CARRIED = ("sort-larger-than-ram", "dask-sort")
 
 
 def carried_sections(path):
@@ -222,10 +223,13 @@ def carried_sections(path):
         old = path.read_text()
     except FileNotFoundError:
         return ""
-    start, end = old.find(CARRIED[0]), old.find(CARRIED[1])
-    if start < 0 or end < start:
-        return ""
-    return "\n" + old[start:end + len(CARRIED[1])] + "\n"
+    kept = ""
+    for name in CARRIED:
+        begin, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+        start, stop = old.find(begin), old.find(end)
+        if start >= 0 and stop > start:
+            kept += "\n" + old[start:stop + len(end)] + "\n"
+    return kept
 
 
 if __name__ == "__main__":
