@@ -77,28 +77,38 @@ echo "I/O floor: write $(python3 -c "print(f'{$floor_bytes / ($t1 - $t0) / 1e9:.
      "two of each for the data: $(python3 -c "print(f'{$floor:.1f}')") s"
 drop_caches || cold=no
 
-# Peak disk use of the sort (input, output, scratch runs) as the drop of free space, sampled
-# every 0.2 s from before the sort starts.
+# Peak disk use of the sort (input, output, scratch runs) as the drop of free space, and the
+# sort's peak resident anonymous memory (RssAnon: what its budget bounds; RSS also counts the
+# mapped input's file pages), sampled every 0.2 s. The default budget is a quarter of the
+# available memory when it starts.
 base_kib=$(free_kib)
+budget_kib=$(awk '/^MemAvailable:/ {print int($2 / 4)}' /proc/meminfo)
 echo 0 > "$work/peak"
+echo 0 > "$work/anon"
+start=$(date +%s.%N)
+/usr/bin/time -f "%e %M" -o "$work/time" \
+    "$outcore" sort "$work/in.npy" -o "$work/out.npy" --quiet "${sort_args[@]}" &
+sort_pid=$!
 (
-    peak=0
+    peak=0 anon=0
     while :; do
         used=$((base_kib - $(free_kib)))
         if [ "$used" -gt "$peak" ]; then peak=$used; echo "$peak" > "$work/peak"; fi
+        for p in $(pgrep -P "$sort_pid"); do
+            kb=$(awk '/^RssAnon:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+            if [ -n "${kb:-}" ] && [ "$kb" -gt "$anon" ]; then anon=$kb; echo "$anon" > "$work/anon"; fi
+        done
         sleep 0.2
     done
 ) &
 monitor=$!
-
-start=$(date +%s.%N)
-/usr/bin/time -f "%e %M" -o "$work/time" \
-    "$outcore" sort "$work/in.npy" -o "$work/out.npy" --quiet "${sort_args[@]}"
+wait "$sort_pid"
 end=$(date +%s.%N)
 kill "$monitor"; wait "$monitor" 2>/dev/null || true
 monitor=
 read -r secs rss_kib < "$work/time"
 peak_kib=$(cat "$work/peak")
+anon_kib=$(cat "$work/anon")
 in_bytes=$(stat -c %s "$work/in.npy")
 out_bytes=$(stat -c %s "$work/out.npy")
 
@@ -143,7 +153,8 @@ disk_ok=$([ "$total" -le "$limit" ] && echo within || echo OVER)
 time_ok=$(python3 -c "print('within' if ($end - $start) <= 1.3 * $floor else 'OVER')")
 machine="$(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 2^20}' /proc/meminfo) RAM, $(df --output=fstype "$work" | tail -1 | tr -d ' ') on $(df --output=source "$work" | tail -1)"
 lines=(
-    "sort: $wall s wall (outcore: $secs s), $ratio x the I/O floor of $(python3 -c "print(f'{$floor:.1f}')") s (limit 1.3: $time_ok); peak RSS $(gib $((rss_kib * 1024))) GiB"
+    "sort: $wall s wall (outcore: $secs s), $ratio x the I/O floor of $(python3 -c "print(f'{$floor:.1f}')") s (limit 1.3: $time_ok)"
+    "memory: peak anonymous $(gib $((anon_kib * 1024))) GiB, budget $(gib $((budget_kib * 1024))) GiB (a quarter of the available memory): $([ "$anon_kib" -le "$budget_kib" ] && echo within || echo OVER); peak RSS with the mapped files' pages $(gib $((rss_kib * 1024))) GiB"
     "disk: peak $(gib "$total") GiB with the input (input $(gib "$in_bytes") GiB, output $(gib "$out_bytes") GiB, scratch runs the rest); limit input + output + 15% = $(gib "$limit") GiB: $disk_ok"
     "machine: $machine"
 )
@@ -155,7 +166,7 @@ if [ -n "$report" ]; then
 ## A sort larger than RAM
 
 \`scripts/sort-larger-than-ram.sh --size $size${sort_args[*]:+ -- ${sort_args[*]}}\`: $(gib "$bytes") GiB of random float64
-sorted on a machine with $(awk '/MemTotal/ {printf "%.1f", $2 / 2^20}' /proc/meminfo) GiB of RAM, no memory cgroup, default settings;
+sorted on a machine with $(awk '/MemTotal/ {printf "%.1f", $2 / 2^20}' /proc/meminfo) GiB of RAM, no memory cgroup, default settings (sampled every 0.2 s);
 verified by a streaming check (sorted, NaNs last, the same multiset by a checksum). Commit
 $commit, measured $(date -u '+%Y-%m-%d %H:%M') UTC; page cache dropped before the floor's read and the sort: $cold.
 
