@@ -58,7 +58,7 @@ pub mod prelude {
     pub use outcore_kernels::reduce::{
         fold_all, reduce_all, reduce_axis, stats, AxisReduced, ReduceOp, Reduced, Stats, Value,
     };
-    pub use outcore_kernels::sort::{argsort, sort, SortOptions, SortStats};
+    pub use outcore_kernels::sort::{argsort, sort, sort_into_range, SortOptions, SortStats};
     pub use outcore_kernels::unique::{unique, Unique, UniqueOptions};
     pub use outcore_kernels::Num;
 }

@@ -8,6 +8,9 @@
 //! It is mapped and filled, then synced and only then linked under its final name. Dropping an
 //! uncommitted output (error, cancellation, panic) leaves nothing behind; so does `kill -9`
 //! when the file was unnamed.
+//!
+//! One exception: [`OutputFile::open_region`] writes into a byte range of an existing file that
+//! its caller made, names and removes (one key range of a distributed sort's single output).
 
 use std::fs::File;
 use std::io::Write;
@@ -115,6 +118,8 @@ impl OutputCache {
 enum Temp {
     Unnamed,
     Named(tempfile::TempPath),
+    /// A byte range of an existing file: committing syncs it, dropping leaves it as it is.
+    Region,
 }
 
 /// An output file being written. Commit it to make it appear; drop it to discard it.
@@ -205,6 +210,82 @@ impl OutputFile {
     ) -> Result<OutputFile> {
         let header = npy::header_bytes(layout);
         OutputFile::create(dest.as_ref(), &header, layout.nbytes(), opts, false)
+    }
+
+    /// Writes into bytes `offset..offset + nbytes` of the existing file `path` instead of a new
+    /// file: raw data, no header. The caller created the file at its full size (allocated, so
+    /// that mapping writes cannot fail for space) and owns its name: committing only syncs the
+    /// range (unless `opts.sync` is off), and a failed job leaves the range partly written for
+    /// the caller to discard. Other writers may fill other ranges of the file meanwhile; the
+    /// file must not shrink while the job runs. `opts.force` is not consulted (the file is
+    /// meant to exist); it may not be one of `opts.inputs`.
+    pub fn open_region(
+        path: impl AsRef<Path>,
+        offset: u64,
+        nbytes: usize,
+        opts: &OutputOptions,
+    ) -> Result<OutputFile> {
+        let dest = path.as_ref();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(dest)
+            .map_err(|e| Error::io("cannot open the file to write into", e).with_path(dest))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io("cannot read the file's metadata", e).with_path(dest))?;
+        if !meta.is_file() {
+            return Err(
+                Error::new(ErrorKind::InvalidArgument, "not a regular file").with_path(dest)
+            );
+        }
+        for input in &opts.inputs {
+            if let Ok(im) = std::fs::metadata(input) {
+                if same_file(&meta, &im) {
+                    return Err(Error::new(
+                        ErrorKind::SameFile,
+                        format!(
+                            "output is the same file as the input {} (outcore never writes its inputs)",
+                            input.display()
+                        ),
+                    )
+                    .with_path(dest));
+                }
+            }
+        }
+        let end = usize::try_from(offset)
+            .ok()
+            .and_then(|o| o.checked_add(nbytes))
+            .ok_or_else(|| {
+                Error::new(ErrorKind::Overflow, "output range overflows").with_path(dest)
+            })?;
+        if (end as u64) > meta.len() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "bytes {offset}..{end} to write lie beyond the end of the file ({} bytes)",
+                    meta.len()
+                ),
+            )
+            .with_path(dest));
+        }
+        // Mapped from the file's start so that offsets in the mapping are file offsets (as the
+        // writeback hints and `pwrite` use them); only the range is ever touched.
+        let map = Mapping::map(&file, end, MapMode::ReadWrite)
+            .map_err(|e| Error::io("cannot map the output", e).with_path(dest))?;
+        Ok(OutputFile {
+            dest: dest.to_path_buf(),
+            dir: parent_dir(dest),
+            file,
+            temp: Temp::Region,
+            map,
+            data_offset: end - nbytes,
+            len: end,
+            force: false,
+            sync: opts.sync,
+            drop_written: opts.cache.drops(nbytes),
+            allocated: true,
+        })
     }
 
     /// Creates an unnamed raw output of `nbytes` bytes (no header).
@@ -360,6 +441,19 @@ impl OutputFile {
     /// Syncs the data to disk and gives the file its final name. Until this returns Ok the
     /// destination is untouched.
     pub fn commit(mut self) -> Result<()> {
+        if matches!(self.temp, Temp::Region) {
+            // The caller names the file; only the range this job wrote is made durable (an
+            // `msync` of the range writes it and the metadata that locates it, pages written
+            // with `pwrite` included: they are the same page cache).
+            if self.sync {
+                self.map
+                    .flush_range(self.data_offset, self.len - self.data_offset)
+                    .map_err(|e| {
+                        Error::io("cannot write the output to disk", e).with_path(&self.dest)
+                    })?;
+            }
+            return Ok(());
+        }
         if self.sync {
             self.map.flush().map_err(|e| {
                 Error::io("cannot write the output to disk", e).with_path(&self.dest)
@@ -407,6 +501,7 @@ impl OutputFile {
                     Error::io("cannot move the output into place", e).with_path(&self.dest)
                 })?;
             }
+            Temp::Region => return Ok(()), // (synced above; the caller names it)
         }
         // Make the new directory entry durable too.
         if self.sync {
@@ -823,6 +918,37 @@ mod tests {
         assert_eq!(bytes.len(), 128 + n);
         assert_eq!((bytes[128], bytes[129]), (5, 0));
         assert_eq!(&bytes[128 + n - 3..], &[7, 8, 9]);
+    }
+
+    #[test]
+    fn a_region_output_writes_its_range_and_names_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.raw");
+        std::fs::write(&path, vec![1u8; 10_000]).unwrap();
+        let mut out = OutputFile::open_region(&path, 4000, 100, &OutputOptions::default()).unwrap();
+        assert!(out.is_allocated());
+        assert_eq!((out.nbytes(), out.data_offset()), (100, 4000));
+        out.data_mut().fill(2);
+        out.writer().write_at(98, &[3, 4]).unwrap();
+        assert!(
+            out.writer().write_at(99, &[0, 0]).is_err(),
+            "past the range"
+        );
+        out.commit().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 10_000);
+        assert!(bytes[..4000].iter().all(|&b| b == 1));
+        assert!(bytes[4000..4098].iter().all(|&b| b == 2));
+        assert_eq!(&bytes[4098..4100], &[3, 4]);
+        assert!(bytes[4100..].iter().all(|&b| b == 1));
+        // Dropped uncommitted: the file stays (its owner discards it), nothing else appears.
+        drop(OutputFile::open_region(&path, 0, 10_000, &OutputOptions::default()).unwrap());
+        assert!(path.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let e = OutputFile::open_region(&path, 9_999, 2, &OutputOptions::default())
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("beyond the end"), "{e}");
     }
 
     #[test]

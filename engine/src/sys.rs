@@ -227,6 +227,14 @@ impl Mapping {
             _ => Ok(()),
         }
     }
+
+    /// Like [`flush`](Self::flush), for `len` bytes from `offset` only.
+    pub fn flush_range(&self, offset: usize, len: usize) -> io::Result<()> {
+        match (&self.inner, self.mode) {
+            (Inner::Rw(m), MapMode::ReadWrite) if len > 0 => m.flush_range(offset, len),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Access-pattern hints that cannot lose data.

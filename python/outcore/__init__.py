@@ -526,11 +526,18 @@ def sort(
     force: bool = False,
     sync: bool = True,
     progress: Any = None,
+    out_offset: Optional[int] = None,
 ) -> np.memmap:
     """Sorts ``a`` into a new ``.npy`` file (``outcore sort``, an external merge sort).
 
     Along the last axis (rows independently), or all elements with ``flatten``, or the rows of
     a 2-d table by the columns ``by`` (lexicographic, whole rows moved). NaNs last, as NumPy.
+
+    With ``out_offset``, ``out`` is an existing file made by the caller, at least ``out_offset``
+    plus the data's size long: the sorted data is written raw (no header) at that byte offset,
+    nothing else in the file changes, and the file is neither created nor renamed (``force`` is
+    not needed). This is how ``outcore.dask.sort`` writes each key range into its place in one
+    output. The result is then a read-only memmap of that range.
 
     >>> import os, tempfile, numpy as np, outcore
     >>> d = tempfile.mkdtemp()
@@ -541,8 +548,26 @@ def sort(
     [[1, 8], [2, 7], [2, 9]]
     """
     by_list = [] if by is None else _ints(by)
+    if out_offset is not None:
+        try:
+            offset = None if isinstance(out_offset, bool) else operator.index(out_offset)
+        except TypeError:
+            offset = None
+        if offset is None or offset < 0:
+            raise ValueError(f"out_offset must be a byte offset (an int >= 0), not {out_offset!r}")
+        out_offset = offset
+        if isinstance(a, np.ndarray):
+            dtype, shape = a.dtype, tuple(a.shape)
+        else:
+            h = info(a)
+            dtype, shape = np.dtype(h["dtype"]), tuple(h["shape"])
+        if flatten:
+            shape = (int(np.prod(shape, dtype=np.int64)),)
     with _options(threads, mem, chunk, tmp_dir, force, sync, progress) as jo, _sources(a) as (src,):
-        _core.sort(src, os.fspath(out), bool(descending), bool(stable), bool(flatten), by_list, jo)
+        _core.sort(src, os.fspath(out), bool(descending), bool(stable), bool(flatten), by_list, jo,
+                   out_offset)
+    if out_offset is not None:
+        return np.memmap(os.fspath(out), dtype=dtype, mode="r", offset=out_offset, shape=shape)
     return _opened(out)
 
 

@@ -99,6 +99,7 @@ def sort(
     force: bool = ...,
     sync: bool = ...,
     progress: Progress = ...,
+    out_offset: Optional[int] = ...,
 ) -> np.memmap: ...
 def argsort(
     a: ArrayInput,

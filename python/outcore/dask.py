@@ -14,9 +14,9 @@ How ``sort`` works (a sample sort):
    and runs of equal values are split consistently and in balance;
 2. one task per block splits the block by key range into piece files;
 3. one task per key range concatenates its pieces, sorts them with ``outcore.sort`` inside a
-   memory budget derived from its worker's memory limit, and copies the result into its byte
-   range of the output ``.npy``, which was created up front (with its final header) under a
-   temporary name;
+   memory budget derived from its worker's memory limit, straight into its byte range of the
+   output ``.npy`` (``out_offset=``), which was created up front (with its final header) under
+   a temporary name;
 4. only when every range is done is the output renamed to ``out``.
 
 Every task is idempotent (files appear under their final names by rename), so a task that
@@ -408,8 +408,9 @@ def _range_task(
     dest: Optional[Tuple[str, int]], ranks: Optional[np.ndarray], fraction: float,
     opts: Dict[str, Any],
 ) -> Dict[str, Any]:
-    """Sorts one key range out of core. With ``dest`` = (path, byte offset): copies the sorted
-    values there. With ``ranks``: returns the values at those ranks of the range instead."""
+    """Sorts one key range out of core. With ``dest`` = (path, byte offset): sorts it straight
+    into that byte range of the output. With ``ranks``: returns the values at those ranks of the
+    range instead."""
     started = time.perf_counter()
     done_mark = os.path.join(job_dir, f"done-r{part:05d}")
     sorted_path = os.path.join(job_dir, f"sorted-r{part:05d}.npy")
@@ -425,44 +426,37 @@ def _range_task(
         report["seconds"] = time.perf_counter() - started
         return report
 
-    # A retried task resumes after its last complete step: every file below appears whole.
+    # A retried task resumes after its last complete step: the gathered range appears whole,
+    # and sorting it into the output again overwrites the same bytes with the same values.
     if dest is not None and os.path.exists(done_mark):
         return finished()
-    if dest is None or not os.path.exists(sorted_path):
-        gathered = _gather_pieces(job_dir, part, blocks, dtype, count)
-        report["bytes_moved"] += 2 * nbytes
-        if ranks is not None and nbytes * 3 <= max(budget, MIN_BUDGET):
-            # Small enough to select in memory.
-            data = np.fromfile(gathered, dtype=dtype, count=count)
-            chosen = np.argpartition(sort_keys(data, descending), ranks)
-            report["values"] = data[chosen[ranks]]
-            return finished()
-        job_opts = {k: v for k, v in opts.items() if k in ("threads", "chunk")}
-        job_opts["mem"] = budget or None
-        job_opts["tmp_dir"] = opts.get("tmp_dir") or job_dir
-        values = np.memmap(gathered, dtype=dtype, mode="r", shape=(count,))
+    gathered = _gather_pieces(job_dir, part, blocks, dtype, count)
+    report["bytes_moved"] += 2 * nbytes
+    if ranks is not None and nbytes * 3 <= max(budget, MIN_BUDGET):
+        # Small enough to select in memory.
+        data = np.fromfile(gathered, dtype=dtype, count=count)
+        chosen = np.argpartition(sort_keys(data, descending), ranks)
+        report["values"] = data[chosen[ranks]]
+        return finished()
+    job_opts = {k: v for k, v in opts.items() if k in ("threads", "chunk")}
+    job_opts["mem"] = budget or None
+    job_opts["tmp_dir"] = opts.get("tmp_dir") or job_dir
+    values = np.memmap(gathered, dtype=dtype, mode="r", shape=(count,))
+    if ranks is not None:
         s = outcore.sort(values, sorted_path, descending=descending, force=True, sync=False, **job_opts)
         del values
         report["bytes_moved"] += 2 * nbytes
-        if ranks is not None:
-            # (A retry gathers again: the range's files go with the job's directory.)
-            report["values"] = np.array(s[ranks])
-            return finished()
-        del s
-        os.unlink(gathered)
-    data_offset = outcore.info(sorted_path)["data_offset"]
+        # (A retry gathers again: the range's files go with the job's directory.)
+        report["values"] = np.array(s[ranks])
+        return finished()
     out_path, out_offset = dest
-    fd = os.open(out_path, os.O_WRONLY)
-    try:
-        _copy_bytes(sorted_path, data_offset, fd, out_offset, nbytes)
-        if opts.get("sync", True):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+    outcore.sort(values, out_path, descending=descending, sync=opts.get("sync", True),
+                 out_offset=out_offset, **job_opts)
+    del values
     report["bytes_moved"] += 2 * nbytes
     with open(done_mark, "wb"):
         pass
-    os.unlink(sorted_path)
+    os.unlink(gathered)
     return finished()
 
 

@@ -361,11 +361,17 @@ fn sort_array(
     flatten: bool,
     by: Vec<isize>,
     opts: JobOptions,
+    out_offset: Option<u64>,
 ) -> PyResult<()> {
     let src = Source::extract(src)?;
     let so = sort_options(&opts, descending, stable, flatten, by);
     run_job(py, &opts, move |ctx| {
-        sort::sort(ctx, &src.open()?, &out, &so).map(|_| ())
+        let input = src.open()?;
+        match out_offset {
+            Some(offset) => sort::sort_into_range(ctx, &input, &out, offset, &so),
+            None => sort::sort(ctx, &input, &out, &so),
+        }
+        .map(|_| ())
     })
 }
 

@@ -209,6 +209,44 @@ def test_sort_and_argsort_against_numpy(tmp, kind, dtype):
         assert np.isnan(row_out[len(body):]).all()
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("mem", [None, "1M"])
+def test_sort_into_a_byte_range_of_an_existing_file(tmp, kind, mem):
+    arr = make("nan", ">f8", (400_000,), "C")
+    a = as_input(kind, arr, tmp)
+    want = np.sort(arr)
+    offset = 3 * 4096 + 64
+    path = tmp / "target.raw"
+    path.write_bytes(b"\xab" * (offset + arr.nbytes + 999))
+    got = outcore.sort(a, path, out_offset=offset, mem=mem)
+    assert isinstance(got, np.memmap) and got.dtype == arr.dtype and got.shape == arr.shape
+    check_same(got, want)
+    raw = path.read_bytes()
+    assert len(raw) == offset + arr.nbytes + 999
+    assert raw[:offset] == b"\xab" * offset and raw[offset + arr.nbytes:] == b"\xab" * 999
+    rows = make("plain", "<i4", (50, 40), "C")
+    path.write_bytes(b"\0" * (64 + rows.nbytes))
+    check_same(outcore.sort(rows, path, out_offset=np.int64(64)), np.sort(rows, axis=-1))
+    check_same(outcore.sort(rows, path, out_offset=64, flatten=True), np.sort(rows, axis=None))
+
+
+def test_sort_into_a_byte_range_refusals(tmp):
+    arr = np.arange(1000.0)[::-1].copy()
+    short = tmp / "short.raw"
+    short.write_bytes(b"\x07" * (arr.nbytes + 4))
+    with pytest.raises(ValueError, match="beyond the end"):
+        outcore.sort(arr, short, out_offset=8)
+    with pytest.raises(ValueError, match="multiple of the item size"):
+        outcore.sort(arr, short, out_offset=4)
+    assert short.read_bytes() == b"\x07" * (arr.nbytes + 4)
+    with pytest.raises(OSError, match="cannot open"):
+        outcore.sort(arr, tmp / "missing.raw", out_offset=0)
+    assert not (tmp / "missing.raw").exists()
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="out_offset"):
+            outcore.sort(arr, short, out_offset=bad)
+
+
 def test_sort_rows_by_columns(tmp):
     t = make("plain", "<i4", (200, 3))
     t[:, 0] %= 5

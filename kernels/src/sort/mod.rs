@@ -81,7 +81,23 @@ pub fn sort(
     dest: impl AsRef<Path>,
     opts: &SortOptions,
 ) -> Result<SortStats> {
-    run(ctx, input, dest.as_ref(), opts, false)
+    run(ctx, input, dest.as_ref(), None, opts, false)
+}
+
+/// Like [`sort`], but writes the sorted data raw (no header) into bytes `offset..offset +
+/// nbytes` of the existing file `file` rather than a new `.npy`: a distributed sort writes
+/// each key range straight into its place in one output file. The caller made the file at its
+/// full size and owns its name (see
+/// [`OutputFile::open_region`](outcore_engine::OutputFile::open_region)); `opts.output.force`
+/// is not consulted.
+pub fn sort_into_range(
+    ctx: &Context,
+    input: &Array,
+    file: impl AsRef<Path>,
+    offset: u64,
+    opts: &SortOptions,
+) -> Result<SortStats> {
+    run(ctx, input, file.as_ref(), Some(offset), opts, false)
 }
 
 /// Writes the `int64` indices that sort `input` (like `np.argsort`; always stable, so with
@@ -93,7 +109,7 @@ pub fn argsort(
     dest: impl AsRef<Path>,
     opts: &SortOptions,
 ) -> Result<SortStats> {
-    run(ctx, input, dest.as_ref(), opts, true)
+    run(ctx, input, dest.as_ref(), None, opts, true)
 }
 
 /// How the records of a job are laid out.
@@ -117,10 +133,12 @@ struct Plan<'a> {
     reaper: Reaper,
 }
 
+/// `region`: write raw into the existing file `dest` at this byte offset (`sort_into_range`).
 fn run(
     ctx: &Context,
     input: &Array,
     dest: &Path,
+    region: Option<u64>,
     opts: &SortOptions,
     indices: bool,
 ) -> Result<SortStats> {
@@ -161,16 +179,28 @@ fn run(
         input.dtype().clone()
     };
     let layout = Layout::new(out_dtype, out_shape, Order::C).at(dest)?;
-    // Unallocated: an external sort frees its runs while it writes the output, and only the
-    // in-memory paths (which write through the mapping) allocate it (`Job::sort_segment`).
-    let mut out = OutputFile::create_npy_unallocated(
-        dest,
-        &layout,
-        &OutputOptions {
-            inputs: vec![input.path().to_path_buf()],
-            ..opts.output.clone()
-        },
-    )?;
+    if let Some(offset) = region {
+        // Typed writes need the data aligned to its items (a .npy's data always is).
+        let item = layout.dtype().itemsize() as u64;
+        if offset % item != 0 {
+            return Err(err!(
+                InvalidArgument,
+                "the output offset {offset} is not a multiple of the item size ({item} bytes)"
+            )
+            .with_path(dest));
+        }
+    }
+    let out_opts = OutputOptions {
+        inputs: vec![input.path().to_path_buf()],
+        ..opts.output.clone()
+    };
+    let mut out = match region {
+        Some(offset) => OutputFile::open_region(dest, offset, layout.nbytes(), &out_opts)?,
+        // Unallocated: an external sort frees its runs while it writes the output, and only
+        // the in-memory paths (which write through the mapping) allocate it
+        // (`Job::sort_segment`).
+        None => OutputFile::create_npy_unallocated(dest, &layout, &out_opts)?,
+    };
     let tmp_dir = ctx.scratch_dir_for(dest);
     let reader = Reader::new(input.input(), input.layout());
     let plan = Plan {
