@@ -126,9 +126,11 @@ impl Mapping {
         opts.len(len);
         // SAFETY: a file-backed mapping is only sound while no one truncates or writes the
         // file behind our back. outcore never does either to a file it maps read-only or
-        // copy-on-write, and output files are private to the job until committed. What other
-        // processes may do is the documented, mitigated risk of this module (see the module
-        // docs): reads are prefaulted with MADV_POPULATE_READ so truncation becomes an error.
+        // copy-on-write, and output files are private to the job until committed (a region
+        // output's file is shared only with writers of other, disjoint ranges, and its owner
+        // keeps its size). What other processes may do is the documented, mitigated risk of
+        // this module (see the module docs): reads are prefaulted with MADV_POPULATE_READ so
+        // truncation becomes an error.
         let inner = unsafe {
             match mode {
                 MapMode::ReadOnly => Inner::Ro(opts.map(file)?),
