@@ -142,24 +142,30 @@ fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
     a.dev() == b.dev() && a.ino() == b.ino()
 }
 
+/// Refuses an output `dest` (whose metadata is `meta`) that is one of `inputs`.
+fn refuse_inputs(dest: &Path, meta: &std::fs::Metadata, inputs: &[PathBuf]) -> Result<()> {
+    for input in inputs {
+        if let Ok(im) = std::fs::metadata(input) {
+            if same_file(meta, &im) {
+                return Err(Error::new(
+                    ErrorKind::SameFile,
+                    format!(
+                        "output is the same file as the input {} (outcore never writes its inputs)",
+                        input.display()
+                    ),
+                )
+                .with_path(dest));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks a destination before any work: not an input, not existing unless `force`.
 pub fn check_destination(dest: &Path, opts: &OutputOptions) -> Result<()> {
     match std::fs::metadata(dest) {
         Ok(meta) => {
-            for input in &opts.inputs {
-                if let Ok(im) = std::fs::metadata(input) {
-                    if same_file(&meta, &im) {
-                        return Err(Error::new(
-                            ErrorKind::SameFile,
-                            format!(
-                                "output is the same file as the input {} (outcore never writes its inputs)",
-                                input.display()
-                            ),
-                        )
-                        .with_path(dest));
-                    }
-                }
-            }
+            refuse_inputs(dest, &meta, &opts.inputs)?;
             if meta.is_dir() {
                 return Err(
                     Error::new(ErrorKind::OutputExists, "output is a directory").with_path(dest)
@@ -239,20 +245,7 @@ impl OutputFile {
                 Error::new(ErrorKind::InvalidArgument, "not a regular file").with_path(dest)
             );
         }
-        for input in &opts.inputs {
-            if let Ok(im) = std::fs::metadata(input) {
-                if same_file(&meta, &im) {
-                    return Err(Error::new(
-                        ErrorKind::SameFile,
-                        format!(
-                            "output is the same file as the input {} (outcore never writes its inputs)",
-                            input.display()
-                        ),
-                    )
-                    .with_path(dest));
-                }
-            }
-        }
+        refuse_inputs(dest, &meta, &opts.inputs)?;
         let end = usize::try_from(offset)
             .ok()
             .and_then(|o| o.checked_add(nbytes))
@@ -441,23 +434,16 @@ impl OutputFile {
     /// Syncs the data to disk and gives the file its final name. Until this returns Ok the
     /// destination is untouched.
     pub fn commit(mut self) -> Result<()> {
-        if matches!(self.temp, Temp::Region) {
-            // The caller names the file; only the range this job wrote is made durable (an
-            // `msync` of the range writes it and the metadata that locates it, pages written
-            // with `pwrite` included: they are the same page cache).
-            if self.sync {
-                self.map
-                    .flush_range(self.data_offset, self.len - self.data_offset)
-                    .map_err(|e| {
-                        Error::io("cannot write the output to disk", e).with_path(&self.dest)
-                    })?;
-            }
-            return Ok(());
-        }
-        if self.sync {
-            self.map.flush().map_err(|e| {
-                Error::io("cannot write the output to disk", e).with_path(&self.dest)
-            })?;
+        let to_disk = |e| Error::io("cannot write the output to disk", e).with_path(&self.dest);
+        if self.sync && matches!(self.temp, Temp::Region) {
+            // Only the range this job wrote: an `msync` of it writes it and the metadata that
+            // locates it, pages written with `pwrite` included (one page cache).
+            let len = self.len - self.data_offset;
+            self.map
+                .flush_range(self.data_offset, len)
+                .map_err(to_disk)?;
+        } else if self.sync {
+            self.map.flush().map_err(to_disk)?;
             self.file
                 .sync_all()
                 .map_err(|e| Error::io("cannot sync the output", e).with_path(&self.dest))?;
@@ -501,7 +487,8 @@ impl OutputFile {
                     Error::io("cannot move the output into place", e).with_path(&self.dest)
                 })?;
             }
-            Temp::Region => return Ok(()), // (synced above; the caller names it)
+            // The caller names the file.
+            Temp::Region => return Ok(()),
         }
         // Make the new directory entry durable too.
         if self.sync {
