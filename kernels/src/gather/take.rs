@@ -23,6 +23,23 @@ const DECODE_BLOCK: usize = 4096;
 /// cover the memory latency, few enough that the lines are still cached when copied.
 const PREFETCH_AHEAD: usize = 16;
 
+/// Output rows the resident gather groups at a time (a batch): each row's place in its batch
+/// takes the low `PLACE_BITS` of a (source row, place) pair.
+const PLACE_BITS: u32 = 19;
+const BATCH_ROWS: usize = 1 << PLACE_BITS;
+
+/// Bytes of source per block of the resident gather: a batch's rows are gathered block by
+/// block, so that consecutive reads share pages (and page-table lines) instead of each one
+/// walking the page table of a random page.
+const SOURCE_BLOCK: usize = 2 << 20;
+
+thread_local! {
+    /// A worker's batch buffers (source rows in output order, then the pairs grouped by
+    /// block), reused from chunk to chunk: fresh memory costs a page fault per page.
+    static BATCH: std::cell::RefCell<(Vec<u64>, Vec<u64>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
 /// `np.take(input, index, axis)` into `dest` (C order, the input's dtype) and returns it opened
 /// read-only. `axis = None` takes from the flattened input (C order); with an axis the output
 /// shape is `a.shape[:K] + idx.shape + a.shape[K+1:]`. `index` is an integer (or bool) array of
@@ -246,7 +263,9 @@ impl Gather<'_> {
 fn gather(ctx: &Context, g: &Gather<'_>, out: Output<'_>, dir: &Path) -> Result<()> {
     let budget = ctx.budget().limit();
     let window = budget / 4;
-    if g.src.bytes.len() <= budget / 4 * 3 {
+    // A resident source's row numbers fit the high bits of a batch pair (it is in memory).
+    let src_rows = g.src.bytes.len() / g.row;
+    if g.src.bytes.len() <= budget / 4 * 3 && src_rows < 1 << (64 - PLACE_BITS) {
         resident(ctx, g, out)
     } else if g.row >= LONG_ROW.min(window / 2) {
         long_rows(ctx, g, out)
@@ -277,25 +296,23 @@ macro_rules! by_row_width {
     };
 }
 
-/// Copies source rows `rows` of `src` into consecutive rows of `dst` from row `k0`,
-/// prefetching the rows a few places ahead: they are scattered over memory, and without
-/// the prefetch each copy would wait for its miss.
-fn gather_rows<const W: usize>(src: &[u8], rows: &[usize], dst: &mut [u8], k0: usize, row: usize) {
-    let width = if W == 0 { row } else { W };
-    for (i, &r) in rows.iter().enumerate() {
-        if let Some(&ahead) = rows.get(i + PREFETCH_AHEAD) {
-            prefetch_read(src.as_ptr().wrapping_add(ahead * width));
-        }
-        copy_row::<W>(src, r, dst, k0 + i, row);
-    }
-}
-
-/// The whole source is read in once (in order) and rows are copied in output order.
+/// The whole source is read in once (in order); each output chunk is gathered in batches of
+/// at most [`BATCH_ROWS`] rows grouped by source block ([`gather_batch`]).
 fn resident(ctx: &Context, g: &Gather<'_>, out: Output<'_>) -> Result<()> {
     let len = g.src.bytes.len();
     let _held = ctx.budget().reserve(len, "take's source")?;
-    g.src.populate(0..len)?;
     let ranges = g.row_ranges(ctx.chunk_bytes());
+    // Batches fit an eighth of the budget (the source leaves at least a quarter free).
+    let batch = BATCH_ROWS
+        .min(ranges.first().map_or(1, |r| r.len()))
+        .min(ctx.budget().limit() / 8 / (16 * ctx.threads()))
+        .max(1);
+    let _buffers = ctx
+        .budget()
+        .reserve(ctx.threads() * batch * 16, "take's batch buffers")?;
+    let _free = FreeBatchOnDrop(ctx);
+    let block_rows = (SOURCE_BLOCK / g.row).max(1);
+    g.src.populate(0..len)?;
     let plan: Vec<ChunkIo> = ranges
         .iter()
         .map(|r| ChunkIo {
@@ -311,14 +328,95 @@ fn resident(ctx: &Context, g: &Gather<'_>, out: Output<'_>) -> Result<()> {
         Some(out),
         &plan,
         |c, dst| {
-            g.for_each_block(ranges[c].clone(), |k0, rows| {
-                by_row_width!(g.row, gather_rows(g.src.bytes, rows, dst, k0, g.row))
+            let range = ranges[c].clone();
+            BATCH.with(|buffers| {
+                let (rows, pairs) = &mut *buffers.borrow_mut();
+                for start in range.clone().step_by(batch) {
+                    let end = (start + batch).min(range.end);
+                    rows.clear();
+                    g.for_each_block(start..end, |_, r| rows.extend(r.iter().map(|&r| r as u64)));
+                    let dst = &mut dst[(start - range.start) * g.row..(end - range.start) * g.row];
+                    gather_batch(g.src.bytes, rows, pairs, block_rows, dst, g.row);
+                }
             });
             Ok(())
         },
     );
     g.src.release(0..len);
     result.map(drop)
+}
+
+/// Frees every pool thread's batch buffers when dropped (at the end of a take, also on
+/// errors): a library user's threads must not keep them.
+struct FreeBatchOnDrop<'c>(&'c Context);
+
+impl Drop for FreeBatchOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.install(|| {
+            rayon::broadcast(|_| {
+                BATCH.with(|b| {
+                    if let Ok(mut b) = b.try_borrow_mut() {
+                        *b = (Vec::new(), Vec::new());
+                    }
+                })
+            })
+        });
+    }
+}
+
+/// Copies the source rows `rows` (at most [`BATCH_ROWS`]) into consecutive rows of `dst`,
+/// block by block of `block_rows` source rows: the pairs `source row << PLACE_BITS | place`
+/// are first grouped by block (a counting sort into `pairs`), then copied in that order, each
+/// source row prefetched a few pairs ahead. A random index otherwise makes every read a
+/// page-table walk as well as a cache miss; grouped, the reads of a block share its pages
+/// (2 GiB float64 by a random permutation, cached: the whole take 5.9 s → 4.9 s).
+fn gather_batch(
+    src: &[u8],
+    rows: &[u64],
+    pairs: &mut Vec<u64>,
+    block_rows: usize,
+    dst: &mut [u8],
+    row: usize,
+) {
+    debug_assert!(rows.len() <= BATCH_ROWS);
+    let blocks = (src.len() / row).div_ceil(block_rows).max(1);
+    let mut starts = vec![0usize; blocks + 1];
+    for &r in rows {
+        starts[r as usize / block_rows + 1] += 1;
+    }
+    for b in 1..=blocks {
+        starts[b] += starts[b - 1];
+    }
+    pairs.clear();
+    pairs.resize(rows.len(), 0);
+    for (place, &r) in rows.iter().enumerate() {
+        let at = &mut starts[r as usize / block_rows];
+        pairs[*at] = r << PLACE_BITS | place as u64;
+        *at += 1;
+    }
+    by_row_width!(row, copy_pairs(src, pairs, dst, row));
+}
+
+/// Copies each pair's source row to its place in `dst`, prefetching the source a few pairs
+/// ahead.
+fn copy_pairs<const W: usize>(src: &[u8], pairs: &[u64], dst: &mut [u8], row: usize) {
+    let width = if W == 0 { row } else { W };
+    let place_mask = (1u64 << PLACE_BITS) - 1;
+    for (i, &p) in pairs.iter().enumerate() {
+        if let Some(&ahead) = pairs.get(i + PREFETCH_AHEAD) {
+            prefetch_read(
+                src.as_ptr()
+                    .wrapping_add((ahead >> PLACE_BITS) as usize * width),
+            );
+        }
+        copy_row::<W>(
+            src,
+            (p >> PLACE_BITS) as usize,
+            dst,
+            (p & place_mask) as usize,
+            row,
+        );
+    }
 }
 
 /// Long rows in output order, each cut into chunk-sized pieces read as whole page runs.
@@ -608,5 +706,43 @@ fn scatter_rows<const W: usize>(
         let s = u32::from_ne_bytes(id.try_into().expect("4 bytes")) as usize;
         copy_row::<W>(records, cursor[s], dst, k, row);
         cursor[s] += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::xorshift;
+
+    /// A batch grouped into many small blocks gathers the same rows as copying them in index
+    /// order, for every row width (the constant ones and the general one).
+    #[test]
+    fn a_batch_grouped_by_block_is_the_plain_gather() {
+        let mut rand = xorshift();
+        for row in [1usize, 2, 4, 8, 16, 12] {
+            let src_rows = 1000;
+            let src: Vec<u8> = (0..src_rows * row).map(|_| rand() as u8).collect();
+            let rows: Vec<u64> = (0..3000).map(|_| rand() % src_rows as u64).collect();
+            let want: Vec<u8> = rows
+                .iter()
+                .flat_map(|&r| src[r as usize * row..(r as usize + 1) * row].to_vec())
+                .collect();
+            for block_rows in [1, 7, 64, src_rows, 10 * src_rows] {
+                let mut pairs = Vec::new();
+                let mut dst = vec![0u8; rows.len() * row];
+                gather_batch(&src, &rows, &mut pairs, block_rows, &mut dst, row);
+                assert_eq!(dst, want, "row {row}, block {block_rows}");
+                // Grouped by block, and every place once.
+                let blocks: Vec<u64> = pairs
+                    .iter()
+                    .map(|p| (p >> PLACE_BITS) / block_rows as u64)
+                    .collect();
+                assert!(blocks.windows(2).all(|w| w[0] <= w[1]));
+                let mut places: Vec<u64> =
+                    pairs.iter().map(|p| p & ((1 << PLACE_BITS) - 1)).collect();
+                places.sort_unstable();
+                assert!(places.iter().enumerate().all(|(i, &p)| p == i as u64));
+            }
+        }
     }
 }
