@@ -603,9 +603,10 @@ for dt in ['<f8', '>f8', '<f4', '>f4', '<f2', '>f2', '|i1', '|u1', '<i2', '>u2',
             a = rng.integers(max(info.min, -500), min(info.max, 500), n).astype(dt)
         ucheck(a)
     ucheck(np.asfortranarray(rng.integers(0, 50, (30, 20)).astype(dt)))
-# Many distinct values under a small budget: the external sort and the dedup pass; the same
-# for every thread count, budget and chunk size.
-many = rng.integers(0, 30000, 100000)
+# Many distinct values under a small budget (a range wider than the values, so not counted in
+# an array): the external sort and the dedup pass; the same for every thread count, budget and
+# chunk size.
+many = rng.integers(0, 300000, 100000)
 ucheck(many, VARIANTS)
 x = rng.standard_normal(60000).astype('>f4')
 x[::7] = x[::7].round()

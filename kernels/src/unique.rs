@@ -2,7 +2,12 @@
 //! values (NaNs collapsed into one, last, as NumPy 2's `equal_nan=True`; `-0.0` and `0.0` are
 //! one value) and their int64 counts.
 //!
-//! Two strategies, chosen while running:
+//! Three strategies, chosen while running:
+//! - **counting** (integers and bools whose range is small): a first pass finds the smallest
+//!   and largest key, then every worker counts into an array with a slot per value of the
+//!   range (no hashing: an increment per value), and the non-zero slots are the result. Used
+//!   when the range is at most the number of values and the workers' arrays fit a quarter of
+//!   the memory budget; otherwise the range pass is all it costs;
 //! - **hashing** (few distinct values): one parallel pass counts every value's canonical sort
 //!   key (`SortKey::canon`) in hash maps sharded by hash, so that each worker's inserts go to
 //!   small, cache-resident tables; the distinct keys are then sorted and written. Used while
@@ -38,8 +43,10 @@ pub struct Unique {
     pub len: usize,
     /// The distinct values and counts when there are at most the `keep` asked for.
     pub small: Option<(Vec<Value>, Vec<i64>)>,
-    /// Whether the external sort was used (else hashing).
+    /// Whether the external sort was used (else counting or hashing).
     pub sorted_externally: bool,
+    /// Whether the values were counted in an array (integers of a small range).
+    pub counted: bool,
 }
 
 impl Unique {
@@ -66,6 +73,10 @@ pub struct UniqueOptions {
     /// Hash at most this many distinct values before switching to the external sort
     /// (`None`: as many as fit a quarter of the budget). For tests of the sort path.
     pub max_hashed: Option<usize>,
+    /// Count integers with an array of counts when their range (largest − smallest + 1) is at
+    /// most this many values (`None`: at most the number of values, as far as a quarter of the
+    /// budget holds the workers' arrays; `Some(0)`: never). For tests of the other paths.
+    pub max_counted_range: Option<usize>,
 }
 
 /// `np.unique(array, return_counts=True)` into `.npy` files: `dest` gets the values (1-d, the
@@ -173,7 +184,13 @@ fn unique_typed<T: QKey>(
     let max_hashed = opts
         .max_hashed
         .unwrap_or(ctx.budget().available() / 4 / BYTES_PER_ENTRY);
-    if let Some(pairs) = count_by_hashing::<T>(ctx, array, max_hashed)? {
+    let by_range = count_by_range::<T>(ctx, array, opts.max_counted_range)?;
+    let counted = by_range.is_some();
+    let pairs = match by_range {
+        Some(pairs) => Some(pairs),
+        None => count_by_hashing::<T>(ctx, array, max_hashed)?,
+    };
+    if let Some(pairs) = pairs {
         let _held = ctx
             .budget()
             .reserve(pairs.len() * 16, "the distinct values")?;
@@ -221,6 +238,7 @@ fn unique_typed<T: QKey>(
             len,
             small,
             sorted_externally: false,
+            counted,
         });
     }
     by_external_sort::<T>(ctx, array, dest, opts, dtype)
@@ -242,6 +260,115 @@ fn create_output(
             ..opts.output.clone()
         },
     )
+}
+
+/// The (canonical key, count) pairs in key order for integer (and bool) data whose range of
+/// keys is small enough to count in an array (see [`UniqueOptions::max_counted_range`]), or
+/// `None` (other dtypes, an empty array, a wide range) after at most one pass for the range.
+fn count_by_range<T: QKey>(
+    ctx: &Context,
+    array: &Array,
+    max_range: Option<usize>,
+) -> Result<Option<Vec<(u64, u64)>>> {
+    let kind = T::KIND;
+    if !(kind.is_int() || kind.is_bool()) || array.is_empty() || max_range == Some(0) {
+        return Ok(None);
+    }
+    let swap = array.dtype().needs_swap();
+    let item = std::mem::size_of::<T>();
+    let ranges = ctx.for_each_chunk(
+        "unique range",
+        &array.input(),
+        item,
+        0..array.len(),
+        |_, bytes| Ok(key_range(&load::<T>(bytes, swap))),
+    )?;
+    let (lo, hi) = ranges
+        .into_iter()
+        .fold((u64::MAX, 0), |(lo, hi), (a, b)| (lo.min(a), hi.max(b)));
+    // Slots for every key in lo..=hi; none when the range does not even fit a usize.
+    let Some(slots) = usize::try_from(hi - lo).ok().and_then(|r| r.checked_add(1)) else {
+        return Ok(None);
+    };
+    let arrays = ctx.threads().max(1);
+    let fits = slots
+        .checked_mul(8 * arrays)
+        .is_some_and(|b| b <= ctx.budget().available() / 4);
+    if slots > max_range.unwrap_or(array.len()) || !fits {
+        return Ok(None);
+    }
+    let _held = ctx
+        .budget()
+        .reserve(slots * 8 * arrays, "unique's counts")?;
+    // Arrays of counts, one per chunk in flight: a worker takes a free one (or makes one),
+    // counts its chunk into it and gives it back.
+    let free: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
+    let poisoned = || Error::new(ErrorKind::Io, "a unique worker panicked");
+    ctx.for_each_chunk(
+        "unique",
+        &array.input(),
+        item,
+        0..array.len(),
+        |_, bytes| {
+            let taken = free.lock().map_err(|_| poisoned())?.pop();
+            let mut counts = taken.unwrap_or_else(|| vec![0u64; slots]);
+            count_keys(&load::<T>(bytes, swap), lo, &mut counts);
+            free.lock().map_err(|_| poisoned())?.push(counts);
+            Ok(())
+        },
+    )?;
+    let mut arrays = free.into_inner().map_err(|_| poisoned())?.into_iter();
+    let mut total = arrays.next().unwrap_or_default();
+    for counts in arrays {
+        for (t, c) in total.iter_mut().zip(&counts) {
+            *t += c;
+        }
+    }
+    Ok(Some(
+        total
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| n > 0)
+            .map(|(i, &n)| (lo + i as u64, n))
+            .collect(),
+    ))
+}
+
+/// The smallest and largest canonical key of `values` (`(u64::MAX, 0)` when empty).
+#[multiversion::multiversion(targets(
+    "x86_64+avx2+avx512f+avx512dq+avx512vl+avx512bw",
+    "x86_64+avx2"
+))]
+fn key_range<T: QKey>(values: &[T]) -> (u64, u64) {
+    let (mut lo, mut hi) = ([u64::MAX; 8], [0u64; 8]);
+    let whole = values.len() / 8 * 8;
+    for block in crate::prefetched_blocks(&values[..whole], 1024, 4) {
+        for c in block.chunks_exact(8) {
+            for l in 0..8 {
+                let k = canon(c[l]);
+                lo[l] = lo[l].min(k);
+                hi[l] = hi[l].max(k);
+            }
+        }
+    }
+    for &x in &values[whole..] {
+        let k = canon(x);
+        lo[0] = lo[0].min(k);
+        hi[0] = hi[0].max(k);
+    }
+    (
+        lo.iter().copied().min().unwrap_or(u64::MAX),
+        hi.iter().copied().max().unwrap_or(0),
+    )
+}
+
+/// Adds one to `counts[key - lo]` for every value (every key lies in the counted range).
+fn count_keys<T: QKey>(values: &[T], lo: u64, counts: &mut [u64]) {
+    for block in crate::prefetched_blocks(values, 1024, 4) {
+        for &x in block {
+            counts[(canon(x) - lo) as usize] += 1;
+        }
+    }
 }
 
 /// The (canonical key, count) pairs in key order, or `None` when there are more than
@@ -446,12 +573,99 @@ fn by_external_sort<T: QKey>(
         len,
         small,
         sorted_externally: true,
+        counted: false,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every way of counting integers (an array of counts, hashing, the external sort) gives
+    /// the same values and counts, for ranges that are counted and ranges too wide for it.
+    #[test]
+    fn counting_hashing_and_sorting_agree_for_integers() {
+        fn all_ways<T: QKey>(values: Vec<T>, counted: bool) {
+            let dir = tempfile::tempdir().unwrap();
+            let ctx = Context::builder()
+                .memory(8 << 20)
+                .threads(2)
+                .chunk_bytes(4 << 10)
+                .tmp_dir(dir.path())
+                .build()
+                .unwrap();
+            let n = values.len();
+            let a = Array::from_vec(values, &[n]).unwrap();
+            let mut results = Vec::new();
+            for (max_counted_range, max_hashed) in
+                [(None, None), (Some(0), None), (Some(0), Some(3))]
+            {
+                let opts = UniqueOptions {
+                    keep: n,
+                    max_hashed,
+                    max_counted_range,
+                    ..Default::default()
+                };
+                let u = unique(&ctx, &a, None, &opts).unwrap();
+                // Hashing takes up to 3 distinct values even when told to sort.
+                assert_eq!(u.sorted_externally, max_hashed.is_some() && u.len > 3);
+                assert_eq!(u.counted, counted && max_counted_range.is_none());
+                results.push(u.small.unwrap());
+            }
+            let (vals, counts) = &results[0];
+            assert_eq!(counts.iter().sum::<i64>(), n as i64);
+            assert!(counts.iter().all(|&c| c > 0));
+            assert!(vals
+                .windows(2)
+                .all(|w| format!("{:?}", w[0]) != format!("{:?}", w[1])));
+            assert_eq!(results[0], results[1], "counting against hashing");
+            assert_eq!(results[1], results[2], "hashing against sorting");
+            // Nothing left behind in the scratch directory.
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let n = 20_000;
+        all_ways::<i8>((0..n).map(|_| next() as i8).collect(), true);
+        all_ways::<u8>((0..n).map(|_| 200 + (next() % 50) as u8).collect(), true);
+        all_ways::<i16>(
+            (0..n).map(|_| (next() % 3000) as i16 - 1500).collect(),
+            true,
+        );
+        all_ways::<i64>(
+            (0..n).map(|_| (next() % 5000) as i64 - 2500).collect(),
+            true,
+        );
+        all_ways::<u32>(
+            (0..n).map(|_| 7 + (next() % 100) as u32 * 100).collect(),
+            true,
+        );
+        // Ranges too wide to count: the whole of i64 and u64, and a range wider than n.
+        all_ways::<i64>(
+            (0..n)
+                .map(|i| match i % 5 {
+                    0 => i64::MIN,
+                    1 => i64::MAX,
+                    _ => (next() % 100) as i64,
+                })
+                .collect(),
+            false,
+        );
+        all_ways::<u64>(
+            (0..n)
+                .map(|i| if i % 2 == 0 { u64::MAX } else { next() % 9 })
+                .collect(),
+            false,
+        );
+        all_ways::<u16>((0..1000).map(|_| next() as u16).collect(), false);
+        // One value only.
+        all_ways::<i32>(vec![-7; 5000], true);
+    }
 
     #[test]
     fn hashing_and_sorting_agree() {

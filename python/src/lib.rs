@@ -631,7 +631,7 @@ fn unique_array(
         counts,
         keep: 0,
         output: output_options(&opts, &[&src]),
-        max_hashed: None,
+        ..UniqueOptions::default()
     };
     let u = run_job(py, &opts, move |ctx| {
         unique(ctx, &src.open()?, Some(&out), &uo)

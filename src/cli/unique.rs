@@ -35,7 +35,7 @@ pub fn run(args: &Args, session: &Session) -> Result<()> {
         counts: args.counts.clone(),
         keep: JSON_MAX,
         output: session.output_options(&[args.file.as_path()]),
-        max_hashed: None,
+        ..UniqueOptions::default()
     };
     let u = unique(&session.ctx, &array, Some(&args.output), &opts)?;
     let quote = |t: String| match t.as_str() {
