@@ -97,18 +97,20 @@ fn main() -> Result<()> {
 /// seconds spent grouping and copying.
 fn gather(src: &[f64], idx: &[i64], grouping: Grouping) -> (f64, f64) {
     const AHEAD: usize = 16;
+    // Without grouping: batches of 2^19 rows, no blocks.
     let (batch_bits, block_bits) = match grouping {
-        Grouping::None => (19, 40),
+        Grouping::None => (19, None),
         Grouping::Blocks {
             batch_bits,
             block_bits,
-        } => (batch_bits, block_bits),
+        } => (batch_bits, Some(block_bits)),
     };
     let batch = 1usize << batch_bits;
     let mut out = vec![0f64; batch];
     let mut pairs = vec![0u64; batch];
-    // One slot per source block (one in all without grouping), and one more.
-    let mut starts = vec![0usize; (src.len() >> block_bits) + 2];
+    // One slot per source block, and one more.
+    let mut starts = vec![0usize; block_bits.map_or(0, |b| (src.len() >> b) + 2)];
+    let block_bits = block_bits.unwrap_or(0);
     let (mut group_s, mut copy_s, mut check) = (0.0, 0.0, 0.0);
     for part in idx.chunks(batch) {
         let t0 = Instant::now();

@@ -581,19 +581,24 @@ fn by_external_sort<T: QKey>(
 mod tests {
     use super::*;
 
+    /// Two threads, an 8 MiB budget and chunks of `chunk` bytes, spilling into `dir`.
+    fn small_context(dir: &Path, chunk: usize) -> Context {
+        Context::builder()
+            .memory(8 << 20)
+            .threads(2)
+            .chunk_bytes(chunk)
+            .tmp_dir(dir)
+            .build()
+            .unwrap()
+    }
+
     /// Every way of counting integers (an array of counts, hashing, the external sort) gives
     /// the same values and counts, for ranges that are counted and ranges too wide for it.
     #[test]
     fn counting_hashing_and_sorting_agree_for_integers() {
         fn all_ways<T: QKey>(values: Vec<T>, counted: bool) {
             let dir = tempfile::tempdir().unwrap();
-            let ctx = Context::builder()
-                .memory(8 << 20)
-                .threads(2)
-                .chunk_bytes(4 << 10)
-                .tmp_dir(dir.path())
-                .build()
-                .unwrap();
+            let ctx = small_context(dir.path(), 4 << 10);
             let n = values.len();
             let a = Array::from_vec(values, &[n]).unwrap();
             let mut results = Vec::new();
@@ -670,13 +675,7 @@ mod tests {
     #[test]
     fn hashing_and_sorting_agree() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Context::builder()
-            .memory(8 << 20)
-            .threads(2)
-            .chunk_bytes(64 << 10)
-            .tmp_dir(dir.path())
-            .build()
-            .unwrap();
+        let ctx = small_context(dir.path(), 64 << 10);
         let v: Vec<f64> = (0..100_000)
             .map(|i| match i % 7 {
                 0 => f64::NAN,
