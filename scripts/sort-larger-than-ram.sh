@@ -162,11 +162,12 @@ printf '%s\n' "${lines[@]}"
 
 if [ -n "$report" ]; then
     commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
     section="<!-- sort-larger-than-ram -->
 ## A sort larger than RAM
 
 \`scripts/sort-larger-than-ram.sh --size $size${sort_args[*]:+ -- ${sort_args[*]}}\`: $(gib "$bytes") GiB of random float64
-sorted on a machine with $(awk '/MemTotal/ {printf "%.1f", $2 / 2^20}' /proc/meminfo) GiB of RAM, no memory cgroup, default settings (sampled every 0.2 s);
+sorted on a machine with $(nproc) CPUs (${cpu:-unknown CPU}) and $(awk '/MemTotal/ {printf "%.1f", $2 / 2^20}' /proc/meminfo) GiB of RAM, no memory cgroup, default settings (sampled every 0.2 s);
 verified by a streaming check (sorted, NaNs last, the same multiset by a checksum). Commit
 $commit, measured $(date -u '+%Y-%m-%d %H:%M') UTC; page cache dropped before the floor's read and the sort: $cold.
 
