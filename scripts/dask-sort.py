@@ -224,20 +224,14 @@ def write_report(path, args, result, lines):
                                 capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from results import machine  # the machine's description, as results.md gives it
     body = "\n".join(f"- {line}" for line in lines)
     section = (
         f"{begin}\n## Sort on a local Dask cluster\n\n"
         f"`python3 scripts/dask-sort.py --size {args.size} --workers {args.workers} "
         f"--memory-limit {args.memory_limit}`: {result['size_bytes'] / 2**30:.2f} GiB of normal float64, "
-        f"{args.workers} process workers sharing this machine's {os.cpu_count()} CPUs ({cpu}) and disk (so the "
+        f"{args.workers} process workers sharing this machine ({machine()}) and its disk (so the "
         f"ratio is the cost of distribution, not a speed-up). Commit {commit}, measured "
         f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC.\n\n{body}\n{end}"
     )
