@@ -39,7 +39,9 @@ before exiting, memmap.flush() msyncs. Sorts compare like for like (SPEC §6): `
 `sort-ext` and `argsort-ext` against NumPy's np.save followed by os.fsync, `sort-nosync`
 (`outcore sort --no-sync`) against a plain np.save. `sort-ext` and `argsort-ext` give outcore a
 budget (`--mem`) of 1/8 of the data, so it sorts externally. `floors` times dd: a durable write
-of --size bytes (conv=fsync), a page-cache write and a read of the cached input. With the jobs
+of --size bytes (conv=fsync), a page-cache write and a read of the cached input; and NumPy's
+in-place np.sort of the input's values already in memory (the CPU's own sorting speed, one core,
+no I/O): the report then says what the targets ask of the CPU. With the jobs
 `floors,sort-nosync,sort,sort-ext,argsort-ext` in one run, the issue #25 targets are reported
 (MET / NOT MET) from that run's medians.
 
@@ -82,9 +84,18 @@ UNIQUE_DISTINCT = 10 ** 6  # the `unique` input: int64 randint(0, 10**6), --size
 # The sort targets of issue #25 need these jobs in one run (ratios of one run's medians).
 SORT_TARGET_JOBS = ["floors", "sort-nosync", "sort", "sort-ext", "argsort-ext"]
 # The machine's floors, measured like a job (alternating, --repeat times): a durable write of
-# --size bytes (dd conv=fsync), a write into the page cache (dd, no sync) and a read of the
-# cached input (dd to /dev/null).
-FLOOR_SIDES = ["write-fsync", "write-cache", "read-cached"]
+# --size bytes (dd conv=fsync), a write into the page cache (dd, no sync), a read of the
+# cached input (dd to /dev/null), and the CPU's own sorting speed: NumPy's in-place np.sort of
+# the input's values already in memory (one core, no I/O, timed inside the process).
+FLOOR_SIDES = ["write-fsync", "write-cache", "read-cached", "numpy-sort"]
+NUMPY_SORT_FLOOR = """
+import sys, time
+import numpy as np
+a = np.load(sys.argv[1])
+t = time.perf_counter()
+a.sort()
+print(time.perf_counter() - t)
+"""
 ENGINES = ["outcore", "numpy", "dask"]
 CHUNK = 64 << 20  # NumPy's chunked loops and Dask's chunks: 64 MiB
 DASK_CHUNKS = "64MiB"
@@ -511,9 +522,23 @@ def job_extra(job, size):
 
 
 def run_floor(side, f, out, nbytes, timeout):
-    """One run of a floor: a dd of the job's size, timed as a whole process."""
+    """One run of a floor: a dd of the job's size, timed as a whole process, or NumPy's
+    in-memory sort of the input, timed inside its process (the load is not counted)."""
     block = 16 << 20
     count = max(1, -(-nbytes // block))
+    if side.engine == "numpy-sort":
+        rc, so, se, secs, timed_out = run_process([sys.executable, "-c", NUMPY_SORT_FLOOR, f],
+                                                  timeout)
+        if timed_out:
+            return side.fail(f"timed out after {timeout:g} s")
+        if rc != 0:
+            return side.fail(": ".join(x for x in (describe_exit(rc), first_line(se)) if x))
+        try:
+            side.times.append(float(so.strip().splitlines()[-1]))
+        except (ValueError, IndexError):
+            return side.fail(f"no time in its output: {first_line(so)!r}")
+        side.process_times.append(secs)
+        return
     if side.engine == "read-cached":
         cmd = ["dd", f"if={f}", "of=/dev/null", f"bs={block}"]
     else:
@@ -1129,15 +1154,15 @@ def parse_args(argv):
 
 
 def measure_floors(args, f, tmp, nbytes):
-    """The machine's I/O floors for --size bytes, alternating like the jobs; medians in s."""
+    """The machine's floors for --size bytes, alternating like the jobs; medians in s."""
     log("[floors] dd of the input's data size: durable write (conv=fsync), page-cache write, "
-        "cached read of the input")
+        "cached read of the input; NumPy's in-place sort of its values in memory (one core)")
     sides = {e: Side(e) for e in FLOOR_SIDES}
     out = str(tmp / "floor.bin")
     for r in range(args.repeat):
         for e in (FLOOR_SIDES if r % 2 == 0 else FLOOR_SIDES[::-1]):
             warm(f)
-            run_floor(sides[e], str(f), None if e == "read-cached" else out, nbytes,
+            run_floor(sides[e], str(f), out if e.startswith("write") else None, nbytes,
                       args.timeout)
             s = sides[e]
             log(f"  run {r + 1}/{args.repeat} {e:12s} " +
@@ -1174,6 +1199,17 @@ def sort_targets(floors, sides_of):
     if floors:
         log("  floors: " + ", ".join(f"{e} {v:.3f} s" if v else f"{e} -"
                                      for e, v in floors.items()))
+    # What the in-memory targets ask of the CPU: the times they allow, next to NumPy's own
+    # sort of the same values spread perfectly over this machine's cores (no I/O at all).
+    ns, nd, cpu = med("sort-nosync", "numpy"), med("sort", "numpy"), floors.get("numpy-sort")
+    if cpu:
+        threads = len(os.sched_getaffinity(0))
+        allowed = [f"--no-sync >= 3x: {ns / 3:.3f} s" if ns else None,
+                   f"durable >= 2x: {nd / 2:.3f} s" if nd else None,
+                   f"durable <= 1.3x floors: {1.3 * (wf + rc):.3f} s" if wf and rc else None]
+        log(f"  CPU: NumPy's in-memory sort alone {cpu:.3f} s on one core, {cpu / threads:.3f} s "
+            f"if spread perfectly over {threads} threads; the targets allow outcore "
+            + ", ".join(a for a in allowed if a))
     out = []
     for what, goal, r, ok in rows:
         verdict = "-" if r is None else ("MET" if ok(r) else "NOT MET")
