@@ -524,8 +524,6 @@ def job_extra(job, size):
 def run_floor(side, f, out, nbytes, timeout):
     """One run of a floor: a dd of the job's size, timed as a whole process, or NumPy's
     in-memory sort of the input, timed inside its process (the load is not counted)."""
-    block = 16 << 20
-    count = max(1, -(-nbytes // block))
     if side.engine == "numpy-sort":
         rc, so, se, secs, timed_out = run_process([sys.executable, "-c", NUMPY_SORT_FLOOR, f],
                                                   timeout)
@@ -539,6 +537,8 @@ def run_floor(side, f, out, nbytes, timeout):
             return side.fail(f"no time in its output: {first_line(so)!r}")
         side.process_times.append(secs)
         return
+    block = 16 << 20
+    count = max(1, -(-nbytes // block))
     if side.engine == "read-cached":
         cmd = ["dd", f"if={f}", "of=/dev/null", f"bs={block}"]
     else:
@@ -856,6 +856,14 @@ def meminfo(key):
     return None
 
 
+def usable_cpus():
+    """CPUs this process may run on (what outcore's thread pool sizes itself by)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count()
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as fh:
@@ -895,16 +903,12 @@ def machine_info(binary, workdir):
                              timeout=30).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         ver = "?"
-    try:
-        affinity = len(os.sched_getaffinity(0))
-    except AttributeError:
-        affinity = os.cpu_count()
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "host": platform.node(),
         "kernel": platform.release(),
         "cpu": cpu_model(),
-        "nproc": affinity,
+        "nproc": usable_cpus(),
         "cpu_count": os.cpu_count(),
         "mem_total_bytes": meminfo("MemTotal"),
         "mem_available_bytes": meminfo("MemAvailable"),
@@ -1203,7 +1207,7 @@ def sort_targets(floors, sides_of):
     # sort of the same values spread perfectly over this machine's cores (no I/O at all).
     ns, nd, cpu = med("sort-nosync", "numpy"), med("sort", "numpy"), floors.get("numpy-sort")
     if cpu:
-        threads = len(os.sched_getaffinity(0))
+        threads = usable_cpus()
         allowed = [f"--no-sync >= 3x: {ns / 3:.3f} s" if ns else None,
                    f"durable >= 2x: {nd / 2:.3f} s" if nd else None,
                    f"durable <= 1.3x floors: {1.3 * (wf + rc):.3f} s" if wf and rc else None]
